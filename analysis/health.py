@@ -1,0 +1,96 @@
+"""Sensor health over a range: offline periods in occupied hours, frozen values, and signs
+of calibration drift. A room's figures are only as good as its sensor; reports show these
+next to them so nobody reads a dead sensor as a well-ventilated room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from ventwatch.analysis.occupancy import OccupiedGrid
+from ventwatch.analysis.profiles import Profile
+from ventwatch.analysis.runs import runs
+
+# Sustained readings below the low floor for this long suggest drift (project choice).
+LOW_FLOOR_MINUTES = 30
+LISTED_PERIODS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: datetime
+    end: datetime
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class HealthResult:
+    offline_minutes: int
+    offline_periods: list[Period]  # the first few; offline_minutes counts them all
+    stuck_periods: list[Period]
+    minutes_below_low_floor: int
+    unoccupied_min_ppm: float | None
+    drift_suspected: bool
+    notes: list[str]
+
+
+def _periods(grid: OccupiedGrid, starts: np.ndarray, ends: np.ndarray) -> list[Period]:
+    return [
+        Period(grid.times[s], grid.end_of(e - 1), int(e - s))
+        for s, e in list(zip(starts, ends, strict=True))[:LISTED_PERIODS]
+    ]
+
+
+def health(
+    grid: OccupiedGrid, co2: np.ndarray, unoccupied_co2: np.ndarray, profile: Profile
+) -> HealthResult:
+    """`grid`/`co2`: occupied minutes; `unoccupied_co2`: the other minutes' means."""
+    h = profile.health
+    segment = grid.segment
+    notes: list[str] = []
+    missing = np.isnan(co2)
+    starts, ends = runs(missing, segment)
+    long_gaps = (ends - starts) >= profile.stale_after_minutes
+    offline = _periods(grid, starts[long_gaps], ends[long_gaps])
+    offline_minutes = int((ends - starts)[long_gaps].sum())
+    if offline_minutes:
+        notes.append(f"offline for {offline_minutes} occupied minutes")
+
+    same = np.zeros(len(co2), dtype=bool)
+    if len(co2) > 1:
+        same[1:] = (co2[1:] == co2[:-1]) & ~missing[1:]
+        same[:-1] |= same[1:]  # the first minute of a flat stretch belongs to it too
+    s_starts, s_ends = runs(same, segment)
+    stuck = (s_ends - s_starts) >= h.flat_line_minutes
+    stuck_periods = _periods(grid, s_starts[stuck], s_ends[stuck])
+    if stuck_periods:
+        notes.append(f"the same value for over {h.flat_line_minutes} minutes: frozen sensor?")
+
+    below = np.nan_to_num(co2, nan=np.inf) < h.low_floor_ppm
+    b_starts, b_ends = runs(below, segment)
+    low_drift = bool(((b_ends - b_starts) >= LOW_FLOOR_MINUTES).any())
+    unocc = unoccupied_co2[~np.isnan(unoccupied_co2)]
+    floor = float(unocc.min()) if len(unocc) else None
+    high_drift = floor is not None and floor > h.high_floor_ppm
+    if low_drift:
+        notes.append(
+            f"readings below {h.low_floor_ppm:g} ppm for {LOW_FLOOR_MINUTES}+ minutes: "
+            "outdoor air is about 420 ppm, so the sensor reads low (calibration drift?)"
+        )
+    if high_drift:
+        notes.append(
+            f"never below {floor:.0f} ppm when empty: the room is never aired, or the sensor "
+            "reads high"
+        )
+    return HealthResult(
+        offline_minutes=offline_minutes,
+        offline_periods=offline,
+        stuck_periods=stuck_periods,
+        minutes_below_low_floor=int(below.sum()),
+        unoccupied_min_ppm=round(floor, 1) if floor is not None else None,
+        drift_suspected=low_drift or high_drift,
+        notes=notes,
+    )

@@ -1,0 +1,121 @@
+"""What every room shows now: the shape of `/api/rooms`, which the overview page renders too.
+
+The page and the JSON come from one `RoomsNow`, so a tile rendered by the server and the same
+tile updated by the page script can never disagree. Bands and labels come from analysis; this
+module only joins them with the site file's rooms.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+
+from ventwatch.analysis.co2 import CO2Metrics
+from ventwatch.analysis.engine import analyse_site
+from ventwatch.analysis.live import NO_CO2, NO_DATA, STALE, site_status
+from ventwatch.analysis.occupancy import local_day_bounds
+from ventwatch.analysis.profiles import Profile
+from ventwatch.config import SiteConfig
+from ventwatch.store import Store
+
+# How far back the store is asked for a room's newest values. Older than the stale limit is
+# shown as stale anyway; a day keeps the last values of a room that went quiet overnight.
+LOOKBACK = timedelta(hours=24)
+
+
+class ProfileRef(BaseModel):
+    id: str
+    version: str
+
+
+class TodayCache:
+    """Each room's judgement for today so far, recomputed at most once a minute: it only
+    changes when a minute completes, and it costs a scan of today's readings."""
+
+    def __init__(self) -> None:
+        self._minute: datetime | None = None
+        self._metrics: dict[str, CO2Metrics] = {}
+
+    def get(
+        self, site: SiteConfig, store: Store, profile: Profile, now: datetime
+    ) -> dict[str, CO2Metrics]:
+        minute = now.replace(second=0, microsecond=0)
+        if minute != self._minute:
+            today = now.astimezone(site.tz).date()
+            start, _ = local_day_bounds(today, today, site.tz)
+            means = store.minute_means(None, start, minute)
+            result = analyse_site(means, site, profile, today, today, until=minute)
+            self._metrics = {r.room: r.co2 for r in result.rooms}
+            self._minute = minute
+        return self._metrics
+
+
+def today_text(metrics: CO2Metrics | None) -> str:
+    """One line for a tile: how the room has done in today's occupied minutes so far."""
+    if metrics is None or metrics.occupied_minutes == 0:
+        return "Today: no occupied time yet"
+    if metrics.status == "grey":
+        return f"Today: not enough data ({metrics.coverage_pct:.0f}% of occupied minutes)"
+    return f"Today: {metrics.status} - {metrics.status_reason}"
+
+
+class RoomNow(BaseModel):
+    room: str
+    building: str
+    floor: int | str
+    band: str
+    label: str
+    co2_ppm: float | None
+    temperature_c: float | None
+    humidity_pct: float | None
+    time: datetime | None
+    age_s: float | None
+    sensor: str | None
+    today_status: str  # the analysis engine's status over today's occupied minutes so far
+    today: str
+
+
+class RoomsNow(BaseModel):
+    site: str
+    profile: ProfileRef
+    generated_at: datetime
+    rooms: list[RoomNow]
+    summary: dict[str, int]  # band -> rooms in it; every band listed, in display order
+
+
+def rooms_now(
+    site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
+) -> RoomsNow:
+    latest = store.latest(since=now - LOOKBACK)
+    judged = today.get(site, store, profile, now)
+    statuses = site_status((r.name for r in site.rooms), latest, profile, now)
+    rooms = [
+        RoomNow(
+            room=room.name,
+            building=room.building,
+            floor=room.floor,
+            band=status.band,
+            label=status.label,
+            co2_ppm=status.latest.co2_ppm if status.latest else None,
+            temperature_c=status.latest.temperature_c if status.latest else None,
+            humidity_pct=status.latest.humidity_pct if status.latest else None,
+            time=status.latest.time if status.latest else None,
+            age_s=None if status.age_s is None else round(status.age_s, 1),
+            sensor=status.latest.sensor if status.latest else None,
+            today_status=judged[room.name].status if room.name in judged else "grey",
+            today=today_text(judged.get(room.name)),
+        )
+        for room, status in zip(site.rooms, statuses, strict=True)
+    ]
+    counts = Counter(r.band for r in rooms)
+    order = [b.name for b in profile.co2_bands] + [STALE, NO_DATA, NO_CO2]
+    summary = {band: counts.get(band, 0) for band in order} | dict(counts)
+    return RoomsNow(
+        site=site.site.name,
+        profile=ProfileRef(id=profile.id, version=profile.version),
+        generated_at=now,
+        rooms=rooms,
+        summary=summary,
+    )

@@ -1,0 +1,1 @@
+"""One router per area of the dashboard (overview, JSON API, health; later: logins, charts)."""

@@ -1,0 +1,149 @@
+// Keeps the overview current without reloading: polls /api/rooms (and /api/ingest) and updates
+// the server-rendered tiles through textContent, classList and createElement only. Nothing
+// from the server is ever parsed as markup, so a room name or a payload cannot become HTML.
+// The formatting mirrors dashboard/present.py.
+"use strict";
+
+(() => {
+  const POLL_MS = 5000;
+  const PAYLOAD_LIMIT = 160;
+  const RECENT_QUARANTINE = 5;
+  const DASH = "\u2013";
+
+  const bands = JSON.parse(document.getElementById("bands").textContent);
+  const tiles = new Map();
+  for (const tile of document.querySelectorAll(".tile[data-room]")) {
+    tiles.set(tile.dataset.room, tile); // a Map, not a selector: any room name is safe
+  }
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone: document.body.dataset.tz,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  });
+  let lastOk = null;
+
+  const field = (root, name) => root.querySelector(`[data-field="${name}"]`);
+  const setText = (root, name, text) => {
+    const el = field(root, name);
+    if (el) el.textContent = text;
+  };
+  const quantity = (value, unit, digits = 0) =>
+    value === null || value === undefined ? DASH : `${value.toFixed(digits)}\u00A0${unit}`;
+
+  function ago(ageS) {
+    if (ageS === null || ageS === undefined) return "never";
+    const s = Math.max(0, Math.floor(ageS));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ago`;
+    return `${Math.floor(s / 86400)} days ago`;
+  }
+
+  function bandStyle(band) {
+    return bands[band] || ["\u25CF", band.replace(/-/g, " ")];
+  }
+
+  function setBand(el, band) {
+    for (const cls of [...el.classList]) if (cls.startsWith("band-")) el.classList.remove(cls);
+    el.classList.add(`band-${band.replace(/[^A-Za-z0-9_-]/g, "")}`);
+  }
+
+  function cell(text, tag = "td") {
+    const el = document.createElement(tag);
+    el.textContent = text;
+    return el;
+  }
+
+  function showRooms(data) {
+    for (const room of data.rooms) {
+      const tile = tiles.get(room.room);
+      if (!tile) continue; // a room added to the site file shows after a reload
+      const [icon, title] = bandStyle(room.band);
+      setBand(tile, room.band);
+      setText(tile, "icon", icon);
+      setText(tile, "title", title);
+      setText(tile, "label", room.label);
+      setText(tile, "today", room.today);
+      setText(tile, "co2", quantity(room.co2_ppm, "ppm"));
+      setText(tile, "temperature", quantity(room.temperature_c, "\u00B0C", 1));
+      setText(tile, "humidity", quantity(room.humidity_pct, "%"));
+      const age = field(tile, "age");
+      age.textContent = ago(room.age_s);
+      if (room.time) age.setAttribute("datetime", room.time);
+      else age.removeAttribute("datetime");
+    }
+    for (const chip of document.querySelectorAll("[data-summary]")) {
+      const n = data.summary[chip.dataset.summary] || 0;
+      setText(chip, "count", String(n));
+      chip.hidden = n === 0 && chip.dataset.optional === "true";
+    }
+    const updated = field(document, "updated");
+    updated.textContent = clock.format(new Date(data.generated_at));
+    updated.setAttribute("datetime", data.generated_at);
+  }
+
+  function showIngest(stats) {
+    const panel = document.getElementById("ingest");
+    if (!panel) return;
+    setText(panel, "connected", stats.connected ? "connected" : "not connected");
+    const counts = Object.entries(stats.counts || {}).map(([outcome, n]) => {
+      const row = document.createElement("div");
+      row.append(cell(outcome.replace(/_/g, " "), "dt"), cell(String(n), "dd"));
+      return row;
+    });
+    field(panel, "counts").replaceChildren(...counts);
+    const recent = (stats.quarantine || []).slice(0, RECENT_QUARANTINE).map((q) => {
+      const row = document.createElement("tr");
+      const code = document.createElement("code");
+      const payload = q.payload || "";
+      code.textContent =
+        payload.length <= PAYLOAD_LIMIT ? payload : `${payload.slice(0, PAYLOAD_LIMIT - 1)}\u2026`;
+      const payloadCell = document.createElement("td");
+      payloadCell.append(code);
+      row.append(cell(clock.format(new Date(q.time))), cell(q.topic || ""), cell(q.reason || ""));
+      row.append(payloadCell);
+      return row;
+    });
+    if (recent.length === 0) {
+      const row = document.createElement("tr");
+      const empty = cell("Nothing quarantined.");
+      empty.colSpan = 4;
+      row.append(empty);
+      recent.push(row);
+    }
+    field(panel, "quarantine").replaceChildren(...recent);
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return response.json();
+  }
+
+  async function poll() {
+    try {
+      showRooms(await getJSON("/api/rooms"));
+      if (document.getElementById("ingest")) showIngest(await getJSON("/api/ingest"));
+      lastOk = new Date();
+      document.body.classList.remove("offline");
+      setText(document, "connection", "");
+    } catch (error) {
+      // Keep the last values but say plainly that they are not current.
+      document.body.classList.add("offline");
+      const since = lastOk ? ` since ${clock.format(lastOk)}` : "";
+      setText(document, "connection", `Cannot reach the server${since}: values may be out of date.`);
+    }
+  }
+
+  async function loop() {
+    if (!document.hidden) await poll();
+    setTimeout(loop, POLL_MS);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll();
+  });
+  setTimeout(loop, POLL_MS);
+})();

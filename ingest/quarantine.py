@@ -1,0 +1,104 @@
+"""What ingest did not store, and why: kept for a site manager to inspect, in bounded memory.
+
+A message that cannot be stored is evidence of a problem (a sensor not yet in the site file, a
+failing chip, a firmware sending something new), so it is never just dropped: it is counted
+by reason and the most recent ones are kept with their payload. Sensors that publish but are
+not in the site file are listed as unassigned with their last values, ready to be given a room.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict, deque
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # already stored: a redelivery or a repeated cached state
+    PRESENCE = "presence"  # an online/offline message, not a reading
+    METADATA = "metadata"  # a discovery config or unit attribute for another topic
+    UNCLAIMED_TOPIC = "unclaimed_topic"  # no decoder knows the topic
+    UNDECODABLE = "undecodable"  # the payload is malformed or has no usable value
+    OUT_OF_RANGE = "out_of_range"  # a value is physically impossible (the rest may be stored)
+    UNKNOWN_SENSOR = "unknown_sensor"  # decoded, but the sensor is not in the site file
+    TIME_OFF = "time_off"  # the message's own time is far from its arrival time
+
+
+# Outcomes that mean "this message was not stored": those are kept for inspection.
+NOT_STORED = frozenset(
+    {
+        Outcome.UNCLAIMED_TOPIC,
+        Outcome.UNDECODABLE,
+        Outcome.OUT_OF_RANGE,
+        Outcome.UNKNOWN_SENSOR,
+        Outcome.TIME_OFF,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    time: datetime
+    topic: str
+    reason: str
+    outcome: Outcome
+    payload: str  # as text, cut to the size limit
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    family: str
+    sensor: str
+    time: datetime
+    values: dict[str, float]
+
+
+class Quarantine:
+    """Counters by outcome, the newest quarantined messages and the unassigned sensors."""
+
+    def __init__(self, keep: int = 500, payload_limit: int = 4096, unassigned_limit: int = 1000):
+        self._lock = threading.Lock()
+        self._counts: Counter[Outcome] = Counter()
+        self._recent: deque[Quarantined] = deque(maxlen=keep)
+        self._unassigned: OrderedDict[tuple[str, str], Unassigned] = OrderedDict()
+        self._payload_limit = payload_limit
+        self._unassigned_limit = unassigned_limit
+
+    def count(self, outcome: Outcome, n: int = 1) -> None:
+        with self._lock:
+            self._counts[outcome] += n
+
+    def keep(
+        self, outcome: Outcome, time: datetime, topic: str, payload: bytes, reason: str
+    ) -> None:
+        text = payload[: self._payload_limit].decode("utf-8", "replace")
+        with self._lock:
+            self._counts[outcome] += 1
+            self._recent.append(Quarantined(time, topic, reason, outcome, text))
+
+    def unassigned(self, item: Unassigned) -> None:
+        key = (item.family, item.sensor)
+        with self._lock:
+            self._unassigned.pop(key, None)
+            self._unassigned[key] = item
+            while len(self._unassigned) > self._unassigned_limit:
+                self._unassigned.popitem(last=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy for the dashboard's ingest panel and `/api/ingest`."""
+        with self._lock:
+            return {
+                "counts": {o.value: self._counts.get(o, 0) for o in Outcome},
+                "quarantine": [
+                    {**asdict(q), "time": q.time.isoformat(), "outcome": q.outcome.value}
+                    for q in reversed(self._recent)
+                ],
+                "unassigned": [
+                    {**asdict(u), "time": u.time.isoformat()}
+                    for u in reversed(self._unassigned.values())
+                ],
+            }

@@ -1,0 +1,72 @@
+"""The MQTT side of ingest: a paho client that subscribes to every family's topics and hands
+each message to the pipeline.
+
+QoS 1 with a fixed client id and a persistent session, so the broker keeps what arrives while
+ventwatch is away. MQTT 3.1.1, because the zero-install demo broker (amqtt) speaks nothing
+newer. paho reconnects by itself with back-off (1 s doubling to 30 s).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ventwatch.ingest.decoders import subscriptions
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.settings import BrokerURL
+
+log = logging.getLogger(__name__)
+
+
+class Subscriber:
+    def __init__(self, broker: BrokerURL, client_id: str, pipeline: Pipeline) -> None:
+        self.broker = broker
+        self.pipeline = pipeline
+        # True once the broker has acknowledged our subscriptions: from then on nothing
+        # published is missed (before it, the persistent session keeps it for us).
+        self.connected = False
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        if broker.username:
+            self.client.username_pw_set(broker.username, broker.password)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            log.error("broker %s refused the connection: %s", self.broker, reason_code)
+            return
+        filters = subscriptions(self.pipeline.decoders)
+        client.subscribe([(f, 1) for f in filters])
+        log.info("connected to %s; subscribed to %s", self.broker, ", ".join(filters))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # type: ignore[no-untyped-def]
+        refused = [rc for rc in reason_codes if rc.is_failure]
+        if refused:
+            log.error("broker refused subscriptions: %s", refused)
+        self.connected = True
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # type: ignore[no-untyped-def]
+        self.connected = False
+        log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+        self.pipeline.submit(message.topic, message.payload)
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps retrying if the broker is not up yet."""
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

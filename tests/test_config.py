@@ -1,0 +1,95 @@
+"""The site file: the documented example is valid, and mistakes are reported with their line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ventwatch.config import SiteConfigError, load_site
+from ventwatch.ingest.decoders import FAMILIES
+
+
+def test_example_is_valid(example_site_path: Path) -> None:
+    site = load_site(example_site_path, families=FAMILIES)
+    assert site.site.timezone == "Europe/London"
+    assert len(site.rooms) == 12
+    assert all(s.room in {r.name for r in site.rooms} for s in site.sensors)
+
+
+def broken(tmp_path: Path, example: Path, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the example with one line changed, and that line's number."""
+    lines = example.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if old in line)
+    lines[number - 1] = lines[number - 1].replace(old, new)
+    path = tmp_path / "site.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path, number
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("room: Library}", "room: Libary}", "unknown room 'Libary'"),
+        (
+            "family: zigbee2mqtt, device: Music CO2",
+            "family: zigbe, device: Music CO2",
+            "unknown family",
+        ),
+        ("timezone: Europe/London", "timezone: Europe/Lndn", "unknown time zone"),
+        ("capacity: 40", "capacity: -4", "greater than or equal to 1"),
+        ("ventilation: mixed}", "ventilation: windy}", "'natural', 'mechanical' or 'mixed'"),
+        ('end: "15:15"', 'end: "07:00"', "is not after start"),
+        ("client_id: ventwatch-hillside", "client_idd: ventwatch-hillside", "Extra inputs"),
+        (
+            "username_env: VENTWATCH_MQTT_USERNAME",
+            "username_env: not a var",
+            "environment variable",
+        ),
+    ],
+)
+def test_error_names_file_and_line(
+    tmp_path: Path, example_site_path: Path, old: str, new: str, message: str
+) -> None:
+    path, line = broken(tmp_path, example_site_path, old, new)
+    with pytest.raises(SiteConfigError) as info:
+        load_site(path, families=FAMILIES)
+    text = str(info.value)
+    assert f"{path}:{line}:" in text, text
+    assert message in text
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text("site:\n  name: x\nrooms: [\n  {name: a\n")
+    with pytest.raises(SiteConfigError, match=r"site.yaml:\d+: not valid YAML"):
+        load_site(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SiteConfigError, match="cannot read"):
+        load_site(tmp_path / "nope.yaml")
+
+
+def test_duplicate_room(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text("site: {name: S}\nrooms:\n  - name: A\n  - name: A\n")
+    with pytest.raises(
+        SiteConfigError, match=r"site.yaml:4: rooms\[1\].name: room 'A' is listed twice"
+    ):
+        load_site(path)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "site: {name: S}\nrooms: [{name: A}]\nsensors:\n"
+        "  - {family: tasmota, device: x, room: B}\n"
+        "  - {family: nope, device: y, room: A}\n"
+    )
+    with pytest.raises(SiteConfigError) as info:
+        load_site(path, families=FAMILIES)
+    assert [(p.line, p.where) for p in info.value.problems] == [
+        (4, "sensors[0].room"),
+        (5, "sensors[1].family"),
+    ]

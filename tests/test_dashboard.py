@@ -1,0 +1,251 @@
+"""The dashboard against a real DuckDB store: bands in the JSON, the overview page, escaping of
+anything that came from a site file or a sensor, the page script, health and colour contrast."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ventwatch.config import SiteConfig
+from ventwatch.dashboard.app import create_app
+from ventwatch.dashboard.present import ago, by_building_and_floor
+from ventwatch.dashboard.rooms import RoomNow
+from ventwatch.readings import Reading
+from ventwatch.store.duckdb import DuckDBStore
+
+NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
+EVIL_ROOM = "<script>alert(1)</script>"
+EVIL_PAYLOAD = '<img src=x onerror="alert(2)">'
+STATIC = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+
+SITE = SiteConfig.model_validate(
+    {
+        "site": {"name": "Hillside Academy", "timezone": "Europe/London"},
+        "rooms": [
+            {"name": "Good Room", "building": "Main", "floor": 0},
+            {"name": "Act Room", "building": "Main", "floor": 1},
+            {"name": "Poor Room", "building": "Main", "floor": 0},
+            {"name": "Stale Room", "building": "Science", "floor": 0},
+            {"name": "Empty Room", "building": "Science", "floor": 0},
+            {"name": EVIL_ROOM, "building": "Science", "floor": "Annex"},
+        ],
+    }
+)
+STATS: dict[str, Any] = {
+    "counts": {"stored": 10, "undecodable": 2, "unknown_sensor": 1},
+    "quarantine": [
+        {
+            "time": (NOW - timedelta(minutes=3)).isoformat(),
+            "topic": "tele/room-4-co2/SENSOR",
+            "reason": "not JSON",
+            "payload": EVIL_PAYLOAD,
+        }
+    ],
+    "connected": True,
+}
+
+
+def reading(room: str, age: timedelta, co2: float | None, sensor: str = "") -> Reading:
+    return Reading(
+        NOW - age, SITE.site.name, room, sensor or f"s-{room}", "tasmota",
+        co2_ppm=co2, temperature_c=20.5, humidity_pct=45.0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> DuckDBStore:
+    store = DuckDBStore(tmp_path / "store.duckdb")
+    store.write(
+        [
+            reading("Good Room", timedelta(minutes=5), 1200, sensor="s-good"),  # older value
+            reading("Good Room", timedelta(seconds=12), 600, sensor="s-good"),
+            reading("Act Room", timedelta(seconds=30), 1000),
+            reading("Poor Room", timedelta(minutes=2), 1700),
+            reading("Stale Room", timedelta(minutes=20), 600),
+            reading(EVIL_ROOM, timedelta(seconds=5), 700),
+            reading("Not In Site", timedelta(seconds=5), 900),
+        ]
+    )
+    return store
+
+
+@pytest.fixture
+def client(store: DuckDBStore) -> TestClient:
+    return TestClient(create_app(SITE, store, ingest_stats=lambda: STATS, clock=lambda: NOW))
+
+
+def test_api_rooms_bands(client: TestClient) -> None:
+    body = client.get("/api/rooms").json()
+    rooms = {r["room"]: r for r in body["rooms"]}
+    assert list(rooms) == [r.name for r in SITE.rooms]  # site-file rooms only, in order
+    assert {name: r["band"] for name, r in rooms.items()} == {
+        "Good Room": "good",
+        "Act Room": "act",
+        "Poor Room": "poor",
+        "Stale Room": "stale",
+        "Empty Room": "no-data",
+        EVIL_ROOM: "good",
+    }
+    good = rooms["Good Room"]
+    assert (good["co2_ppm"], good["temperature_c"], good["humidity_pct"]) == (600, 20.5, 45)
+    assert (good["age_s"], good["sensor"], good["building"], good["floor"]) == (
+        12,
+        "s-good",
+        "Main",
+        0,
+    )
+    assert datetime.fromisoformat(good["time"]) == NOW - timedelta(seconds=12)
+    assert rooms["Stale Room"]["age_s"] == 1200
+    assert rooms["Stale Room"]["label"].startswith("Stale")
+    empty = rooms["Empty Room"]
+    assert empty["time"] is empty["age_s"] is empty["co2_ppm"] is empty["sensor"] is None
+    assert body["site"] == "Hillside Academy"
+    assert body["profile"] == {"id": "joint-union", "version": "1.0"}
+    assert datetime.fromisoformat(body["generated_at"]) == NOW
+    assert body["summary"] == {
+        "good": 2,
+        "act": 1,
+        "poor": 1,
+        "stale": 1,
+        "no-data": 1,
+        "no-co2": 0,
+    }
+
+
+def test_overview_shows_every_room_with_words_not_only_colour(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert "<h1>Hillside Academy</h1>" in html
+    for room in ("Good Room", "Act Room", "Poor Room", "Stale Room", "Empty Room"):
+        assert f'data-room="{room}"' in html
+    for text in ("Good", "Needs action", "Poor", "Stale", "No data"):
+        assert f'<span data-field="title">{text}</span>' in html
+    assert "Well ventilated (under 800 ppm)" in html
+    assert "Stale: no reading for 20 min" in html
+    assert "600\u00a0ppm" in html
+    assert "20.5\u00a0°C" in html
+    assert "12 s ago" in html
+    assert "20 min ago" in html
+    assert 'class="tile band-stale"' in html
+    assert 'class="tile band-no-data"' in html
+    # Grouped: buildings in site-file order, numbered floors upwards, named floors last.
+    headings = re.findall(r"<h[23][^>]*>([^<]+)</h[23]>", html)
+    assert headings[:6] == ["Main", "Ground floor", "Floor 1", "Science", "Ground floor", "Annex"]
+    assert html.index("Good Room") < html.index("Poor Room") < html.index("Act Room")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_markup_from_site_file_and_sensors_is_escaped(client: TestClient) -> None:
+    html = client.get("/").text
+    assert EVIL_ROOM not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert EVIL_PAYLOAD not in html
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html
+    assert "<script" not in html.replace('<script src="/static/overview.js" defer>', "").replace(
+        '<script type="application/json" id="bands">', ""
+    )
+
+
+def test_ingest_panel_and_api(client: TestClient, store: DuckDBStore) -> None:
+    html = client.get("/").text
+    assert 'id="ingest"' in html
+    assert "<dt>unknown sensor</dt><dd>1</dd>" in html
+    assert "tele/room-4-co2/SENSOR" in html
+    assert client.get("/api/ingest").json() == STATS
+    bare = TestClient(create_app(SITE, store, clock=lambda: NOW))
+    assert bare.get("/api/ingest").json() == {}
+    assert 'id="ingest"' not in bare.get("/").text
+
+
+def test_page_script_uses_dom_apis_only(client: TestClient) -> None:
+    script = client.get("/static/overview.js")
+    assert script.status_code == 200
+    assert "/api/rooms" in script.text
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script.text, sink
+    assert "textContent" in script.text
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_healthz(client: TestClient, store: DuckDBStore) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    store.close()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+    assert response.json()["reason"].startswith("store: ")
+
+
+@pytest.mark.parametrize(
+    ("age", "text"),
+    [(None, "never"), (-3, "0 s ago"), (12.7, "12 s ago"), (300, "5 min ago"),
+     (7200, "2 h ago"), (3 * 86400, "3 days ago")],
+)  # fmt: skip
+def test_age_text(age: float | None, text: str) -> None:
+    assert ago(age) == text
+
+
+def test_floors_group_numbered_then_named() -> None:
+    def room(name: str, building: str, floor: int | str) -> RoomNow:
+        return RoomNow(
+            room=name, building=building, floor=floor, band="no-data", label="", co2_ppm=None,
+            temperature_c=None, humidity_pct=None, time=None, age_s=None, sensor=None,
+            today_status="grey", today="",
+        )  # fmt: skip
+
+    rooms = [room("a", "B", 2), room("b", "B", "Roof"), room("c", "A", 0), room("d", "B", 0)]
+    grouped = by_building_and_floor(rooms)
+    assert [(b, [(f, [r.room for r in rs]) for f, rs in floors]) for b, floors in grouped] == [
+        ("B", [("Ground floor", ["d"]), ("Floor 2", ["a"]), ("Roof", ["b"])]),
+        ("A", [("Ground floor", ["c"])]),
+    ]
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_text_colours_meet_wcag_aa() -> None:
+    """Every --NAME-fg in the stylesheet against its --NAME-bg (and -bg2): at least 4.5:1."""
+    colours = dict(
+        re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})\b", (STATIC / "style.css").read_text())
+    )
+    pairs = [
+        (name, fg, bg)
+        for name, fg in colours.items()
+        if name.endswith("-fg")
+        for suffix in ("-bg", "-bg2")
+        if (bg := colours.get(name.removesuffix("-fg") + suffix))
+    ]
+    assert len(pairs) >= 10
+    for name, fg, bg in pairs:
+        hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, (name, fg, bg)
+
+
+def test_today_comes_from_the_analysis_engine(tmp_path: Path) -> None:
+    """Tuesday 10:30: a room above 1500 ppm since 09:30 is red for today, with the reason;
+    one at 600 ppm is green; minutes still to come do not count as missing data."""
+    store = DuckDBStore(tmp_path / "today.duckdb")
+    start = NOW - timedelta(minutes=60)
+    store.write(
+        [
+            Reading(start + timedelta(minutes=m), "S", room, f"s-{room}", "tasmota", co2_ppm=co2)
+            for m in range(60)
+            for room, co2 in ((SITE.rooms[0].name, 1600.0), (SITE.rooms[1].name, 600.0))
+        ]
+    )
+    data = TestClient(create_app(SITE, store, clock=lambda: NOW)).get("/api/rooms").json()
+    rooms = {r["room"]: r for r in data["rooms"]}
+    first, second = rooms[SITE.rooms[0].name], rooms[SITE.rooms[1].name]
+    assert first["today_status"] == "red"
+    assert "consecutive occupied minutes above 1500 ppm" in first["today"]
+    assert second["today_status"] == "green"

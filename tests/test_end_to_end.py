@@ -1,0 +1,120 @@
+"""From an MQTT message to a room on the dashboard, through the real `ventwatch run` process,
+a real Mosquitto, the embedded store and the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.conftest import MosquittoServer, free_port, wait_for_port
+
+
+def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", server.port)
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish refused: {info.rc}"
+        info.wait_for_publish(timeout=5)
+        assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.fixture
+def running(mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path) -> Iterator[str]:
+    """`ventwatch run` on the example site, against the test broker, on a free port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "VENTWATCH_BROKER_URL": mosquitto.url,
+        "VENTWATCH_STORE_URL": f"duckdb://{tmp_path / 'e2e.duckdb'}",
+    }
+    log = (tmp_path / "run.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ventwatch",
+            "run",
+            "--config",
+            str(example_site_path),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=30)
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{base}/api/ingest").json().get("connected"):
+            assert time.monotonic() < deadline, "ingest did not connect to the broker"
+            time.sleep(0.05)
+        yield base
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("ventwatch run did not stop on Ctrl-C")
+        log.close()
+    assert process.returncode == 0, (tmp_path / "run.log").read_text()
+
+
+def test_tasmota_message_reaches_its_room(running: str, mosquitto: MosquittoServer) -> None:
+    local = datetime.now(ZoneInfo("Europe/London")).replace(tzinfo=None, microsecond=0)
+    payload = {
+        "Time": local.isoformat(),
+        "SCD40": {"CarbonDioxide": 1234, "eCO2": 1234, "Temperature": 19.6, "Humidity": 47.2},
+        "TempUnit": "C",
+    }
+    sent = time.monotonic()
+    publish(mosquitto, "tele/room-4-co2/SENSOR", json.dumps(payload).encode())
+    room = None
+    while time.monotonic() - sent < 10:
+        rooms = {r["room"]: r for r in httpx.get(f"{running}/api/rooms").json()["rooms"]}
+        if rooms["Room 4"]["co2_ppm"] == 1234:
+            room = rooms["Room 4"]
+            break
+        time.sleep(0.02)
+    latency = time.monotonic() - sent
+    print(f"publish → /api/rooms: {latency:.3f} s")
+    assert room is not None, "the reading never reached /api/rooms"
+    assert room["band"] == "act"
+    assert room["temperature_c"] == 19.6
+    assert datetime.fromisoformat(room["time"]) == local.replace(
+        tzinfo=ZoneInfo("Europe/London")
+    ).astimezone(UTC)
+
+
+def test_garbage_is_counted_not_fatal(running: str, mosquitto: MosquittoServer) -> None:
+    publish(mosquitto, "tele/room-4-co2/SENSOR", b"<script>alert(1)</script>")
+    publish(mosquitto, "tele/stranger/SENSOR", b'{"SCD40": {"CarbonDioxide": 700}}')
+    deadline = time.monotonic() + 10
+    while True:
+        stats = httpx.get(f"{running}/api/ingest").json()
+        if stats["counts"]["undecodable"] >= 1 and stats["counts"]["unknown_sensor"] >= 1:
+            break
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.05)
+    assert httpx.get(f"{running}/healthz").status_code == 200
+    assert [u["sensor"] for u in stats["unassigned"]] == ["stranger"]

@@ -1,0 +1,150 @@
+"""Ingest's pipeline without the network: every message gets an outcome, bad ones are kept."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ventwatch.config import SiteConfig, load_site
+from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.store.duckdb import DuckDBStore
+
+NOW = datetime(2026, 11, 17, 10, 15, 30, tzinfo=UTC)
+
+
+def tasmota(co2: float, time: str = "2026-11-17T10:15:00") -> bytes:
+    return json.dumps({"Time": time, "SCD40": {"CarbonDioxide": co2, "Temperature": 21.0}}).encode()
+
+
+@pytest.fixture
+def site(example_site_path: Path) -> SiteConfig:
+    return load_site(example_site_path)
+
+
+@pytest.fixture
+def pipeline(site: SiteConfig, tmp_path: Path) -> Pipeline:
+    return Pipeline(site, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
+
+
+def msg(topic: str, payload: bytes) -> Message:
+    return Message(topic, payload, NOW)
+
+
+def test_good_message_is_stored_under_its_room(pipeline: Pipeline) -> None:
+    assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(950))]) == 1
+    latest = pipeline.store.latest(NOW - timedelta(hours=1))
+    assert latest["Room 4"].co2_ppm == 950
+    assert latest["Room 4"].time == datetime(2026, 11, 17, 10, 15, tzinfo=UTC)
+    assert pipeline.quarantine.snapshot()["counts"]["stored"] == 1
+
+
+def test_redelivery_is_counted_as_duplicate(pipeline: Pipeline) -> None:
+    m = msg("tele/room-4-co2/SENSOR", tasmota(950))
+    pipeline.process([m, m])
+    pipeline.process([m])
+    counts = pipeline.quarantine.snapshot()["counts"]
+    assert (counts["stored"], counts["duplicate"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "outcome", "reason"),
+    [
+        ("tele/room-4-co2/SENSOR", b"{not json", "undecodable", "not JSON"),
+        (
+            "tele/room-4-co2/SENSOR",
+            b'{"SCD40": {"CarbonDioxide": 99999}}',
+            "out_of_range",
+            "outside",
+        ),
+        ("tele/cupboard/SENSOR", tasmota(700), "unknown_sensor", "'cupboard' is not in the site"),
+        ("weather/outside", b"12", "unclaimed_topic", "no decoder"),
+        ("tele/room-4-co2/SENSOR", tasmota(700, "2026-11-17T11:15:00"), "time_off", "far from"),
+    ],
+)
+def test_bad_messages_are_counted_and_kept(
+    pipeline: Pipeline, topic: str, payload: bytes, outcome: str, reason: str
+) -> None:
+    assert pipeline.process([msg(topic, payload)]) == 0
+    snap = pipeline.quarantine.snapshot()
+    assert snap["counts"][outcome] == 1
+    kept = snap["quarantine"][0]
+    assert kept["topic"] == topic
+    assert kept["outcome"] == outcome
+    assert reason in kept["reason"]
+    assert kept["payload"] == payload.decode()
+
+
+def test_out_of_range_value_is_kept_and_the_rest_stored(pipeline: Pipeline) -> None:
+    assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(99_999))]) == 1
+    assert pipeline.store.latest(NOW - timedelta(hours=1))["Room 4"].co2_ppm is None
+    snap = pipeline.quarantine.snapshot()
+    assert snap["counts"]["out_of_range"] == 1
+    assert "co2_ppm=99999 outside" in snap["quarantine"][0]["reason"]
+
+
+def test_unknown_sensor_is_listed_as_unassigned(pipeline: Pipeline) -> None:
+    pipeline.process([msg("tele/cupboard/SENSOR", tasmota(700))])
+    (item,) = pipeline.quarantine.snapshot()["unassigned"]
+    assert (item["family"], item["sensor"], item["values"]["co2_ppm"]) == (
+        "tasmota",
+        "cupboard",
+        700,
+    )
+
+
+def test_presence_is_tracked_not_stored(pipeline: Pipeline) -> None:
+    pipeline.process([msg("tele/room-4-co2/LWT", b"Offline")])
+    assert pipeline.presence == {"tasmota:room-4-co2": "offline"}
+    assert pipeline.quarantine.snapshot()["counts"]["presence"] == 1
+
+
+def test_quarantine_is_bounded(site: SiteConfig, tmp_path: Path) -> None:
+    from ventwatch.ingest.quarantine import Quarantine
+
+    p = Pipeline(
+        site, DuckDBStore(tmp_path / "s.duckdb"), quarantine=Quarantine(keep=5, payload_limit=10)
+    )
+    p.process([msg("tele/room-4-co2/SENSOR", b"x" * 100) for _ in range(20)])
+    snap = p.quarantine.snapshot()
+    assert snap["counts"]["undecodable"] == 20
+    assert len(snap["quarantine"]) == 5
+    assert all(len(q["payload"]) == 10 for q in snap["quarantine"])
+
+
+def test_zigbee_cached_state_repeat_is_not_a_new_reading(site: SiteConfig, tmp_path: Path) -> None:
+    clock = [NOW]
+    p = Pipeline(site, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: clock[0])
+    state = {"co2": 956, "temperature": 20.4, "linkquality": 132}
+    topic = "zigbee2mqtt/Music CO2"
+
+    def send(**changes: object) -> None:
+        p.process([Message(topic, json.dumps({**state, **changes}).encode(), clock[0])])
+
+    send()
+    clock[0] += timedelta(seconds=30)
+    send(linkquality=90)  # only the radio link changed: the same cached state
+    clock[0] += timedelta(seconds=30)
+    send(co2=990)  # a new measurement
+    clock[0] += timedelta(minutes=11)
+    send(co2=990)  # unchanged, but past the repeat window: stored so the room stays live
+    counts = p.quarantine.snapshot()["counts"]
+    assert (counts["stored"], counts["duplicate"]) == (3, 1)
+
+
+def test_a_decoder_bug_costs_one_message_not_the_process(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    decoders = tuple(
+        replace(d, decode=broken) if d.family == "tasmota" else d for d in pipeline.decoders
+    )
+    monkeypatch.setattr(pipeline, "decoders", decoders)
+    assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(700))]) == 0
+    assert "decoder failed" in pipeline.quarantine.snapshot()["quarantine"][0]["reason"]
+    assert pipeline.process([msg("zigbee2mqtt/Music CO2", b'{"co2": 700}')]) == 1

@@ -1,0 +1,412 @@
+"""The `ventwatch` command: one typer app, a command per job.
+
+Every command validates its site file and settings before it starts anything, and reports a
+problem as one readable message (file, line, what is wrong) with a non-zero exit status,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ventwatch import __version__
+from ventwatch.config import SiteConfig, SiteConfigError, load_site
+from ventwatch.readings import Reading
+from ventwatch.settings import Settings, SettingsError, parse_broker_url, resolve
+from ventwatch.store import Store, StoreURLError, open_store
+
+app = typer.Typer(
+    help="ventwatch: ventilation monitoring for schools and colleges.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# The documented example site, used by `demo` when no --config is given.
+EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "sensors.example.yaml"
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The site file (see sensors.example.yaml).")
+]
+PortOption = Annotated[
+    int | None, typer.Option("--port", help="Dashboard port (overrides VENTWATCH_HTTP's).")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+def _site(path: Path) -> SiteConfig:
+    from ventwatch.ingest.decoders import FAMILIES
+
+    try:
+        return load_site(path, families=FAMILIES)
+    except SiteConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _settings(site: SiteConfig, path: Path | None, port: int | None) -> Settings:
+    try:
+        return resolve(site, path, port=port)
+    except SettingsError as exc:
+        raise _fail(f"error: {exc}") from None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@app.command("check-config")
+def check_config(path: Annotated[Path, typer.Argument(help="The site file to check.")]) -> None:
+    """Validate a site file; print every problem with its file and line."""
+    site = _site(path)
+    typer.echo(
+        f"{path}: ok: site {site.site.name!r}, {len(site.rooms)} rooms, "
+        f"{len(site.sensors)} sensors, profile {site.guidance.profile}"
+    )
+
+
+@app.command()
+def decode(
+    topic: Annotated[str, typer.Option("--topic", "-t", help="The MQTT topic it arrived on.")],
+    file: Annotated[
+        str, typer.Argument(help="File holding one raw payload; - or nothing: standard input.")
+    ] = "-",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Site file: its generic decoders and time zone."),
+    ] = None,
+) -> None:
+    """Decode one raw payload and print its readings as JSON lines (a contract, for scripts).
+
+    Each line: {"sensor": ..., "time": ISO 8601 or null, "values": {"co2_ppm": ...}}.
+    Exit 1 with one line on stderr when no decoder claims the topic, the payload is
+    malformed, or nothing usable remains.
+    """
+    import json
+    import sys
+    from zoneinfo import ZoneInfo
+
+    from ventwatch.ingest.decoders import DecodeContext, DecodeError, decoder_for, decoders_for_site
+    from ventwatch.readings import QUANTITIES
+
+    site = _site(config) if config else None
+    decoders = decoders_for_site(site)
+    try:
+        payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise _fail(f"error: cannot read {file}: {exc.strerror}") from None
+    decoder = decoder_for(topic, decoders)
+    if decoder is None:
+        raise _fail(f"error: no decoder claims the topic {topic!r}")
+    ctx = DecodeContext(timezone=site.tz if site else ZoneInfo("Europe/London"))
+    try:
+        decoded = decoder.decode(topic, payload, ctx)
+    except DecodeError as exc:
+        raise _fail(f"error: {decoder.family}: {exc}") from None
+    if not decoded.readings:
+        what = (
+            f"presence: {decoded.presence[0]} is {decoded.presence[1]}"
+            if decoded.presence
+            else "metadata for another topic"
+        )
+        raise _fail(f"error: {decoder.family}: no reading in this message ({what})")
+    for reading in decoded.readings:
+        line = {
+            "sensor": reading.sensor,
+            "time": reading.time.isoformat() if reading.time else None,
+            "values": {k: reading.values[k] for k in QUANTITIES if k in reading.values},
+        }
+        typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+def _open_store(site: SiteConfig, config: Path) -> Store:
+    settings = _settings(site, config, None)
+    try:
+        return open_store(settings.store_url, settings.store_base)
+    except StoreURLError as exc:
+        raise _fail(f"error: store: {exc}") from None
+
+
+@app.command("import")
+def import_(
+    config: ConfigOption,
+    file: Annotated[Path, typer.Argument(help="CSV: time,room,co2_ppm,temperature_c[,...]")],
+    room: Annotated[
+        str | None, typer.Option(help="Read an Aranet4 app export, for this room.")
+    ] = None,
+) -> None:
+    """Load readings from a CSV file into the site's store; bad rows are listed and skipped."""
+    from ventwatch.ingest.importer import ImportFormatError, RowError, aranet4_csv, ventwatch_csv
+
+    site = _site(config)
+    sensor = f"import:{file.name}"
+    try:
+        handle = file.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise _fail(f"error: cannot read {file}: {exc.strerror}") from None
+    store = _open_store(site, config)
+    stored = bad = 0
+    batch: list[Reading] = []
+    try:
+        with handle, typer.progressbar(length=file.stat().st_size, label="importing") as bar:
+            lines = _tracked(handle, bar.update)
+            rows = (
+                aranet4_csv(lines, site, room, sensor)
+                if room
+                else ventwatch_csv(lines, site, sensor)
+            )
+            for row in rows:
+                if isinstance(row, RowError):
+                    bad += row.skipped
+                    what = "skipped" if row.skipped else "kept the rest"
+                    typer.echo(f"{file}:{row.line}: {what}: {row.message}", err=True)
+                    continue
+                batch.append(row)
+                if len(batch) >= 50_000:
+                    stored += store.write(batch)
+                    batch.clear()
+            stored += store.write(batch)
+    except ImportFormatError as exc:
+        raise _fail(f"{file}: {exc}") from None
+    finally:
+        store.close()
+    typer.echo(f"{file}: {stored} readings stored, {bad} rows skipped")
+
+
+def _tracked(lines: Iterable[str], advance: Callable[[int], None]) -> Iterator[str]:
+    for line in lines:
+        advance(len(line.encode()))
+        yield line
+
+
+@app.command()
+def analyse(
+    config: ConfigOption,
+    from_: Annotated[str, typer.Option("--from", help="First local date, YYYY-MM-DD.")],
+    to: Annotated[str, typer.Option("--to", help="Last local date (inclusive), YYYY-MM-DD.")],
+    room: Annotated[list[str] | None, typer.Option(help="Only this room (repeatable).")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Guidance profile id (default: the site's).")
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", help="json or table.")] = "table",
+) -> None:
+    """Judge each room against the guidance profile over occupied hours (a contract)."""
+    import json
+    from datetime import date
+
+    from ventwatch.analysis.engine import analyse_site, to_json
+    from ventwatch.analysis.occupancy import local_day_bounds
+    from ventwatch.analysis.profiles import UnknownProfileError, load_profile
+
+    site = _site(config)
+    if format_ not in ("json", "table"):
+        raise _fail(f"error: --format {format_!r}: use json or table")
+    try:
+        first, last = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError as exc:
+        raise _fail(f"error: dates are YYYY-MM-DD: {exc}") from None
+    if last < first:
+        raise _fail(f"error: --to {to} is before --from {from_}")
+    known = {r.name for r in site.rooms}
+    unknown = [r for r in room or [] if r not in known]
+    if unknown:
+        raise _fail(f"error: unknown room {unknown[0]!r} (rooms: {', '.join(sorted(known))})")
+    try:
+        guidance = load_profile(profile or site.guidance.profile)
+    except UnknownProfileError as exc:
+        raise _fail(f"error: {exc}") from None
+    store = _open_store(site, config)
+    try:
+        start, end = local_day_bounds(first, last, site.tz)
+        minutes = store.minute_means(room or None, start, end)
+    finally:
+        store.close()
+    result = analyse_site(minutes, site, guidance, first, last, room or None)
+    if format_ == "json":
+        typer.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        return
+    typer.echo(
+        f"{result.site}: {first} to {last}, profile {guidance.id} {guidance.version} "
+        f"({guidance.title})"
+    )
+    header = (
+        "room",
+        "status",
+        "coverage%",
+        "mean",
+        ">800%",
+        ">1500%",
+        "max20",
+        "run>1500",
+        "temp min/mean",
+    )
+    rows = [header]
+    for r in result.rooms:
+        m, t = r.co2, r.temperature
+
+        def num(v: float | None, digits: int = 0) -> str:
+            return "-" if v is None else f"{v:.{digits}f}"
+
+        rows.append(
+            (
+                r.room,
+                m.status,
+                num(m.coverage_pct),
+                num(m.co2_mean_ppm),
+                num(m.pct_time_above_800, 1),
+                num(m.pct_time_above_1500, 1),
+                num(m.max_20min_mean_ppm),
+                f"{m.longest_above_1500_min} min",
+                f"{num(t.min_c, 1)}/{num(t.mean_c, 1)} °C",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@app.command()
+def profiles(
+    markdown: Annotated[bool, typer.Option(help="The README's table, in Markdown.")] = False,
+) -> None:
+    """List the shipped guidance profiles with their figures and sources."""
+    from ventwatch.analysis.profiles import available_profiles, load_profile, profiles_table
+
+    if markdown:
+        typer.echo(profiles_table(), nl=False)
+        return
+    for pid in available_profiles():
+        p = load_profile(pid)
+        typer.echo(f"{p.id} {p.version}: {p.title}")
+
+
+@app.command()
+def run(config: ConfigOption, port: PortOption = None, verbose: bool = False) -> None:
+    """Run ingest and the dashboard against the broker and store the site file names."""
+    from ventwatch.service import Service
+
+    _logging(verbose)
+    site = _site(config)
+    settings = _settings(site, config, port)
+    try:
+        store = open_store(settings.store_url, settings.store_base)
+    except StoreURLError as exc:
+        raise _fail(f"error: store: {exc}") from None
+    url = f"http://{settings.http.host}:{settings.http.port}"
+    Service(site, settings, store).serve(on_ready=lambda: typer.echo(f"Dashboard: {url}"))
+
+
+@app.command()
+def demo(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Site to simulate.")
+    ] = EXAMPLE_SITE,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="Use this broker (mqtt://host:port) instead of the built-in one."),
+    ] = None,
+    port: PortOption = None,
+    speed: Annotated[
+        float, typer.Option(help="Simulated seconds per real second (the school day's pace).")
+    ] = 10.0,
+    interval: Annotated[float, typer.Option(help="Seconds between a sensor's messages.")] = 5.0,
+    verbose: bool = False,
+) -> None:
+    """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard."""
+    from ventwatch.demo_broker import DemoBroker
+    from ventwatch.service import Service
+    from ventwatch.simulator import Simulator
+
+    _logging(verbose)
+    site = _site(config)
+    embedded = None
+    if broker is None:
+        embedded = DemoBroker(port=_free_port())
+        embedded.start()
+        broker = embedded.url
+    data_dir = Path(tempfile.mkdtemp(prefix="ventwatch-demo-"))
+    env = {
+        "VENTWATCH_BROKER_URL": broker,
+        "VENTWATCH_STORE_URL": f"duckdb://{data_dir / 'demo.duckdb'}",
+    }
+    try:
+        settings = resolve(site, config, env={**os.environ, **env}, port=port)
+    except SettingsError as exc:
+        raise _fail(f"error: {exc}") from None
+    service = Service(site, settings, open_store(settings.store_url))
+    simulator = Simulator(site, speed=speed, interval_s=interval)
+    sim_thread = threading.Thread(
+        target=simulator.run, args=(broker, service.stop_event), name="simulator", daemon=True
+    )
+    url = f"http://{settings.http.host}:{settings.http.port}"
+
+    def ready() -> None:
+        typer.echo(f"\nventwatch demo: {len(site.rooms)} simulated rooms of {site.site.name}")
+        typer.echo(f"  broker     {broker}")
+        typer.echo(f"  store      {data_dir / 'demo.duckdb'}")
+        typer.echo(f"  Dashboard: {url}   (Ctrl-C stops)\n")
+
+    sim_thread.start()
+    try:
+        service.serve(on_ready=ready)
+    finally:
+        sim_thread.join(timeout=5)
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command()
+def simulate(
+    broker: Annotated[str, typer.Option(help="Broker to publish to: mqtt://[user:pass@]host:port")],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Site whose sensors to simulate.")
+    ] = EXAMPLE_SITE,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    interval: Annotated[float, typer.Option(help="Seconds between a sensor's messages.")] = 60.0,
+    verbose: bool = False,
+) -> None:
+    """Publish simulated classroom sensors' real payloads to a broker until Ctrl-C."""
+    from ventwatch.simulator import Simulator
+
+    _logging(verbose)
+    site = _site(config)
+    try:
+        parse_broker_url(broker, "--broker")
+    except SettingsError as exc:
+        raise _fail(f"error: {exc}") from None
+    stop = threading.Event()
+    typer.echo(f"simulating {len(site.sensors)} sensors of {site.site.name} → {broker}")
+    try:
+        Simulator(site, speed=speed, interval_s=interval).run(broker, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.callback(invoke_without_command=True)
+def _version(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"ventwatch {__version__}")
+        raise typer.Exit()

@@ -1,0 +1,368 @@
+"""The site file: rooms, sensors, occupied hours, broker and store, as validated models.
+
+A site file is edited by hand by a site manager, so a mistake must be reported the way a
+compiler would: file, line and what is wrong, all of them at once, before anything starts.
+The YAML is read with ruamel.yaml because it keeps the line of every key; pydantic checks the
+shapes (unknown keys are errors) and `load_site` adds the checks that span sections (a sensor
+naming a room that does not exist).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown keys are errors, so a typo cannot be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _end_after_start(end: time, info: ValidationInfo) -> time:
+    start = info.data.get("start")
+    if start is not None and end <= start:
+        raise ValueError(f"end {end:%H:%M} is not after start {start:%H:%M}")
+    return end
+
+
+class Interval(Strict):
+    start: time
+    end: time
+
+    _ordered = field_validator("end")(_end_after_start)
+
+
+class OccupiedHours(Strict):
+    """When rooms are in use; every guidance figure describes an occupied room."""
+
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
+    start: time = time(8, 45)
+    end: time = time(15, 15)
+    breaks: list[Interval] = Field(default_factory=list)
+    # Breaks are when pupils leave the rooms: left out of occupied time unless told otherwise.
+    exclude_breaks: bool = True
+
+    _ordered = field_validator("end")(_end_after_start)
+
+
+class DateRange(Strict):
+    start: date
+    end: date  # inclusive
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        return end
+
+
+class Calendar(Strict):
+    """Term dates and closures. With no terms, every week counts; holidays are days (or
+    ranges) inside terms when the school is closed: bank holidays, INSET days, closures."""
+
+    terms: list[DateRange] = Field(default_factory=list)
+    holidays: list[date | DateRange] = Field(default_factory=list)
+
+
+class Site(Strict):
+    name: Name
+    timezone: str = "Europe/London"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+
+class Room(Strict):
+    name: Name
+    building: Name = "Main"
+    floor: int | str = 0
+    capacity: int = Field(default=30, ge=1, le=2000)
+    volume_m3: float | None = Field(default=None, gt=0)
+    ventilation: Literal["natural", "mechanical", "mixed"] = "natural"
+    # Who is in the room: sets CO2 generation per person for ventilation estimates.
+    age_group: Literal["primary", "secondary", "adult"] = "secondary"
+    # A room used at other times (a hall in the evening) has its own hours.
+    occupied_hours: OccupiedHours | None = None
+
+
+JSON_PATH = re.compile(r"^\$(\.[^.\[\]]+|\[\d+\])+$")
+QuantityKey = Literal["co2_ppm", "temperature_c", "humidity_pct", "pressure_hpa", "battery_pct"]
+
+
+def _json_path(value: str | None) -> str | None:
+    if value is not None and not JSON_PATH.match(value):
+        raise ValueError(f"{value!r} is not a path like $.field.sub[0]")
+    return value
+
+
+class ValueSpec(Strict):
+    path: str
+    unit: str | None = None
+
+    _path = field_validator("path")(_json_path)
+
+
+class GenericDecoderSpec(Strict):
+    """A JSON payload format described in the site file instead of in code."""
+
+    name: Name
+    topic: Name
+    sensor_topic_level: int | None = Field(default=None, ge=0)
+    sensor_path: str | None = None
+    time_path: str | None = None
+    values: dict[QuantityKey, ValueSpec] = Field(min_length=1)
+
+    _paths = field_validator("sensor_path", "time_path")(_json_path)
+
+    @field_validator("topic")
+    @classmethod
+    def _filter(cls, value: str) -> str:
+        levels = value.split("/")
+        if any(("#" in lv and lv != "#") or ("+" in lv and lv != "+") for lv in levels) or (
+            "#" in levels[:-1]
+        ):
+            raise ValueError(f"{value!r} is not an MQTT topic filter")
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _has_source(cls, value: dict[str, ValueSpec], info: ValidationInfo) -> dict[str, ValueSpec]:
+        if (info.data.get("sensor_topic_level") is None) == (info.data.get("sensor_path") is None):
+            raise ValueError("give exactly one of sensor_topic_level and sensor_path")
+        return value
+
+
+class StatestreamOptions(Strict):
+    base_topics: list[Name] = Field(default_factory=lambda: ["homeassistant"], min_length=1)
+
+
+class Decoders(Strict):
+    ha_statestream: StatestreamOptions = Field(default_factory=StatestreamOptions)
+    generic: list[GenericDecoderSpec] = Field(default_factory=list)
+
+
+class SensorEntry(Strict):
+    family: Name
+    device: Name
+    room: Name
+
+
+class Broker(Strict):
+    """The MQTT broker. Credentials are never in the file: only the names of the variables."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    username_env: str | None = None
+    password_env: str | None = None
+    client_id: str | None = None
+
+    @field_validator("username_env", "password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+        return value
+
+
+class StoreSection(Strict):
+    url: str = "duckdb:///ventwatch.duckdb"
+
+
+class RoomGuidance(Strict):
+    """A room's own figures where the site departs from its profile (HSE: keep under 800 ppm
+    where people sing, so a music room may want amber from 700)."""
+
+    red_above_ppm: float | None = Field(default=None, gt=0)
+    amber_above_ppm: float | None = Field(default=None, gt=0)
+
+
+class Guidance(Strict):
+    profile: Name = "joint-union"
+    rooms: dict[str, RoomGuidance] = Field(default_factory=dict)
+
+
+class SiteConfig(Strict):
+    site: Site
+    occupied_hours: OccupiedHours = Field(default_factory=OccupiedHours)
+    calendar: Calendar = Field(default_factory=Calendar)
+    guidance: Guidance = Field(default_factory=Guidance)
+    broker: Broker = Field(default_factory=Broker)
+    store: StoreSection = Field(default_factory=StoreSection)
+    rooms: list[Room] = Field(min_length=1)
+    sensors: list[SensorEntry] = Field(default_factory=list)
+    decoders: Decoders = Field(default_factory=Decoders)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    def room_of(self) -> dict[tuple[str, str], str]:
+        """(family, device id) -> room name: the lookup ingest makes for every message."""
+        return {(s.family, s.device): s.room for s in self.sensors}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    line: int  # 1-based; 0 when the file has no line for it
+    where: str  # dotted path such as rooms[2].capacity
+    message: str
+
+
+class SiteConfigError(Exception):
+    """Every problem found in one site file, each with its line."""
+
+    def __init__(self, path: Path, problems: list[ConfigProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"{self.path}:{p.line}: {p.where + ': ' if p.where else ''}{p.message}"
+            for p in self.problems
+        )
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(doc: Any, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the deepest part of `loc` that exists in the parsed YAML."""
+    line = 0
+    node = doc
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+        else:
+            break
+        node = node[part]
+    if line == 0 and isinstance(doc, CommentedMap):
+        line = doc.lc.line + 1
+    return line
+
+
+def _cross_checks(
+    cfg: SiteConfig, families: Collection[str] | None
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Checks that span sections, which pydantic's per-field validation cannot see."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    rooms: set[str] = set()
+    for i, room in enumerate(cfg.rooms):
+        if room.name in rooms:
+            problems.append((("rooms", i, "name"), f"room {room.name!r} is listed twice"))
+        rooms.add(room.name)
+    for name in cfg.guidance.rooms:
+        if name not in rooms:
+            problems.append((("guidance", "rooms", name), f"unknown room {name!r}"))
+    generic = [d.name for d in cfg.decoders.generic]
+    for i, name in enumerate(generic):
+        if name in generic[:i] or (families is not None and name in families):
+            loc = ("decoders", "generic", i, "name")
+            problems.append((loc, f"decoder name {name!r} is already taken"))
+    known = set(families or ()) | set(generic)
+    seen: set[tuple[str, str]] = set()
+    for i, sensor in enumerate(cfg.sensors):
+        if sensor.room not in rooms:
+            listed = ", ".join(sorted(rooms)[:8])
+            problems.append(
+                (("sensors", i, "room"), f"unknown room {sensor.room!r} (rooms: {listed})")
+            )
+        if families is not None and sensor.family not in known:
+            problems.append(
+                (
+                    ("sensors", i, "family"),
+                    f"unknown family {sensor.family!r} (known: {', '.join(sorted(known))})",
+                )
+            )
+        key = (sensor.family, sensor.device)
+        if key in seen:
+            problems.append((("sensors", i, "device"), f"sensor {sensor.device!r} listed twice"))
+        seen.add(key)
+    return problems
+
+
+def load_site(path: str | Path, families: Collection[str] | None = None) -> SiteConfig:
+    """Read and validate a site file; raise SiteConfigError naming every problem and its line.
+
+    `families` are the decoder families ingest knows; the core package does not import the
+    ingest stage (data flows one way), so the caller that has the registry passes its names.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SiteConfigError(path, [ConfigProblem(0, "", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        doc = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise SiteConfigError(
+            path, [ConfigProblem(line, "", f"not valid YAML: {exc.problem}")]
+        ) from exc
+    if not isinstance(doc, CommentedMap):
+        raise SiteConfigError(path, [ConfigProblem(1, "", "the file must be a YAML mapping")])
+    try:
+        cfg = SiteConfig.model_validate(_plain(doc))
+    except ValidationError as exc:
+        problems = [
+            ConfigProblem(
+                _line_of(doc, tuple(err["loc"])),
+                _dotted(tuple(err["loc"])),
+                err["msg"].removeprefix("Value error, "),
+            )
+            for err in exc.errors()
+        ]
+        raise SiteConfigError(path, problems) from None
+    cross = _cross_checks(cfg, families)
+    if cross:
+        raise SiteConfigError(
+            path, [ConfigProblem(_line_of(doc, loc), _dotted(loc), msg) for loc, msg in cross]
+        )
+    return cfg
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types -> plain dicts/lists, so pydantic sees ordinary data."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node

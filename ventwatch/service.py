@@ -1,0 +1,83 @@
+"""Wiring the stages into one running service: store, ingest pipeline, MQTT subscriber and the
+dashboard, started in order and stopped in reverse, shared by `ventwatch run` and `demo`.
+
+One process holds the embedded store, because a DuckDB file has a single writer: ingest writes
+and the dashboard reads through the same `Store` object.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from ventwatch.config import SiteConfig
+from ventwatch.dashboard.app import create_app
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.subscriber import Subscriber
+from ventwatch.settings import Settings
+from ventwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    site: SiteConfig
+    settings: Settings
+    store: Store
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.site, self.store)
+        self.subscriber = Subscriber(self.settings.broker, self.settings.client_id, self.pipeline)
+        self.app = create_app(self.site, self.store, ingest_stats=self.ingest_stats)
+        self._writer = threading.Thread(
+            target=self.pipeline.run, args=(self.stop_event,), name="ingest-writer"
+        )
+
+    def ingest_stats(self) -> dict[str, object]:
+        return {
+            **self.pipeline.quarantine.snapshot(),
+            "broker": str(self.settings.broker),
+            "connected": self.subscriber.connected,
+            "presence": dict(self.pipeline.presence),
+        }
+
+    def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""
+        self._writer.start()
+        self.subscriber.start()
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http.host,
+            port=self.settings.http.port,
+            log_level="warning",
+        )
+        server = uvicorn.Server(config)
+        if on_ready is not None:
+            threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it has already handled by shutting down
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.subscriber.stop()
+        self.stop_event.set()
+        if self._writer.is_alive():
+            self._writer.join(timeout=10)
+        self.store.close()
+        log.info("stopped")
+
+
+def _when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:
+    while not server.started and not server.should_exit:
+        threading.Event().wait(0.05)
+    if server.started:
+        callback()
