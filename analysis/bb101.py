@@ -42,9 +42,13 @@ def bb101(
     limit = profile.bb101.daily_mean_max_ppm[ventilation]
     ceiling = profile.bb101.max_20min_ppm[ventilation]
     out: list[BB101Day] = []
-    # The grid is in time order, so each local day is one contiguous slice.
+    # The grid is in time order, so each local day is one contiguous slice. An empty grid
+    # (the morning before the first lesson) has no days at all.
     day_starts = np.flatnonzero(np.concatenate(([True], grid.days[1:] != grid.days[:-1])))
-    for start, end in zip(day_starts, [*day_starts[1:], len(grid)], strict=True):
+    if len(grid) == 0:
+        day_starts = day_starts[:0]
+    day_ends = [*day_starts[1:], len(grid)] if len(grid) else []
+    for start, end in zip(day_starts, day_ends, strict=True):
         day = grid.days[start].astype(object)
         values = co2[start:end]
         has = ~np.isnan(values)

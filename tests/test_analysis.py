@@ -100,6 +100,19 @@ def test_readings_outside_occupied_hours_do_not_count() -> None:
     assert m.status == "green"
 
 
+def test_today_before_the_first_lesson_has_nothing_to_judge() -> None:
+    """The dashboard asks for "today so far" from midnight on; before 09:00 no minute is
+    occupied yet, which must give an empty day (grey), not an error."""
+    points = [(at(-120), 700.0)]  # 07:00, before lessons
+    result = analyse_site(
+        minute_means(frame(points)), site(), PROFILE, MONDAY, MONDAY, until=at(-60)
+    )
+    room = result.rooms[0]
+    assert room.co2.status == "grey"
+    assert room.bb101.days == []
+    assert room.bb101.days_failing == 0
+
+
 def test_sub_minute_readings_are_averaged_per_minute() -> None:
     points = [(at(i, second=s), v) for i in range(60) for s, v in ((0, 1400.0), (30, 1600.0))]
     m = analyse(points).co2
