@@ -118,3 +118,42 @@ def test_garbage_is_counted_not_fatal(running: str, mosquitto: MosquittoServer) 
         time.sleep(0.05)
     assert httpx.get(f"{running}/healthz").status_code == 200
     assert [u["sensor"] for u in stats["unassigned"]] == ["stranger"]
+
+
+def test_demo_shows_live_rooms_within_30_seconds(tmp_path: Path) -> None:
+    """The README's first command: the built-in broker, the simulator, ingest, store and
+    dashboard in one process; every room live (or visibly stale) within 30 s; Ctrl-C ends it."""
+    port = free_port()
+    log = (tmp_path / "demo.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ventwatch", "demo", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    started = time.monotonic()
+    bands: dict[str, str] = {}
+    try:
+        wait_for_port(port, timeout=30)
+        while time.monotonic() - started < 30:
+            rooms = httpx.get(f"http://127.0.0.1:{port}/api/rooms").json()["rooms"]
+            bands = {r["room"]: r["band"] for r in rooms}
+            if "no-data" not in bands.values():
+                break
+            time.sleep(0.5)
+        print(f"demo: every room shown after {time.monotonic() - started:.1f} s")
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("ventwatch demo did not stop on Ctrl-C")
+        log.close()
+    output = (tmp_path / "demo.log").read_text()
+    assert process.returncode == 0, output
+    assert f"Dashboard: http://127.0.0.1:{port}" in output
+    assert len(bands) == 12
+    assert "no-data" not in bands.values(), bands
+    # The simulated school shows its range: good rooms, poor ones, and the silent sensor.
+    assert {"good", "stale"} <= set(bands.values()), bands
+    assert {"act", "poor"} & set(bands.values()), bands

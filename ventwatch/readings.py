@@ -21,8 +21,10 @@ QUANTITIES: Final[dict[str, str]] = {
 
 # Values outside these ranges are physically implausible for a classroom sensor: a decoder
 # leaves them out rather than storing them (a chip's own narrower range may apply on top).
+# CO2 below about 300 ppm cannot be indoor air (outdoor air is about 420 ppm): it is a chip
+# fault or a half-sent number, never fresh air (../shared/payloads, "Ranges").
 PHYSICAL_RANGE: Final[dict[str, tuple[float, float]]] = {
-    "co2_ppm": (0.0, 10_000.0),
+    "co2_ppm": (300.0, 10_000.0),
     "temperature_c": (-30.0, 60.0),
     "humidity_pct": (0.0, 100.0),
     "pressure_hpa": (300.0, 1_100.0),

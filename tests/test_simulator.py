@@ -1,0 +1,312 @@
+"""The simulator: its physics against worked figures, its timetable, and its payloads read back
+by ingest's own decoders, the pipeline and the analysis, so the demo shows what a school's
+real sensors would."""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import paho.mqtt.client as mqtt
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.conftest import MosquittoServer
+from ventwatch.analysis.engine import analyse_site, minute_means
+from ventwatch.analysis.profiles import load_profile
+from ventwatch.config import Calendar, OccupiedHours, SiteConfig, load_site
+from ventwatch.ingest.decoders import FAMILIES, decoder_for
+from ventwatch.ingest.decoders.types import DecodeContext, DecodeError
+from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.ingest.quarantine import Outcome
+from ventwatch.simulator import Simulator, payloads
+from ventwatch.simulator.physics import RoomAir, steady_state_ppm
+from ventwatch.simulator.timetable import is_school_day, people_in
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 11, 16)
+HOURS = OccupiedHours.model_validate(
+    {
+        "start": "08:45",
+        "end": "15:15",
+        "breaks": [{"start": "10:45", "end": "11:00"}, {"start": "12:15", "end": "13:00"}],
+    }
+)
+
+
+def test_steady_state_of_a_class_of_thirty() -> None:
+    # 30 people × 0.004 L/s = 0.12 L/s of CO2 into 300 L/s of outdoor air: 400 ppm above it.
+    air = RoomAir(420.0, 20.0)
+    air.advance(6 * 3600, people=30, airflow_m3_s=0.3, volume_m3=180)
+    assert air.co2_ppm == pytest.approx(820.0, abs=0.01)
+    assert steady_state_ppm(30, 0.3) == pytest.approx(820.0)
+
+
+def test_empty_room_decays_as_the_guide_s_worked_example() -> None:
+    # Worked example E of ../shared/guidance: 1600 → 700 ppm in an hour is 1.4385 ACH.
+    air = RoomAir(1600.0, 20.0)
+    volume = 180.0
+    air.advance(3600, people=0, airflow_m3_s=1.4385 * volume / 3600, volume_m3=volume)
+    assert air.co2_ppm == pytest.approx(700.0, abs=0.05)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.floats(400, 5000),
+    people=st.integers(0, 60),
+    airflow=st.floats(0.005, 2.0),
+    volume=st.floats(50, 1000),
+    seconds=st.floats(1, 7200),
+)
+def test_co2_follows_the_mass_balance(
+    start: float, people: int, airflow: float, volume: float, seconds: float
+) -> None:
+    one = RoomAir(start, 20.0)
+    one.advance(seconds, people, airflow, volume)
+    # Never overshoots: it moves from where it was towards the steady state, no further.
+    steady = steady_state_ppm(people, airflow)
+    assert min(start, steady) - 1e-6 <= one.co2_ppm <= max(start, steady) + 1e-6
+    # Exact for any step: ten short steps land where one long one does.
+    many = RoomAir(start, 20.0)
+    for _ in range(10):
+        many.advance(seconds / 10, people, airflow, volume)
+    assert many.co2_ppm == pytest.approx(one.co2_ppm, rel=1e-9)
+    # And its slope at the start is the mass balance's dC/dt.
+    tiny = RoomAir(start, 20.0)
+    dt = 1e-3
+    tiny.advance(dt, people, airflow, volume)
+    slope = (people * 0.004e-3 * 1e6 - airflow * (start - 420.0)) / volume
+    assert (tiny.co2_ppm - start) / dt == pytest.approx(slope, rel=1e-3, abs=1e-3)
+
+
+def test_open_windows_cool_the_room_and_shutting_them_lets_it_recover() -> None:
+    air = RoomAir(1200.0, 21.0)
+    air.advance(1200, people=30, airflow_m3_s=0.3, volume_m3=180, window_m3_s=0.24)
+    cooled = air.temperature_c
+    assert cooled < 19.0
+    air.advance(3600, people=30, airflow_m3_s=0.06, volume_m3=180)
+    assert air.temperature_c > 20.5
+
+
+def test_timetable() -> None:
+    cal = Calendar()
+    at = lambda h, m, day=MONDAY: datetime.combine(day, clock(h, m), LONDON)  # noqa: E731
+    assert people_in("Room 1", 30, HOURS, cal, at(3, 0)) == 0  # night
+    assert people_in("Room 1", 30, HOURS, cal, at(10, 50)) == 0  # morning break
+    assert people_in("Room 1", 30, HOURS, cal, at(12, 30)) == 0  # lunch
+    assert people_in("Room 1", 30, HOURS, cal, at(9, 47)) == 0  # changeover between lessons
+    saturday = MONDAY + timedelta(days=5)
+    assert people_in("Room 1", 30, HOURS, cal, at(10, 0, saturday)) == 0
+    # Lessons: each is a free period (empty) or 80-100 % of capacity, constant for its hour.
+    lessons = [people_in(f"Room {i}", 30, HOURS, cal, at(9, 15)) for i in range(40)]
+    assert all(n == 0 or 24 <= n <= 30 for n in lessons)
+    assert sum(n > 0 for n in lessons) >= 25
+    assert people_in("Room 7", 30, HOURS, cal, at(9, 10)) == people_in(
+        "Room 7", 30, HOURS, cal, at(9, 40)
+    )
+    holiday = Calendar.model_validate({"holidays": [MONDAY.isoformat()]})
+    assert not is_school_day(MONDAY, HOURS, holiday)
+    assert all(people_in(f"R{i}", 30, HOURS, holiday, at(9, 15)) == 0 for i in range(10))
+
+
+@pytest.mark.parametrize("family", sorted(payloads.FAMILIES))
+def test_each_family_s_payload_decodes_to_what_was_measured(family: str) -> None:
+    build, hello = payloads.FAMILIES[family]
+    device = "AA:BB:CC:DD:EE:FF" if family == "theengs" else "room-9-co2"
+    when = datetime(2026, 11, 17, 10, 15, 7, tzinfo=UTC)
+    measured = payloads.Measured(812.4, 21.34, 44.6, when, 3)
+    ctx = DecodeContext(timezone=LONDON)
+    values: dict[str, float] = {}
+    for topic, payload, _ in build(device, measured, LONDON):
+        decoder = decoder_for(topic)
+        assert decoder is not None, topic
+        assert decoder.family == family
+        for reading in decoder.decode(topic, payload, ctx).readings:
+            assert reading.sensor == device
+            if reading.time is not None:
+                assert reading.time == when
+            values.update(reading.values)
+    assert values["co2_ppm"] == 812.0
+    assert values["temperature_c"] == pytest.approx(21.34, abs=0.05)
+    assert values["humidity_pct"] == pytest.approx(44.6, abs=0.5)
+    for topic, payload, retain in hello(device):
+        decoder = decoder_for(topic)
+        assert decoder is not None
+        assert retain
+        assert decoder.decode(topic, payload, ctx).presence == (device, "online")
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_garbage_is_rejected_by_ingest(kind: int) -> None:
+    measured = payloads.Measured(900, 21.0, 45.0, datetime(2026, 11, 17, 10, 0, tzinfo=UTC), 1)
+    for family, (build, _) in sorted(payloads.FAMILIES.items()):
+        good = build("AA:BB:CC:DD:EE:FF" if family == "theengs" else "x", measured, LONDON)
+        topic, payload, _ = payloads.garbage(kind, good)[0]
+        decoder = decoder_for(topic)
+        assert decoder is not None
+        try:
+            readings = decoder.decode(topic, payload, DecodeContext(timezone=LONDON)).readings
+        except DecodeError:
+            continue
+        # A fault code for CO2: whatever else survives, CO2 does not.
+        assert readings, family
+        assert all("co2_ppm" not in r.values for r in readings), family
+        assert kind == 2
+
+
+def example_site() -> SiteConfig:
+    return load_site(Path(__file__).resolve().parent.parent / "sensors.example.yaml", FAMILIES)
+
+
+Sent = list[tuple[datetime, str, bytes]]
+
+
+def simulate_day(site: SiteConfig, day: date) -> tuple[Simulator, Sent]:
+    """A school day at real speed, stepped a minute at a time: wall clock = simulated clock."""
+    start = datetime.combine(day, clock(8, 0), site.tz)
+    sim = Simulator(site, speed=1.0, interval_s=300, start=start)
+    sent: Sent = []
+    wall = start
+    while wall < datetime.combine(day, clock(16, 0), site.tz):
+        for topic, payload, _ in sim.step_payloads(wall):
+            sent.append((wall, topic, payload))
+        wall += timedelta(minutes=1)
+    return sim, sent
+
+
+def test_a_simulated_day_through_ingest_and_analysis_shows_every_band() -> None:
+    site = example_site()
+    sim, sent = simulate_day(site, MONDAY)
+    pipeline = Pipeline(site, store=None)  # type: ignore[arg-type]  # readings_of never stores
+    readings = []
+    for wall, topic, payload in sent:
+        readings.extend(pipeline.readings_of(Message(topic, payload, wall.astimezone(UTC))))
+    counts = pipeline.quarantine.snapshot()["counts"]
+    per_sensor = {s.entry.device: s.sent for s in sim.sensors}
+    silent = next(s for s in sim.sensors if s.role == "silent")
+    garbage = next(s for s in sim.sensors if s.role == "garbage")
+    # The silent sensor spoke once, 40 minutes late; the garbage one failed every third time.
+    assert per_sensor[silent.entry.device] == 1
+    silent_times = [r.time for r in readings if r.sensor == silent.entry.device]
+    assert silent_times == [datetime.combine(MONDAY, clock(7, 20), site.tz).astimezone(UTC)]
+    bad = per_sensor[garbage.entry.device] // 3
+    assert counts[Outcome.UNDECODABLE.value] + counts[Outcome.OUT_OF_RANGE.value] == bad
+    assert counts[Outcome.UNKNOWN_SENSOR.value] == 0
+    # Every message of the others became a reading of its room.
+    assert len({r.room for r in readings}) == len(site.rooms)
+
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime([r.time for r in readings], utc=True),
+            "room": [r.room for r in readings],
+            "co2_ppm": [r.co2_ppm for r in readings],
+            "temperature_c": [r.temperature_c for r in readings],
+            "humidity_pct": [r.humidity_pct for r in readings],
+        }
+    )
+    # Five-minute readings: judged per minute over the occupied hours, so hold each value.
+    frame = pd.concat(
+        [
+            part.set_index("time").resample("1min").ffill(limit=4).assign(room=room)
+            for room, part in frame.groupby("room")
+        ]
+    ).reset_index()
+    result = analyse_site(minute_means(frame), site, load_profile("joint-union"), MONDAY, MONDAY)
+    statuses = {room.room: room.co2.status for room in result.rooms}
+    means = {room.room: room.co2.co2_mean_ppm for room in result.rooms}
+    assert "green" in statuses.values(), means
+    assert "red" in statuses.values(), means
+    assert any(m is not None and 800 <= m <= 1500 for m in means.values()), means
+    assert statuses[silent.room.room.name] == "grey"  # no data is never good
+
+
+def test_late_caller_gets_no_backlog() -> None:
+    site = example_site()
+    sim = Simulator(site, speed=10, interval_s=5, start=datetime(2026, 11, 16, 10, tzinfo=UTC))
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    first = sim.step_payloads(now)
+    assert {t for t, _, _ in first} >= {"tele/room-1-co2/SENSOR", "zigbee2mqtt/Music CO2"}
+    assert sim.step_payloads(now) == []
+    # An hour of wall clock later each sensor sends one message, not 720.
+    later = sim.step_payloads(now + timedelta(hours=1))
+    assert len(later) == len(first) - 1  # less the silent sensor
+    assert sim.sim_now == datetime(2026, 11, 16, 20, tzinfo=UTC)
+    assert not math.isnan(sim.rooms[0].air.co2_ppm)
+
+
+def test_publishes_to_a_real_broker(mosquitto: MosquittoServer) -> None:
+    site = example_site()
+    received: dict[str, tuple[bytes, bool]] = {}
+    got_all = threading.Event()
+    expected = {
+        "tele/room-1-co2/LWT",
+        "tele/room-1-co2/SENSOR",
+        "zigbee2mqtt/Music CO2",
+        "zigbee2mqtt/Lab 3 CO2",
+        "airgradient/readings/84fce612a3b4",
+    }
+
+    def on_message(client, userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
+        received.setdefault(message.topic, (message.payload, bool(message.retain)))
+        if expected <= received.keys():
+            got_all.set()
+
+    listener = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    listener.on_message = on_message
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.subscribe([("tele/#", 1), ("zigbee2mqtt/#", 1), ("airgradient/#", 1)])
+    listener.loop_start()
+    stop = threading.Event()
+    sim = Simulator(site, speed=60, interval_s=0.5)
+    thread = threading.Thread(target=sim.run, args=(mosquitto.url, stop))
+    try:
+        time.sleep(0.3)  # the subscription is in place
+        thread.start()
+        assert got_all.wait(10), sorted(received)
+    finally:
+        stop.set()
+        thread.join(10)
+        listener.disconnect()
+        listener.loop_stop()
+    assert not thread.is_alive()
+    assert received["tele/room-1-co2/LWT"][0] == b"Online"
+    for topic in received:
+        assert decoder_for(topic) is not None, topic
+
+
+def test_simulate_command_publishes_until_ctrl_c(mosquitto: MosquittoServer) -> None:
+    """`ventwatch simulate --broker URL`: the simulator alone against any broker."""
+    seen: set[str] = set()
+    listener = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda c, u, m: seen.add(m.topic)
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.subscribe("tele/+/SENSOR", 1)
+    listener.loop_start()
+    time.sleep(0.3)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ventwatch", "simulate", "--broker", mosquitto.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while len(seen) < 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=15)
+        listener.disconnect()
+        listener.loop_stop()
+    assert process.returncode == 0, output.decode()
+    assert len(seen) == 8, seen  # the example site's eight Tasmota sensors
