@@ -6,9 +6,9 @@ numbers the same way; `static/app.js` mirrors these few rules for its live updat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 # Band -> (symbol, short title). Every band carries a word and a symbol besides its colour, so
 # the page still reads in greyscale, to colour-blind people and to screen readers.
@@ -52,6 +52,22 @@ def clock_time(when: datetime | str | None, tz: tzinfo) -> str:
     if isinstance(when, str):
         when = datetime.fromisoformat(when)
     return DASH if when is None else when.astimezone(tz).strftime("%H:%M:%S")
+
+
+def store_text(store: Mapping[str, Any], tz: tzinfo) -> str:
+    """The path to the store in one line: is it writing, and what waits in the spool. The
+    page script (`storeText` in overview.js) says the same in the same words."""
+    last = clock_time(store.get("last_write"), tz) if store.get("last_write") else "none yet"
+    if store.get("ok"):
+        text = f"writing (last write {last})"
+    else:
+        text = f"NOT WRITING: {store.get('error')} (last write {last})"
+    if store.get("spool_pending"):
+        mb = store.get("spool_bytes", 0) / 1048576
+        text += f"; {store['spool_pending']} readings spooled on disk ({mb:.1f} MB)"
+    if store.get("spool_full"):
+        text += "; SPOOL FULL: new messages are held at the broker"
+    return text
 
 
 def floor_name(floor: int | str) -> str:

@@ -2,14 +2,21 @@
 
 The MQTT thread only queues raw messages; one writer thread decodes them and writes batches,
 so a slow store never stalls the network loop and a bad payload never reaches the store.
+
+Nothing is lost: a message is acknowledged to the broker only once its readings are in the
+store or in the on-disk spool (or it was judged bad and kept in the quarantine). While the
+store is down, batches go to the spool and are replayed in order when it returns; if the spool
+is full, the batch is held and retried, and the broker keeps everything after it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+import time as clock_time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,8 +30,9 @@ from ventwatch.ingest.decoders import (
     decoders_for_site,
 )
 from ventwatch.ingest.quarantine import Outcome, Quarantine, Unassigned
+from ventwatch.ingest.spool import Spool, SpoolFullError
 from ventwatch.readings import Reading
-from ventwatch.store import Store
+from ventwatch.store import Store, StoreRejectedError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,9 @@ MAX_PAST = timedelta(days=7)
 # minutes covers the report interval of common Zigbee CO2 sensors; after it, an unchanged
 # value is stored again so a steady room still shows as live.
 REPEAT_WINDOW = timedelta(minutes=10)
+# Retrying a failed store: back off from 1 s to 30 s, as paho does for the broker.
+RETRY_MIN_S = 1.0
+RETRY_MAX_S = 30.0
 
 
 def utc_now() -> datetime:
@@ -47,6 +58,20 @@ class Message:
     topic: str
     payload: bytes
     arrived: datetime
+    # Tells the broker the message is safe with us (MQTT PUBACK); None when not from MQTT.
+    ack: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """What the dashboard shows of the path to the store."""
+
+    ok: bool
+    last_write: datetime | None
+    error: str | None
+    spool_pending: int
+    spool_bytes: int
+    spool_full: bool
 
 
 class Pipeline:
@@ -61,9 +86,16 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         batch_size: int = 1000,
         flush_interval_s: float = 0.2,
+        spool: Spool | None = None,
     ) -> None:
         self.site = site
         self.store = store
+        self.spool = spool
+        self._store_ok = True
+        self._store_error: str | None = None
+        self._last_write: datetime | None = None
+        self._retry_at = 0.0
+        self._retry_s = RETRY_MIN_S
         self.quarantine = quarantine or Quarantine()
         self.clock = clock
         self.batch_size = batch_size
@@ -79,8 +111,8 @@ class Pipeline:
         self._last_state: dict[tuple[str, str], tuple[object, datetime]] = {}
 
     # -- called from the MQTT thread -------------------------------------------------------
-    def submit(self, topic: str, payload: bytes) -> None:
-        self._queue.put(Message(topic, payload, self.clock()))
+    def submit(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
+        self._queue.put(Message(topic, payload, self.clock(), ack))
 
     # -- pure-ish core: one message in, readings out ---------------------------------------
     def readings_of(self, msg: Message) -> list[Reading]:
@@ -162,25 +194,142 @@ class Pipeline:
         self.quarantine.keep(outcome, msg.arrived, msg.topic, msg.payload, reason)
 
     def process(self, messages: list[Message]) -> int:
-        """Decode a batch of messages and write their readings in one store call."""
-        readings = [r for msg in messages for r in self.readings_of(msg)]
-        stored = self.store.write(readings)
+        """Decode a batch of messages, store (or spool) their readings in one call, then
+        acknowledge the messages. Raises when the readings could be kept nowhere; the
+        messages are then not acknowledged."""
+        stored = self.persist(self.decode(messages))
+        self.acknowledge(messages)
+        return stored
+
+    def decode(self, messages: list[Message]) -> list[Reading]:
+        return [r for msg in messages for r in self.readings_of(msg)]
+
+    @staticmethod
+    def acknowledge(messages: list[Message]) -> None:
+        for msg in messages:
+            if msg.ack is not None:
+                msg.ack()
+
+    def persist(self, readings: Sequence[Reading]) -> int:
+        """Into the store, or the spool when the store fails or older readings still wait
+        there (so the store receives readings in order). Returns how many were stored new."""
+        if not readings:
+            return 0
+        if self.spool is not None and self.spool.pending:
+            self.spool.append(readings)
+            self.quarantine.count(Outcome.SPOOLED, len(readings))
+            return 0
+        try:
+            stored = self.store.write(readings)
+        except StoreRejectedError as exc:
+            # One bad reading must not hold up the batch: find it, keep it, store the rest.
+            if len(readings) > 1:
+                return sum(self.persist([r]) for r in readings)
+            self._refused(readings[0], exc)
+            return 0
+        except Exception as exc:
+            if self.spool is None:
+                raise
+            self._store_failed(exc)
+            self.spool.append(readings)
+            self.quarantine.count(Outcome.SPOOLED, len(readings))
+            return 0
+        self._store_succeeded()
         self.quarantine.count(Outcome.STORED, stored)
         self.quarantine.count(Outcome.DUPLICATE, len(readings) - stored)
         return stored
 
+    def _refused(self, reading: Reading, exc: StoreRejectedError) -> None:
+        """The store refuses this reading itself (retrying cannot help): keep it for a person
+        to read in the quarantine, with the store's reason."""
+        topic = f"{reading.family}:{reading.sensor}"
+        payload = json.dumps({"room": reading.room, **reading.values()}).encode()
+        self._reject(Message(topic, payload, reading.time), Outcome.REJECTED, str(exc))
+
+    def _write_spooled(self, batch: Sequence[Reading]) -> int:
+        """Replaying the spool: as `store.write`, but a reading the store refuses goes to the
+        quarantine instead of blocking the spool for ever."""
+        try:
+            return self.store.write(batch)
+        except StoreRejectedError as exc:
+            if len(batch) == 1:
+                self._refused(batch[0], exc)
+                return 0
+            return sum(self._write_spooled([r]) for r in batch)
+
+    def _store_failed(self, exc: Exception) -> None:
+        if self._store_ok:
+            log.error("store write failed, spooling to disk until it is back: %s", exc)
+        self._store_ok = False
+        self._store_error = str(exc) or type(exc).__name__
+        self._retry_at = clock_time.monotonic() + self._retry_s
+        self._retry_s = min(RETRY_MAX_S, self._retry_s * 2)
+
+    def _store_succeeded(self) -> None:
+        if not self._store_ok:
+            log.info("store is back")
+        self._store_ok = True
+        self._store_error = None
+        self._last_write = datetime.now(UTC)
+        self._retry_s = RETRY_MIN_S
+
+    def replay_spool(self) -> int:
+        """Write the spool to the store when it is due for a try; errors mean "later"."""
+        if self.spool is None or not self.spool.pending:
+            return 0
+        if clock_time.monotonic() < self._retry_at:
+            return 0
+        try:
+            replayed = self.spool.drain(self._write_spooled)
+        except Exception as exc:
+            self._store_failed(exc)
+            return 0
+        self._store_succeeded()
+        self.quarantine.count(Outcome.STORED, replayed)
+        return replayed
+
+    def health(self) -> StoreHealth:
+        spool = self.spool
+        return StoreHealth(
+            ok=self._store_ok,
+            last_write=self._last_write,
+            error=self._store_error,
+            spool_pending=spool.pending if spool else 0,
+            spool_bytes=spool.size_bytes if spool else 0,
+            spool_full=spool.full if spool else False,
+        )
+
     # -- the writer thread -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Drain the queue in batches until `stop` is set and the queue is empty."""
-        while not (stop.is_set() and self._queue.empty()):
-            batch = self._take_batch()
-            if batch:
-                try:
-                    self.process(batch)
-                except Exception:
-                    # The store failed: the batch is logged loudly; the spool of the
-                    # no-loss issue will keep it instead. Ingest itself keeps running.
-                    log.exception("store write failed for %d messages", len(batch))
+        """Drain the queue in batches until `stop` is set and the queue is empty. Readings
+        that can be kept nowhere (store down and spool full, or no spool) are held and
+        retried, never dropped, and their messages stay unacknowledged: the broker holds
+        everything behind them."""
+        held: tuple[list[Message], list[Reading]] | None = None
+        while not (stop.is_set() and self._queue.empty() and held is None):
+            if held is None:
+                batch = self._take_batch()
+                if not batch:
+                    self.replay_spool()
+                    continue
+                held = (batch, self.decode(batch))
+            messages, readings = held
+            try:
+                self.persist(readings)
+            except SpoolFullError as exc:
+                log.error("%s: holding %d messages at the broker", exc, len(messages))
+            except Exception:
+                log.exception("store write failed for %d messages", len(messages))
+            else:
+                self.acknowledge(messages)
+                held = None
+                self.replay_spool()
+                continue
+            if stop.wait(self._retry_s):
+                # Stopping with readings kept nowhere: unacknowledged, the broker delivers
+                # them again on the next start.
+                return
+            self.replay_spool()
 
     def _take_batch(self) -> list[Message]:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 class Outcome(StrEnum):
     STORED = "stored"
+    SPOOLED = "spooled"  # kept on disk while the store is down; counted as stored on replay
     DUPLICATE = "duplicate"  # already stored: a redelivery or a repeated cached state
     PRESENCE = "presence"  # an online/offline message, not a reading
     METADATA = "metadata"  # a discovery config or unit attribute for another topic
@@ -26,6 +27,7 @@ class Outcome(StrEnum):
     OUT_OF_RANGE = "out_of_range"  # a value is physically impossible (the rest may be stored)
     UNKNOWN_SENSOR = "unknown_sensor"  # decoded, but the sensor is not in the site file
     TIME_OFF = "time_off"  # the message's own time is far from its arrival time
+    REJECTED = "rejected"  # the store refused the reading itself (e.g. a field type conflict)
 
 
 # Outcomes that mean "this message was not stored": those are kept for inspection.
@@ -36,6 +38,7 @@ NOT_STORED = frozenset(
         Outcome.OUT_OF_RANGE,
         Outcome.UNKNOWN_SENSOR,
         Outcome.TIME_OFF,
+        Outcome.REJECTED,
     }
 )
 

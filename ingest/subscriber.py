@@ -2,13 +2,20 @@
 each message to the pipeline.
 
 QoS 1 with a fixed client id and a persistent session, so the broker keeps what arrives while
-ventwatch is away. MQTT 3.1.1, because the zero-install demo broker (amqtt) speaks nothing
-newer. paho reconnects by itself with back-off (1 s doubling to 30 s).
+ventwatch is away, and manual acknowledgements: a message is acknowledged only once the
+pipeline has stored or spooled its readings, so a crash between arrival and storage makes the
+broker deliver it again. MQTT 3.1.1, because the zero-install demo broker (amqtt) speaks
+nothing newer. paho reconnects by itself with back-off (1 s doubling to 30 s).
+
+With `share_group`, every filter is subscribed as `$share/<group>/<filter>`: several ingest
+processes then split the messages between them, each message going to one (Mosquitto 2,
+EMQX, HiveMQ; not amqtt).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,9 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class Subscriber:
-    def __init__(self, broker: BrokerURL, client_id: str, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        broker: BrokerURL,
+        client_id: str,
+        pipeline: Pipeline,
+        share_group: str | None = None,
+    ) -> None:
         self.broker = broker
         self.pipeline = pipeline
+        self.share_group = share_group
         # True once the broker has acknowledged our subscriptions: from then on nothing
         # published is missed (before it, the persistent session keeps it for us).
         self.connected = False
@@ -35,6 +49,7 @@ class Subscriber:
         )
         if broker.username:
             self.client.username_pw_set(broker.username, broker.password)
+        self.client.manual_ack_set(True)
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -46,6 +61,8 @@ class Subscriber:
             log.error("broker %s refused the connection: %s", self.broker, reason_code)
             return
         filters = subscriptions(self.pipeline.decoders)
+        if self.share_group:
+            filters = [f"$share/{self.share_group}/{f}" for f in filters]
         client.subscribe([(f, 1) for f in filters])
         log.info("connected to %s; subscribed to %s", self.broker, ", ".join(filters))
 
@@ -60,7 +77,8 @@ class Subscriber:
         log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
-        self.pipeline.submit(message.topic, message.payload)
+        ack = partial(client.ack, message.mid, message.qos) if message.qos else None
+        self.pipeline.submit(message.topic, message.payload, ack)
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying if the broker is not up yet."""

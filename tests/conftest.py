@@ -12,10 +12,12 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -69,7 +71,12 @@ def start_mosquitto(folder: Path, port: int | None = None) -> MosquittoServer:
         f"persistence_location {folder}/\n"
         # The default (1000) drops messages for a slow QoS 1 subscriber.
         "max_queued_messages 0\n"
-        f"log_dest file {folder}/mosquitto.log\n"
+        # ventwatch acknowledges a message only once it is stored: with the default window
+        # of 20 unacknowledged messages per client, every batch would be 20 messages.
+        "max_inflight_messages 1000\n"
+        f"log_dest file {folder}/mosquitto.log\n" + ("user root\n" if os.geteuid() == 0 else "")
+        # Run as root, Mosquitto drops to its own user and could not write its persistence
+        # file or log in our temp folder; keep the user that started it.
     )
     process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], cwd=folder)
     try:
@@ -91,3 +98,116 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoSer
 @pytest.fixture
 def example_site_path() -> Path:
     return Path(__file__).resolve().parent.parent / "sensors.example.yaml"
+
+
+# -- InfluxDB ------------------------------------------------------------------------------
+# A real InfluxDB 1.x (Debian's `influxdb` package) per test session, configured from a temp
+# folder and stopped by its PID. `stop()` and `start()` take it down and bring it back on the
+# same port with the same data, for tests of a store that goes away.
+
+INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
+
+
+@dataclass
+class InfluxServer:
+    port: int
+    folder: Path
+    process: subprocess.Popen[bytes] | None
+    auth: bool = False
+    rpc_port: int = 0
+
+    @property
+    def url(self) -> str:
+        """The store URL of the shared test database."""
+        return self.url_for("ventwatch_test")
+
+    def url_for(self, database: str | None = None, **params: str) -> str:
+        """A store URL; without a database name, a fresh one (so tests do not share data)."""
+        database = database or f"t_{uuid.uuid4().hex[:12]}"
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return f"influxdb://127.0.0.1:{self.port}/{database}" + (f"?{query}" if query else "")
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def query(self, q: str, auth: tuple[str, str] | None = None, **params: str) -> dict:
+        """Run InfluxQL directly (admin work in tests); returns the JSON answer."""
+        response = httpx.post(f"{self.http}/query", data={"q": q, **params}, auth=auth)
+        return dict(response.json())
+
+    def start(self) -> None:
+        """Start influxd (again: same port, same data) and wait until /ping answers."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        log = (self.folder / "influxd.log").open("ab")
+        self.process = subprocess.Popen(
+            [INFLUXD, "run", "-config", str(self.folder / "influxdb.conf")],
+            cwd=self.folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.http}/ping", timeout=1).status_code == 204:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        tail = (self.folder / "influxd.log").read_text(errors="replace")[-2000:]
+        pytest.fail(f"influxd did not answer /ping on port {self.port} within 30 s:\n{tail}")
+
+    def stop(self) -> None:
+        """SIGTERM by PID and wait (data stays in the folder for `start()`)."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_influxd(folder: Path, port: int | None = None, auth: bool = False) -> InfluxServer:
+    if not Path(INFLUXD).exists():
+        pytest.fail(
+            "InfluxDB is not installed: the test command installs it (apt-get install -y "
+            "influxdb); the store tests need a real InfluxDB server, not a mock."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    server = InfluxServer(port or free_port(), folder, None, auth, free_port())
+    (folder / "influxdb.conf").write_text(
+        "reporting-disabled = true\n"
+        f'bind-address = "127.0.0.1:{server.rpc_port}"\n'
+        "[meta]\n"
+        f'  dir = "{folder}/meta"\n'
+        "  logging-enabled = false\n"
+        "[data]\n"
+        f'  dir = "{folder}/data"\n'
+        f'  wal-dir = "{folder}/wal"\n'
+        "  query-log-enabled = false\n"
+        "[monitor]\n"
+        "  store-enabled = false\n"
+        "[http]\n"
+        f'  bind-address = "127.0.0.1:{server.port}"\n'
+        f"  auth-enabled = {'true' if auth else 'false'}\n"
+        "  log-enabled = false\n"
+        "  pprof-enabled = false\n"
+        "[logging]\n"
+        '  level = "warn"\n'
+        "  suppress-logo = true\n"
+        "[continuous_queries]\n"
+        "  log-enabled = false\n"
+    )
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]:
+    server = start_influxd(tmp_path_factory.mktemp("influxdb"))
+    yield server
+    server.stop()

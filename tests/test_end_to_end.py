@@ -44,6 +44,7 @@ def running(mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path)
         **os.environ,
         "VENTWATCH_BROKER_URL": mosquitto.url,
         "VENTWATCH_STORE_URL": f"duckdb://{tmp_path / 'e2e.duckdb'}",
+        "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
     }
     log = (tmp_path / "run.log").open("wb")
     process = subprocess.Popen(

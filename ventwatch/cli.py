@@ -13,6 +13,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -318,6 +319,59 @@ def run(config: ConfigOption, port: PortOption = None, verbose: bool = False) ->
 
 
 @app.command()
+def ingest(
+    config: ConfigOption,
+    share: Annotated[
+        str | None,
+        typer.Option(
+            help="Share the load with other `ventwatch ingest` processes: subscribe as "
+            "$share/GROUP/... (Mosquitto 2, EMQX, HiveMQ)."
+        ),
+    ] = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            help="This process's name within the group, kept across restarts so the broker "
+            "keeps its session (default: the host name)."
+        ),
+    ] = None,
+    verbose: bool = False,
+) -> None:
+    """Ingest only, no dashboard: MQTT → decoders → store (or spool) until Ctrl-C or SIGTERM."""
+    import signal
+
+    from ventwatch.service import Ingest
+
+    _logging(verbose)
+    site = _site(config)
+    settings = _settings(site, config, None)
+    if share is not None:
+        # Each process of a group keeps a spool of its own.
+        name = instance or socket.gethostname()
+        client_id = f"{settings.client_id}-{name}"
+        settings = replace(settings, spool_dir=settings.spool_dir / name)
+    else:
+        client_id = settings.client_id
+    try:
+        store = open_store(settings.store_url, settings.store_base)
+    except StoreURLError as exc:
+        raise _fail(f"error: store: {exc}") from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Ingest(site, settings, store, threading.Event(), share, client_id)
+    worker.start()
+    typer.echo(f"ingest: {settings.broker} → {settings.store_url.split('?')[0]}", err=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+        store.close()
+
+
+@app.command()
 def demo(
     config: Annotated[
         Path, typer.Option("--config", "-c", help="Site to simulate.")
@@ -349,6 +403,7 @@ def demo(
     env = {
         "VENTWATCH_BROKER_URL": broker,
         "VENTWATCH_STORE_URL": f"duckdb://{data_dir / 'demo.duckdb'}",
+        "VENTWATCH_SPOOL_DIR": str(data_dir / "spool"),
     }
     try:
         settings = resolve(site, config, env={**os.environ, **env}, port=port)

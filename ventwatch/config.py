@@ -197,6 +197,9 @@ class Broker(Strict):
 
 class StoreSection(Strict):
     url: str = "duckdb:///ventwatch.duckdb"
+    # Where readings wait on disk while the store is down (relative: to the site file).
+    spool: str = "ventwatch-spool"
+    spool_max_mb: int = Field(default=512, ge=1)
 
 
 class RoomGuidance(Strict):

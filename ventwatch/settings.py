@@ -6,6 +6,7 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_BROKER_URL   | mqtt://[user:pass@]host:port           | the site file's       |
 | VENTWATCH_STORE_URL    | duckdb:///path/to/file.duckdb          | the site file's       |
 | VENTWATCH_HTTP         | host:port                              | 127.0.0.1:8000        |
+| VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
 
 Broker credentials may also come from the variables the site file names (`username_env`,
 `password_env`); a user and password inside VENTWATCH_BROKER_URL win.
@@ -52,6 +53,8 @@ class Settings:
     store_url: str
     store_base: Path | None
     http: HTTPAddress
+    spool_dir: Path
+    spool_max_bytes: int
 
 
 def parse_broker_url(url: str, origin: str = "broker URL") -> BrokerURL:
@@ -111,4 +114,10 @@ def resolve(
             site_file.parent if site_file and "VENTWATCH_STORE_URL" not in env else Path.cwd()
         ),
         http=http,
+        spool_dir=(
+            Path(env["VENTWATCH_SPOOL_DIR"])
+            if "VENTWATCH_SPOOL_DIR" in env
+            else (site_file.parent if site_file else Path.cwd()) / site.store.spool
+        ),
+        spool_max_bytes=site.store.spool_max_mb * 1024 * 1024,
     )

@@ -40,6 +40,11 @@ def overview(
             "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
             "bands": present.BAND_STYLE,
             "ingest": ingest,
+            "store_text": (
+                present.store_text(ingest["store"], site.tz)
+                if ingest and "store" in ingest
+                else None
+            ),
             "quarantine": [
                 {**q, "clock": present.clock_time(q.get("time"), site.tz)}
                 for q in (ingest or {}).get("quarantine", [])[:RECENT_QUARANTINE]

@@ -84,10 +84,22 @@
     updated.setAttribute("datetime", data.generated_at);
   }
 
+  // The same words as the server's `store_text` filter (dashboard/present.py).
+  function storeText(store) {
+    const last = store.last_write ? clock.format(new Date(store.last_write)) : "none yet";
+    let text = store.ok ? `writing (last write ${last})` : `NOT WRITING: ${store.error} (last write ${last})`;
+    if (store.spool_pending > 0) {
+      text += `; ${store.spool_pending} readings spooled on disk (${(store.spool_bytes / 1048576).toFixed(1)} MB)`;
+    }
+    if (store.spool_full) text += "; SPOOL FULL: new messages are held at the broker";
+    return text;
+  }
+
   function showIngest(stats) {
     const panel = document.getElementById("ingest");
     if (!panel) return;
     setText(panel, "connected", stats.connected ? "connected" : "not connected");
+    if (stats.store) setText(panel, "store", storeText(stats.store));
     const counts = Object.entries(stats.counts || {}).map(([outcome, n]) => {
       const row = document.createElement("div");
       row.append(cell(outcome.replace(/_/g, " "), "dt"), cell(String(n), "dd"));

@@ -1,7 +1,15 @@
-"""Where readings live: one interface, chosen by URL (`duckdb:///path` now; InfluxDB later).
+"""Where readings live: one interface, chosen by URL.
+
+- `duckdb:///path/to/file.duckdb`: the embedded file (`ventwatch.store.duckdb`);
+- `influxdb://[user:pass@]host:port/database[?rp=NAME&token_env=VAR&precision=ms]`
+  (`influxdbs://` for https): an InfluxDB server through its v1 HTTP API, which InfluxDB 1.x
+  serves natively and 2.x/3.x as a compatibility layer (`ventwatch.store.influxdb`).
 
 Every stage talks to the store only through `Store`, so the embedded file and a production
-time-series database are interchangeable and can be tested by one shared suite.
+time-series database are interchangeable and are tested by one shared suite
+(`tests/test_store.py`). Failures have store-independent types: `StoreUnavailableError`
+(the store cannot take or give data now: keep the readings and retry) and
+`StoreRejectedError` (the store refuses these readings: retrying the same batch cannot help).
 """
 
 from __future__ import annotations
@@ -35,7 +43,10 @@ class Store(Protocol):
     def write(self, batch: Sequence[Reading]) -> int:
         """Store a batch; a reading already stored (same sensor and time) is not stored twice.
 
-        Returns how many readings were new.
+        Returns how many readings were new (InfluxDB cannot tell: it returns how many points
+        it was sent). Raises `StoreUnavailableError` when the store cannot take the batch now
+        and `StoreRejectedError` when it refuses the readings themselves; never drops them
+        silently.
         """
         ...
 
@@ -58,7 +69,23 @@ class Store(Protocol):
 
 
 class StoreURLError(ValueError):
-    pass
+    """A store URL that names no usable store; the message says what to write instead."""
+
+
+class StoreError(Exception):
+    """A store operation failed; the subclasses say whether retrying can help."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot take or give data now: not reachable, timed out, failed on its side
+    (HTTP 5xx), refused the credentials, or lacks the database. The readings are fine: keep
+    them (ingest spools them) and retry later."""
+
+
+class StoreRejectedError(StoreError, ValueError):
+    """The store refuses these readings themselves (e.g. an InfluxDB field type conflict, a
+    name line protocol cannot carry): retrying the same batch cannot help. Carries the
+    server's message."""
 
 
 def open_store(url: str, base: Path | None = None) -> Store:
@@ -78,4 +105,21 @@ def open_store(url: str, base: Path | None = None) -> Store:
         from ventwatch.store.duckdb import DuckDBStore
 
         return DuckDBStore(path)
-    raise StoreURLError(f"{url!r}: unknown store (supported: duckdb:///path/to/file.duckdb)")
+    if parts.scheme in ("influxdb", "influxdbs"):
+        from ventwatch.store.influxdb import InfluxDBStore
+
+        return InfluxDBStore.from_url(url)
+    raise StoreURLError(
+        f"{redact_url(url)!r}: unknown store (supported: duckdb:///path/to/file.duckdb, "
+        "influxdb://[user:pass@]host:port/database[?rp=NAME&token_env=VAR&precision=ms], "
+        "influxdbs://... for https)"
+    )
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***`, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()

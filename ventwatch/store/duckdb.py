@@ -57,31 +57,28 @@ class DuckDBStore:
     def write(self, batch: Sequence[Reading]) -> int:
         if not batch:
             return 0
+        # Two readings of one sensor with one timestamp inside a batch: keep the first (the
+        # table's key would refuse the second anyway, but only for rows already stored).
+        unique = list({(r.sensor, r.time): r for r in reversed(batch)}.values())[::-1]
         columns = {
-            "time": [r.time for r in batch],
-            "site": [r.site for r in batch],
-            "room": [r.room for r in batch],
-            "sensor": [r.sensor for r in batch],
-            "family": [r.family for r in batch],
-            **{q: [getattr(r, q) for r in batch] for q in QUANTITIES},
+            "time": [r.time for r in unique],
+            "site": [r.site for r in unique],
+            "room": [r.room for r in unique],
+            "sensor": [r.sensor for r in unique],
+            "family": [r.family for r in unique],
+            **{q: [getattr(r, q) for r in unique] for q in QUANTITIES},
         }
         table = pa.Table.from_pydict(columns, schema=_SCHEMA)
         with self._lock:
-            before = self._count()
             self._con.register("incoming", table)
             try:
-                # Two readings of one sensor with one timestamp inside a batch: keep the first.
-                self._con.execute(
-                    "INSERT OR IGNORE INTO readings SELECT * FROM incoming "
-                    "QUALIFY row_number() OVER (PARTITION BY sensor, time) = 1"
-                )
+                # DuckDB answers an INSERT with the number of rows it inserted: the new ones.
+                rows = self._con.execute(
+                    "INSERT OR IGNORE INTO readings SELECT * FROM incoming"
+                ).fetchall()
             finally:
                 self._con.unregister("incoming")
-            return self._count() - before
-
-    def _count(self) -> int:
-        # fetchall, not fetchone: DuckDB refuses new work while a result is half read.
-        return int(self._con.execute("SELECT count(*) FROM readings").fetchall()[0][0])
+        return int(rows[0][0])
 
     def latest(self, since: datetime) -> dict[str, RoomLatest]:
         sql = """

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a RESULT line last (see the README's Development section)."""
