@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import start_influxd, start_mosquitto  # noqa: E402
 
 SENSORS = 100
 TOPIC = "tele/bench-{:03d}/SENSOR"
@@ -130,7 +128,7 @@ def worker_bare(port: int, n: int) -> dict[str, float]:
 def worker_ventwatch(site: Path, store_url: str, spool: Path, n: int) -> dict[str, float]:
     from ventwatch.config import load_site
     from ventwatch.ingest.decoders import FAMILIES
-    from ventwatch.service import Ingest
+    from ventwatch.ingest.worker import Ingest
     from ventwatch.settings import resolve
     from ventwatch.store import open_store
 
@@ -143,11 +141,11 @@ def worker_ventwatch(site: Path, store_url: str, spool: Path, n: int) -> dict[st
     ingest = Ingest(cfg, settings, store, stop)
     started = time.perf_counter()
     ingest.start()
-    counts = ingest.pipeline.quarantine.snapshot()["counts"]
+    counts = ingest.pipeline.quarantine.counts()
     deadline = time.monotonic() + 600
     while counts["stored"] + counts["duplicate"] < n and time.monotonic() < deadline:
-        time.sleep(0.01)
-        counts = ingest.pipeline.quarantine.snapshot()["counts"]
+        time.sleep(0.02)
+        counts = ingest.pipeline.quarantine.counts()
     elapsed = time.perf_counter() - started
     ingest.stop()
     store.close()
@@ -155,7 +153,12 @@ def worker_ventwatch(site: Path, store_url: str, spool: Path, n: int) -> dict[st
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process since its exec (VmHWM). Not getrusage's ru_maxrss: on Linux
+    that keeps the high-water mark of the forked parent, here the bench with its backlog."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run_worker(args: list[str]) -> dict[str, float]:
@@ -187,6 +190,9 @@ def main() -> None:
             result = worker_ventwatch(Path(rest[0]), rest[1], Path(rest[2]), int(rest[3]))
         print(json.dumps({**result, "rss_mb": rss_mb()}))
         return
+
+    # The servers' fixtures, here only: the contestants' processes must not carry pytest.
+    from tests.conftest import start_influxd, start_mosquitto
 
     n = args.messages
     backlog = messages(n)

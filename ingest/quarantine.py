@@ -75,6 +75,11 @@ class Quarantine:
         with self._lock:
             self._counts[outcome] += n
 
+    def counts(self) -> dict[str, int]:
+        """Messages by outcome so far (cheap: for polling)."""
+        with self._lock:
+            return {o.value: self._counts.get(o, 0) for o in Outcome}
+
     def keep(
         self, outcome: Outcome, time: datetime, topic: str, payload: bytes, reason: str
     ) -> None:
@@ -95,7 +100,7 @@ class Quarantine:
         """A JSON-ready copy for the dashboard's ingest panel and `/api/ingest`."""
         with self._lock:
             return {
-                "counts": {o.value: self._counts.get(o, 0) for o in Outcome},
+                "counts": {o.value: self._counts.get(o, 0) for o in Outcome},  # as counts()
                 "quarantine": [
                     {**asdict(q), "time": q.time.isoformat(), "outcome": q.outcome.value}
                     for q in reversed(self._recent)

@@ -7,9 +7,11 @@ pipeline has stored or spooled its readings, so a crash between arrival and stor
 broker deliver it again. MQTT 3.1.1, because the zero-install demo broker (amqtt) speaks
 nothing newer. paho reconnects by itself with back-off (1 s doubling to 30 s).
 
-With `share_group`, every filter is subscribed as `$share/<group>/<filter>`: several ingest
-processes then split the messages between them, each message going to one (Mosquitto 2,
-EMQX, HiveMQ; not amqtt).
+With `share_group`, the client speaks MQTT 5 and subscribes to every filter as
+`$share/<group>/<filter>`: several ingest processes then split the messages between them, each
+message going to one (Mosquitto 2, EMQX, HiveMQ; not amqtt). MQTT 5 also lets the client say
+how many unacknowledged messages it takes (Receive Maximum); under 3.1.1 that window is the
+broker's setting (Mosquitto's `max_inflight_messages`, 20 by default).
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ from functools import partial
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from ventwatch.ingest.decoders import subscriptions
 from ventwatch.ingest.pipeline import Pipeline
 from ventwatch.settings import BrokerURL
 
 log = logging.getLogger(__name__)
+
+# MQTT 5: how long the broker keeps our session (and queues for it) while we are away, and
+# how many unacknowledged messages it may send us at once (each waits for its batch's write).
+SESSION_EXPIRY_S = 7 * 24 * 3600
+RECEIVE_MAXIMUM = 1000
 
 
 class Subscriber:
@@ -41,12 +50,19 @@ class Subscriber:
         # True once the broker has acknowledged our subscriptions: from then on nothing
         # published is missed (before it, the persistent session keeps it for us).
         self.connected = False
-        self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
+        if share_group:
+            self.client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                protocol=mqtt.MQTTv5,
+            )
+        else:
+            self.client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=client_id,
+                clean_session=False,
+                protocol=mqtt.MQTTv311,
+            )
         if broker.username:
             self.client.username_pw_set(broker.username, broker.password)
         self.client.manual_ack_set(True)
@@ -82,7 +98,19 @@ class Subscriber:
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying if the broker is not up yet."""
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        if self.share_group:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+            properties.ReceiveMaximum = RECEIVE_MAXIMUM
+            self.client.connect_async(
+                self.broker.host,
+                self.broker.port,
+                keepalive=30,
+                clean_start=False,
+                properties=properties,
+            )
+        else:
+            self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
 
     def stop(self) -> None:

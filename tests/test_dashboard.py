@@ -47,6 +47,14 @@ STATS: dict[str, Any] = {
         }
     ],
     "connected": True,
+    "store": {
+        "ok": False,
+        "last_write": (NOW - timedelta(minutes=2)).isoformat(),
+        "error": "InfluxDB at http://127.0.0.1:8086 could not take the write",
+        "spool_pending": 1234,
+        "spool_bytes": 3 * 1048576,
+        "spool_full": False,
+    },
 }
 
 
@@ -157,6 +165,13 @@ def test_ingest_panel_and_api(client: TestClient, store: DuckDBStore) -> None:
     assert 'id="ingest"' in html
     assert "<dt>unknown sensor</dt><dd>1</dd>" in html
     assert "tele/room-4-co2/SENSOR" in html
+    # A store that is down is said plainly, with what waits on disk (site time: NOW is UTC
+    # in November, so London time is the same).
+    last = (NOW - timedelta(minutes=2)).strftime("%H:%M:%S")
+    assert (
+        "NOT WRITING: InfluxDB at http://127.0.0.1:8086 could not take the write "
+        f"(last write {last}); 1234 readings spooled on disk (3.0 MB)"
+    ) in html
     assert client.get("/api/ingest").json() == STATS
     bare = TestClient(create_app(SITE, store, clock=lambda: NOW))
     assert bare.get("/api/ingest").json() == {}

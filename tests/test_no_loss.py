@@ -34,6 +34,7 @@ from tests.conftest import (
 )
 
 RUN = [sys.executable, "-m", "ventwatch", "run"]
+INGEST = [sys.executable, "-m", "ventwatch", "ingest"]
 SENSORS = 8  # the Tasmota sensors of the example site
 N = 2000
 # Readings start this long ago, one second apart per sensor: all distinct, none in the future.
@@ -265,3 +266,52 @@ def test_sigkill_of_ingest_loses_nothing(
     got = duckdb_readings(db)
     print(f"SIGKILL: published {N}, stored {len(got)} distinct")
     assert got == expected(), app.log()[-3000:]
+
+
+def test_two_ingest_processes_share_the_load(
+    broker: MosquittoServer, tmp_path: Path, example_site_path: Path, influxdb: InfluxServer
+) -> None:
+    """Scaling out: two `ventwatch ingest` on one MQTT 5 shared subscription, one InfluxDB.
+    Every reading is stored once, and each process took a share."""
+    url = influxdb.url_for()
+    database = url.rsplit("/", 1)[1]
+    env = {**os.environ, "VENTWATCH_BROKER_URL": broker.url, "VENTWATCH_STORE_URL": url}
+    env["VENTWATCH_SPOOL_DIR"] = str(tmp_path / "spool")
+    logs = {name: tmp_path / f"ingest-{name}.log" for name in ("a", "b")}
+    processes = {}
+    for name, log_path in logs.items():
+        with log_path.open("wb") as log:
+            processes[name] = subprocess.Popen(
+                [*INGEST, "--config", str(example_site_path), "--share", "g", "--instance", name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+    try:
+        for log_path in logs.values():
+            wait_for(lambda p=log_path: "subscribed to" in p.read_text(), 30, "subscriptions")
+        publisher = Publisher(broker.port, rate=400)
+        publisher.start()
+        publisher.finish()
+
+        def stored() -> int:
+            answer = influxdb.query("SELECT count(co2_ppm) FROM reading", db=database)
+            series = answer["results"][0].get("series")
+            return int(series[0]["values"][0][1]) if series else 0
+
+        wait_for(lambda: stored() >= N, 60, "every reading in InfluxDB")
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(30)
+    shares = {}
+    for name, log_path in logs.items():
+        text = log_path.read_text()
+        assert processes[name].returncode == 0, text[-2000:]
+        summary = text.rsplit("ingest: stopped;", 1)[1].splitlines()[0]
+        shares[name] = int(summary.split(" stored")[0].strip().rsplit(" ", 1)[-1])
+    print(f"shared subscription: published {N}, stored {stored()}, shares {shares}")
+    assert stored() == N
+    assert sum(shares.values()) == N
+    assert all(n > 0 for n in shares.values()), shares

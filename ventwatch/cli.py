@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
@@ -40,6 +41,14 @@ ConfigOption = Annotated[
 PortOption = Annotated[
     int | None, typer.Option("--port", help="Dashboard port (overrides VENTWATCH_HTTP's).")
 ]
+
+
+def _redacted(url: str) -> str:
+    """A store URL fit for a terminal or log: no password, no query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -340,7 +349,7 @@ def ingest(
     """Ingest only, no dashboard: MQTT → decoders → store (or spool) until Ctrl-C or SIGTERM."""
     import signal
 
-    from ventwatch.service import Ingest
+    from ventwatch.ingest.worker import Ingest
 
     _logging(verbose)
     site = _site(config)
@@ -360,7 +369,7 @@ def ingest(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     worker = Ingest(site, settings, store, threading.Event(), share, client_id)
     worker.start()
-    typer.echo(f"ingest: {settings.broker} → {settings.store_url.split('?')[0]}", err=True)
+    typer.echo(f"ingest: {settings.broker} → {_redacted(settings.store_url)}", err=True)
     try:
         while not stop.wait(0.5):
             pass
@@ -369,6 +378,9 @@ def ingest(
     finally:
         worker.stop()
         store.close()
+        counts = worker.pipeline.quarantine.snapshot()["counts"]
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+        typer.echo(f"ingest: stopped; {summary or 'no messages'}", err=True)
 
 
 @app.command()

@@ -16,59 +16,11 @@ import uvicorn
 
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
-from ventwatch.ingest.pipeline import Pipeline, StoreHealth
-from ventwatch.ingest.spool import Spool
-from ventwatch.ingest.subscriber import Subscriber
+from ventwatch.ingest.worker import Ingest
 from ventwatch.settings import Settings
 from ventwatch.store import Store
 
 log = logging.getLogger(__name__)
-
-
-class Ingest:
-    """MQTT subscriber → pipeline → store (or spool), without a dashboard: `ventwatch ingest`,
-    and the ingest half of `run` and `demo`."""
-
-    def __init__(
-        self,
-        site: SiteConfig,
-        settings: Settings,
-        store: Store,
-        stop_event: threading.Event,
-        share_group: str | None = None,
-        client_id: str | None = None,
-    ) -> None:
-        self.settings = settings
-        spool = Spool(settings.spool_dir, settings.spool_max_bytes)
-        self.pipeline = Pipeline(site, store, spool=spool)
-        self.subscriber = Subscriber(
-            settings.broker, client_id or settings.client_id, self.pipeline, share_group
-        )
-        self.stop_event = stop_event
-        self._writer = threading.Thread(
-            target=self.pipeline.run, args=(stop_event,), name="ingest-writer"
-        )
-
-    def start(self) -> None:
-        self._writer.start()
-        self.subscriber.start()
-
-    def stop(self) -> None:
-        """Stop taking messages, then let the writer finish what it holds (unacknowledged
-        messages it cannot keep stay with the broker)."""
-        self.subscriber.stop()
-        self.stop_event.set()
-        if self._writer.is_alive():
-            self._writer.join(timeout=10)
-
-    def stats(self) -> dict[str, object]:
-        return {
-            **self.pipeline.quarantine.snapshot(),
-            "broker": str(self.settings.broker),
-            "connected": self.subscriber.connected,
-            "presence": dict(self.pipeline.presence),
-            "store": _health_json(self.pipeline.health()),
-        }
 
 
 @dataclass
@@ -105,17 +57,6 @@ class Service:
         self.ingest.stop()
         self.store.close()
         log.info("stopped")
-
-
-def _health_json(health: StoreHealth) -> dict[str, object]:
-    return {
-        "ok": health.ok,
-        "last_write": health.last_write.isoformat() if health.last_write else None,
-        "error": health.error,
-        "spool_pending": health.spool_pending,
-        "spool_bytes": health.spool_bytes,
-        "spool_full": health.spool_full,
-    }
 
 
 def _when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:

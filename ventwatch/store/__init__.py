@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-import pandas as pd
-
 from ventwatch.readings import Reading, RoomLatest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Columns of `Store.range()` frames, in order.
 FRAME_COLUMNS = (

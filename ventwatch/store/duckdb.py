@@ -11,13 +11,16 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from ventwatch.readings import QUANTITIES, Reading, RoomLatest
 from ventwatch.store import FRAME_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SCHEMA = pa.schema(
     [
@@ -105,6 +108,8 @@ class DuckDBStore:
         }
 
     def range(self, rooms: Sequence[str] | None, start: datetime, end: datetime) -> pd.DataFrame:
+        import pandas as pd  # only readers need it; an ingest process stays small
+
         sql = f"SELECT {', '.join(FRAME_COLUMNS)} FROM readings WHERE time >= ? AND time < ?"
         params: list[object] = [start, end]
         if rooms is not None:
@@ -122,6 +127,8 @@ class DuckDBStore:
         """Averaged in DuckDB, and handed over as numbers: room names travel once each (as
         the categories of a Categorical), minutes as integers. Building ten million Python
         strings and timestamps costs more than the averaging itself."""
+        import pandas as pd
+
         with self._lock:
             if rooms is None:
                 found = self._con.execute(

@@ -36,14 +36,16 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
-import numpy as np
-import pandas as pd
 
 from ventwatch.readings import QUANTITIES, Reading, RoomLatest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from ventwatch.store import (
     FRAME_COLUMNS,
     StoreError,
@@ -503,6 +505,11 @@ class InfluxDBStore:
         return _windows(_ns(start), _ns(end), step)
 
     def range(self, rooms: Sequence[str] | None, start: datetime, end: datetime) -> pd.DataFrame:
+        # pandas only where frames are made: an ingest process never reads, and pandas
+        # would double its memory.
+        import numpy as np
+        import pandas as pd
+
         """Readings with start <= time < end, one query per window, ordered by time then
         sensor; the same columns and dtypes as DuckDBStore.range."""
         names = [*TAGS, *QUANTITIES]
@@ -541,6 +548,9 @@ class InfluxDBStore:
         with any reading has a row (pressure and battery are averaged too, then dropped),
         as in DuckDB. Returns what DuckDBStore.minute_means returns: room as a Categorical
         (categories: `rooms`, or the rooms with readings in sorted order), minute, means."""
+        import numpy as np
+        import pandas as pd
+
         means = ", ".join(f"mean({quote_ident(q)}) AS {quote_ident(q)}" for q in QUANTITIES)
         per_room: dict[str, dict[str, list[Any]]] = {}
         if rooms is None or rooms:
