@@ -9,18 +9,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from ventwatch.accounts import Accounts, LoginThrottle
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
+from ventwatch.dashboard.auth import LoginRequiredError
 from ventwatch.dashboard.deps import IngestStats
 from ventwatch.dashboard.rooms import TodayCache
-from ventwatch.dashboard.routes import api, health, overview
+from ventwatch.dashboard.routes import api, health, login, overview
 from ventwatch.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -45,11 +49,18 @@ def create_app(
     site: SiteConfig,
     store: Store,
     *,
+    accounts: Accounts,
     ingest_stats: IngestStats | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    app = FastAPI(title=f"ventwatch: {site.site.name}", docs_url="/api/docs", redoc_url=None)
+    # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
+    # `routes/api.py` behind a login instead (and Swagger UI would load scripts from a CDN).
+    app = FastAPI(
+        title=f"ventwatch: {site.site.name}", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.site = site
+    app.state.accounts = accounts
+    app.state.login_throttle = LoginThrottle()
     app.state.store = store
     app.state.profile = load_profile(site.guidance.profile)
     app.state.ingest_stats = ingest_stats
@@ -65,8 +76,20 @@ def create_app(
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"detail": "sign in, or send an API token (Authorization: Bearer ...)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+    # Style and script only: no data in there, and the login page needs them.
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for area in (overview, api, health):
+    for area in (login, overview, api, health):
         app.include_router(area.router)
     return app
 
@@ -87,4 +110,14 @@ def _templates() -> Jinja2Templates:
         truncate_text=present.truncate,
     )
     env.globals.update(band_style=present.band_style)
-    return Jinja2Templates(env=env)
+    return Jinja2Templates(env=env, context_processors=[_account])
+
+
+def _account(request: Request) -> dict[str, object]:
+    """Who is signed in, for the account bar of every page, and the token its forms carry."""
+    session = getattr(request.state, "session", None)
+    # Names of their own: a processor's keys override a route's context of the same name.
+    return {
+        "signed_in": getattr(request.state, "user", None),
+        "session_csrf": session.csrf if session is not None else "",
+    }

@@ -7,6 +7,7 @@ persistence in a temp folder, and stopped by its PID.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from ventwatch.accounts import ALL_SITES, Accounts, Role
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -211,3 +214,31 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
     server = start_influxd(tmp_path_factory.mktemp("influxdb"))
     yield server
     server.stop()
+
+
+# -- accounts --------------------------------------------------------------------------------
+# One user per role, all with PASSWORD, in a fresh accounts file per test.
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Accounts:
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    for role in Role:
+        accounts.add_user(role.value, role, PASSWORD, [ALL_SITES])
+    return accounts
+
+
+def sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form, as a browser does (its CSRF token included); the
+    client keeps the session cookie."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    answer = client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf": found.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text

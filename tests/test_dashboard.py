@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import sign_in
+from ventwatch.accounts import Accounts
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.present import ago, by_building_and_floor
@@ -82,9 +84,15 @@ def store(tmp_path: Path) -> DuckDBStore:
     return store
 
 
+def app_with(store: DuckDBStore, accounts: Accounts, **kw: Any) -> TestClient:
+    return TestClient(create_app(SITE, store, accounts=accounts, clock=lambda: NOW, **kw))
+
+
 @pytest.fixture
-def client(store: DuckDBStore) -> TestClient:
-    return TestClient(create_app(SITE, store, ingest_stats=lambda: STATS, clock=lambda: NOW))
+def client(store: DuckDBStore, accounts: Accounts) -> TestClient:
+    client = app_with(store, accounts, ingest_stats=lambda: STATS)
+    sign_in(client, "site_manager")
+    return client
 
 
 def test_api_rooms_bands(client: TestClient) -> None:
@@ -160,7 +168,7 @@ def test_markup_from_site_file_and_sensors_is_escaped(client: TestClient) -> Non
     )
 
 
-def test_ingest_panel_and_api(client: TestClient, store: DuckDBStore) -> None:
+def test_ingest_panel_and_api(client: TestClient, store: DuckDBStore, accounts: Accounts) -> None:
     html = client.get("/").text
     assert 'id="ingest"' in html
     assert "<dt>unknown sensor</dt><dd>1</dd>" in html
@@ -173,7 +181,8 @@ def test_ingest_panel_and_api(client: TestClient, store: DuckDBStore) -> None:
         f"(last write {last}); 1234 readings spooled on disk (3.0 MB)"
     ) in html
     assert client.get("/api/ingest").json() == STATS
-    bare = TestClient(create_app(SITE, store, clock=lambda: NOW))
+    bare = app_with(store, accounts)
+    sign_in(bare, "admin")
     assert bare.get("/api/ingest").json() == {}
     assert 'id="ingest"' not in bare.get("/").text
 
@@ -246,7 +255,7 @@ def test_text_colours_meet_wcag_aa() -> None:
         assert (hi + 0.05) / (lo + 0.05) >= 4.5, (name, fg, bg)
 
 
-def test_today_comes_from_the_analysis_engine(tmp_path: Path) -> None:
+def test_today_comes_from_the_analysis_engine(tmp_path: Path, accounts: Accounts) -> None:
     """Tuesday 10:30: a room above 1500 ppm since 09:30 is red for today, with the reason;
     one at 600 ppm is green; minutes still to come do not count as missing data."""
     store = DuckDBStore(tmp_path / "today.duckdb")
@@ -258,7 +267,9 @@ def test_today_comes_from_the_analysis_engine(tmp_path: Path) -> None:
             for room, co2 in ((SITE.rooms[0].name, 1600.0), (SITE.rooms[1].name, 600.0))
         ]
     )
-    data = TestClient(create_app(SITE, store, clock=lambda: NOW)).get("/api/rooms").json()
+    client = app_with(store, accounts)
+    sign_in(client, "staff")
+    data = client.get("/api/rooms").json()
     rooms = {r["room"]: r for r in data["rooms"]}
     first, second = rooms[SITE.rooms[0].name], rooms[SITE.rooms[1].name]
     assert first["today_status"] == "red"

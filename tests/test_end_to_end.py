@@ -19,7 +19,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import MosquittoServer, free_port, wait_for_port
+from tests.conftest import PASSWORD, MosquittoServer, free_port, sign_in, wait_for_port
+from ventwatch.accounts import ALL_SITES, Accounts, Role
 
 
 def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
@@ -37,14 +38,21 @@ def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
 
 
 @pytest.fixture
-def running(mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path) -> Iterator[str]:
-    """`ventwatch run` on the example site, against the test broker, on a free port."""
+def running(
+    mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path
+) -> Iterator[httpx.Client]:
+    """`ventwatch run` on the example site, against the test broker, on a free port; a client
+    holding an admin's API token."""
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    accounts.add_user("admin", Role.ADMIN, PASSWORD, [ALL_SITES])
+    token = accounts.new_token("admin", "tests")
     port = free_port()
     env = {
         **os.environ,
         "VENTWATCH_BROKER_URL": mosquitto.url,
         "VENTWATCH_STORE_URL": f"duckdb://{tmp_path / 'e2e.duckdb'}",
         "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
+        "VENTWATCH_ACCOUNTS_DB": str(tmp_path / "accounts.sqlite"),
     }
     log = (tmp_path / "run.log").open("wb")
     process = subprocess.Popen(
@@ -66,10 +74,11 @@ def running(mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path)
     try:
         wait_for_port(port, timeout=30)
         deadline = time.monotonic() + 10
-        while not httpx.get(f"{base}/api/ingest").json().get("connected"):
+        client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
+        while not client.get("/api/ingest").json().get("connected"):
             assert time.monotonic() < deadline, "ingest did not connect to the broker"
             time.sleep(0.05)
-        yield base
+        yield client
     finally:
         os.kill(process.pid, signal.SIGINT)
         try:
@@ -81,7 +90,9 @@ def running(mosquitto: MosquittoServer, tmp_path: Path, example_site_path: Path)
     assert process.returncode == 0, (tmp_path / "run.log").read_text()
 
 
-def test_tasmota_message_reaches_its_room(running: str, mosquitto: MosquittoServer) -> None:
+def test_tasmota_message_reaches_its_room(
+    running: httpx.Client, mosquitto: MosquittoServer
+) -> None:
     local = datetime.now(ZoneInfo("Europe/London")).replace(tzinfo=None, microsecond=0)
     payload = {
         "Time": local.isoformat(),
@@ -92,7 +103,7 @@ def test_tasmota_message_reaches_its_room(running: str, mosquitto: MosquittoServ
     publish(mosquitto, "tele/room-4-co2/SENSOR", json.dumps(payload).encode())
     room = None
     while time.monotonic() - sent < 10:
-        rooms = {r["room"]: r for r in httpx.get(f"{running}/api/rooms").json()["rooms"]}
+        rooms = {r["room"]: r for r in running.get("/api/rooms").json()["rooms"]}
         if rooms["Room 4"]["co2_ppm"] == 1234:
             room = rooms["Room 4"]
             break
@@ -107,17 +118,18 @@ def test_tasmota_message_reaches_its_room(running: str, mosquitto: MosquittoServ
     ).astimezone(UTC)
 
 
-def test_garbage_is_counted_not_fatal(running: str, mosquitto: MosquittoServer) -> None:
+def test_garbage_is_counted_not_fatal(running: httpx.Client, mosquitto: MosquittoServer) -> None:
     publish(mosquitto, "tele/room-4-co2/SENSOR", b"<script>alert(1)</script>")
     publish(mosquitto, "tele/stranger/SENSOR", b'{"SCD40": {"CarbonDioxide": 700}}')
     deadline = time.monotonic() + 10
     while True:
-        stats = httpx.get(f"{running}/api/ingest").json()
+        stats = running.get("/api/ingest").json()
         if stats["counts"]["undecodable"] >= 1 and stats["counts"]["unknown_sensor"] >= 1:
             break
         assert time.monotonic() < deadline, stats
         time.sleep(0.05)
-    assert httpx.get(f"{running}/healthz").status_code == 200
+    # Public: load balancers poll it without an account.
+    assert httpx.get(str(running.base_url.join("/healthz"))).status_code == 200
     assert [u["sensor"] for u in stats["unassigned"]] == ["stranger"]
 
 
@@ -135,8 +147,18 @@ def test_demo_shows_live_rooms_within_30_seconds(tmp_path: Path) -> None:
     bands: dict[str, str] = {}
     try:
         wait_for_port(port, timeout=30)
+        # The demo prints a fresh admin's password: sign in with it, as a person would.
+        deadline = time.monotonic() + 10
+        while "Sign in:" not in (tmp_path / "demo.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "demo.log").read_text()
+            time.sleep(0.1)
+        login = (tmp_path / "demo.log").read_text().split("Sign in:")[1].split()
+        assert login[0] == "demo"
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        assert client.get("/api/rooms").status_code == 401
+        sign_in(client, "demo", login[2])
         while time.monotonic() - started < 30:
-            rooms = httpx.get(f"http://127.0.0.1:{port}/api/rooms").json()["rooms"]
+            rooms = client.get("/api/rooms").json()["rooms"]
             bands = {r["room"]: r["band"] for r in rooms}
             if "no-data" not in bands.values():
                 break

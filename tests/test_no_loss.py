@@ -25,6 +25,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import (
+    PASSWORD,
     InfluxServer,
     MosquittoServer,
     free_port,
@@ -32,6 +33,7 @@ from tests.conftest import (
     start_mosquitto,
     wait_for_port,
 )
+from ventwatch.accounts import ALL_SITES, Accounts, Role
 
 RUN = [sys.executable, "-m", "ventwatch", "run"]
 INGEST = [sys.executable, "-m", "ventwatch", "ingest"]
@@ -125,7 +127,11 @@ class Ventwatch:
             "VENTWATCH_BROKER_URL": broker,
             "VENTWATCH_STORE_URL": store,
             "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
+            "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
         }
+        accounts = Accounts(folder / "accounts.sqlite")
+        accounts.add_user("admin", Role.ADMIN, PASSWORD, [ALL_SITES])
+        self.auth = {"Authorization": f"Bearer {accounts.new_token('admin', 'tests')}"}
         self.site = site
         self.process: subprocess.Popen[bytes] | None = None
         self.runs = 0
@@ -143,7 +149,8 @@ class Ventwatch:
         wait_for_port(self.port, timeout=30)
 
     def stats(self) -> dict:
-        return dict(httpx.get(f"http://127.0.0.1:{self.port}/api/ingest", timeout=5).json())
+        url = f"http://127.0.0.1:{self.port}/api/ingest"
+        return dict(httpx.get(url, headers=self.auth, timeout=5).json())
 
     def idle(self, publisher: Publisher) -> Callable[[], bool]:
         """True once the publisher is done and nothing has been stored for 2 s."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import tempfile
 import threading
@@ -21,9 +22,17 @@ from urllib.parse import urlsplit
 import typer
 
 from ventwatch import __version__
+from ventwatch.accounts import ALL_SITES, Role
+from ventwatch.cli_users import users
 from ventwatch.config import SiteConfig, SiteConfigError, load_site
 from ventwatch.readings import Reading
-from ventwatch.settings import Settings, SettingsError, parse_broker_url, resolve
+from ventwatch.settings import (
+    Settings,
+    SettingsError,
+    parse_broker_url,
+    parse_http,
+    resolve,
+)
 from ventwatch.store import Store, StoreURLError, open_store
 
 app = typer.Typer(
@@ -31,6 +40,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.add_typer(users, name="users")
 
 # The documented example site, used by `demo` when no --config is given.
 EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "sensors.example.yaml"
@@ -80,10 +91,15 @@ def _logging(verbose: bool) -> None:
     )
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def _free_port(host: str = "127.0.0.1", avoid: int | None = None) -> int:
+    """A port nothing listens on now; never `avoid` (the dashboard's, not bound yet: the
+    kernel readily hands out a port that was just probed and released)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port != avoid:
+            return port
 
 
 @app.command("check-config")
@@ -324,7 +340,14 @@ def run(config: ConfigOption, port: PortOption = None, verbose: bool = False) ->
     except StoreURLError as exc:
         raise _fail(f"error: store: {exc}") from None
     url = f"http://{settings.http.host}:{settings.http.port}"
-    Service(site, settings, store).serve(on_ready=lambda: typer.echo(f"Dashboard: {url}"))
+    service = Service(site, settings, store)
+    if not service.accounts.users():
+        typer.echo(
+            f"No users yet: add one with `ventwatch users add --config {config} NAME "
+            "--role admin`, or nobody can sign in.",
+            err=True,
+        )
+    service.serve(on_ready=lambda: typer.echo(f"Dashboard: {url}"))
 
 
 @app.command()
@@ -408,7 +431,11 @@ def demo(
     site = _site(config)
     embedded = None
     if broker is None:
-        embedded = DemoBroker(port=_free_port())
+        try:
+            http_port = port or parse_http(os.environ.get("VENTWATCH_HTTP", "127.0.0.1:8000")).port
+        except SettingsError as exc:
+            raise _fail(f"error: {exc}") from None
+        embedded = DemoBroker(port=_free_port(avoid=http_port))
         embedded.start()
         broker = embedded.url
     data_dir = Path(tempfile.mkdtemp(prefix="ventwatch-demo-"))
@@ -416,12 +443,17 @@ def demo(
         "VENTWATCH_BROKER_URL": broker,
         "VENTWATCH_STORE_URL": f"duckdb://{data_dir / 'demo.duckdb'}",
         "VENTWATCH_SPOOL_DIR": str(data_dir / "spool"),
+        "VENTWATCH_ACCOUNTS_DB": str(data_dir / "accounts.sqlite"),
     }
     try:
         settings = resolve(site, config, env={**os.environ, **env}, port=port)
     except SettingsError as exc:
         raise _fail(f"error: {exc}") from None
     service = Service(site, settings, open_store(settings.store_url))
+    # A fresh admin per demo, with a random password: the demo is on loopback, but a
+    # dashboard that anyone could open would teach the wrong habit.
+    password = secrets.token_urlsafe(12)
+    service.accounts.add_user("demo", Role.ADMIN, password, [ALL_SITES])
     simulator = Simulator(site, speed=speed, interval_s=interval)
     sim_thread = threading.Thread(
         target=simulator.run, args=(broker, service.stop_event), name="simulator", daemon=True
@@ -432,7 +464,8 @@ def demo(
         typer.echo(f"\nventwatch demo: {len(site.rooms)} simulated rooms of {site.site.name}")
         typer.echo(f"  broker     {broker}")
         typer.echo(f"  store      {data_dir / 'demo.duckdb'}")
-        typer.echo(f"  Dashboard: {url}   (Ctrl-C stops)\n")
+        typer.echo(f"  Dashboard: {url}   (Ctrl-C stops)")
+        typer.echo(f"  Sign in:   demo / {password}\n")
 
     sim_thread.start()
     try:

@@ -202,6 +202,11 @@ class StoreSection(Strict):
     spool_max_mb: int = Field(default=512, ge=1)
 
 
+class AccountsSection(Strict):
+    # Users, sessions and API tokens (SQLite; relative: to the site file). Never in git.
+    database: str = "ventwatch-accounts.sqlite"
+
+
 class RoomGuidance(Strict):
     """A room's own figures where the site departs from its profile (HSE: keep under 800 ppm
     where people sing, so a music room may want amber from 700)."""
@@ -222,6 +227,7 @@ class SiteConfig(Strict):
     guidance: Guidance = Field(default_factory=Guidance)
     broker: Broker = Field(default_factory=Broker)
     store: StoreSection = Field(default_factory=StoreSection)
+    accounts: AccountsSection = Field(default_factory=AccountsSection)
     rooms: list[Room] = Field(min_length=1)
     sensors: list[SensorEntry] = Field(default_factory=list)
     decoders: Decoders = Field(default_factory=Decoders)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
+from ventwatch.accounts import Accounts
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.ingest.worker import Ingest
@@ -32,7 +33,10 @@ class Service:
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
-        self.app = create_app(self.site, self.store, ingest_stats=self.ingest.stats)
+        self.accounts = Accounts(self.settings.accounts_db)
+        self.app = create_app(
+            self.site, self.store, accounts=self.accounts, ingest_stats=self.ingest.stats
+        )
 
     def serve(self, on_ready: Callable[[], None] | None = None) -> None:
         """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""

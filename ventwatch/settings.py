@@ -7,6 +7,7 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_STORE_URL    | duckdb:///path/to/file.duckdb          | the site file's       |
 | VENTWATCH_HTTP         | host:port                              | 127.0.0.1:8000        |
 | VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
+| VENTWATCH_ACCOUNTS_DB  | a file (SQLite)                        | the site file's       |
 
 Broker credentials may also come from the variables the site file names (`username_env`,
 `password_env`); a user and password inside VENTWATCH_BROKER_URL win.
@@ -55,6 +56,7 @@ class Settings:
     http: HTTPAddress
     spool_dir: Path
     spool_max_bytes: int
+    accounts_db: Path
 
 
 def parse_broker_url(url: str, origin: str = "broker URL") -> BrokerURL:
@@ -120,4 +122,9 @@ def resolve(
             else (site_file.parent if site_file else Path.cwd()) / site.store.spool
         ),
         spool_max_bytes=site.store.spool_max_mb * 1024 * 1024,
+        accounts_db=(
+            Path(env["VENTWATCH_ACCOUNTS_DB"])
+            if "VENTWATCH_ACCOUNTS_DB" in env
+            else (site_file.parent if site_file else Path.cwd()) / site.accounts.database
+        ),
     )

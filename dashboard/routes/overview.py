@@ -9,7 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from ventwatch.accounts import Role
 from ventwatch.dashboard import present
+from ventwatch.dashboard.auth import UserDep
 from ventwatch.dashboard.deps import IngestDep, ProfileDep, RoomsNowDep, SiteDep, TemplatesDep
 
 router = APIRouter(tags=["pages"])
@@ -19,6 +21,7 @@ RECENT_QUARANTINE = 5  # the panel is a hint that something is wrong; /api/inges
 
 @router.get("/", response_class=HTMLResponse)
 def overview(
+    user: UserDep,  # first: nothing else is computed for a request that is refused
     request: Request,
     rooms: RoomsNowDep,
     site: SiteDep,
@@ -26,6 +29,9 @@ def overview(
     ingest: IngestDep,
     templates: TemplatesDep,
 ) -> HTMLResponse:
+    # Quarantined payloads and ingest health are for the people who look after sensors.
+    if user.role not in (Role.ADMIN, Role.SITE_MANAGER):
+        ingest = None
     profile_bands = {b.name for b in profile.co2_bands}
     return templates.TemplateResponse(
         request,

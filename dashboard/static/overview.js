@@ -130,6 +130,10 @@
 
   async function getJSON(url) {
     const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    if (response.status === 401) {
+      // The session ended (signed out elsewhere, expired): back to the login page.
+      window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    }
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response.json();
   }

@@ -1,0 +1,127 @@
+"""`/login` and `/logout`: the only pages anyone may open without an account.
+
+The login form is protected against cross-site posting by a random token that is both in a
+cookie and in the form (another site can make a browser post, but cannot read the cookie to
+copy it into the form). Failed logins are throttled per client address and per user name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ventwatch.accounts import SESSION_LIFETIME
+from ventwatch.dashboard.auth import (
+    EVERYONE,
+    SESSION_COOKIE,
+    AccountsDep,
+    CsrfChecked,
+)
+from ventwatch.dashboard.deps import NowDep, SiteDep, TemplatesDep
+
+router = APIRouter(tags=["login"])
+
+LOGIN_CSRF_COOKIE = "ventwatch_login_csrf"
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: a login link must not send people elsewhere afterwards."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _form(
+    request: Request,
+    templates: TemplatesDep,
+    site: SiteDep,
+    next_path: str,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"site_name": site.site.name, "next": next_path, "csrf": token, "error": error},
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request)
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request, templates: TemplatesDep, site: SiteDep, next: str = "/"
+) -> HTMLResponse:
+    return _form(request, templates, site, _safe_next(next))
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    templates: TemplatesDep,
+    site: SiteDep,
+    accounts: AccountsDep,
+    now: NowDep,
+    name: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    target = _safe_next(next)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf):
+        return _form(request, templates, site, target, "The form expired: please try again.", 400)
+    throttle = request.app.state.login_throttle
+    keys = [f"ip:{request.client.host if request.client else '?'}", f"user:{name.lower()}"]
+    wait = throttle.retry_after(keys, now)
+    if wait > 0:
+        response = _form(
+            request,
+            templates,
+            site,
+            target,
+            f"Too many failed logins: try again in {int(wait // 60) + 1} minutes.",
+            429,
+        )
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    user = accounts.check_password(name, password)
+    if user is None or not user.may_see(site.site.name):
+        throttle.failed(keys, now)
+        return _form(request, templates, site, target, "Wrong name or password.", 401)
+    throttle.succeeded(keys)
+    token, _ = accounts.start_session(user, now)
+    redirect = RedirectResponse(target, status_code=303)
+    redirect.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE)
+    return redirect
+
+
+@router.post("/logout", dependencies=[Depends(EVERYONE), CsrfChecked])
+def logout(request: Request, accounts: AccountsDep) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.end_session(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

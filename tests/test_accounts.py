@@ -1,0 +1,230 @@
+"""Accounts, sessions and roles: nobody without a login sees anything, and every route of the
+app (found from its route table, so a new one cannot be forgotten) admits only its roles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+from tests.conftest import PASSWORD, sign_in
+from ventwatch.accounts import SESSION_LIFETIME, AccountError, Accounts, Role
+from ventwatch.config import SiteConfig
+from ventwatch.dashboard.app import create_app
+from ventwatch.dashboard.auth import SESSION_COOKIE, Require
+from ventwatch.store.duckdb import DuckDBStore
+
+NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
+SITE = SiteConfig.model_validate(
+    {"site": {"name": "Hillside Academy"}, "rooms": [{"name": "Room 1"}]}
+)
+# Routes anyone may call: signing in itself, and the health check load balancers poll.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+
+
+@pytest.fixture
+def app(tmp_path: Path, accounts: Accounts):  # type: ignore[no-untyped-def]
+    return create_app(
+        SITE, DuckDBStore(tmp_path / "s.duckdb"), accounts=accounts, clock=lambda: NOW
+    )
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every endpoint of the app. FastAPI 0.16x keeps included routers as wrappers whose
+    routes come out of `effective_route_contexts()`; older versions list them directly."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "effective_route_contexts"):
+            for context in route.effective_route_contexts():
+                if isinstance(context.original_route, APIRoute):
+                    yield context.original_route
+
+
+def routes(app) -> list[tuple[str, str, APIRoute]]:  # type: ignore[no-untyped-def]
+    found = [
+        (method, route.path, route)
+        for route in api_routes(app.routes)
+        for method in sorted(route.methods)
+    ]
+    # The walk itself must not come back empty: that would pass every test below.
+    assert {("GET", "/"), ("GET", "/api/rooms"), ("POST", "/logout")} <= {
+        (m, p) for m, p, _ in found
+    }
+    return found
+
+
+def required_roles(route: APIRoute) -> frozenset[Role]:
+    found = [d.call for d in route.dependant.dependencies if isinstance(d.call, Require)]
+    assert len(found) == 1, f"{route.path}: give it exactly one Require(...) dependency"
+    return found[0].roles
+
+
+def call(client: TestClient, method: str, path: str) -> int:
+    if method == "POST":
+        return client.post(path, data={}, follow_redirects=False).status_code
+    return client.request(method, path, follow_redirects=False).status_code
+
+
+def test_every_route_refuses_anonymous_requests(app) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    checked = 0
+    for method, path, route in routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        required_roles(route)  # every non-public route names its roles
+        status = call(client, method, path)
+        expected = 401 if path.startswith("/api/") else 303
+        assert status == expected, (method, path, status)
+        checked += 1
+    assert checked >= 4  # /, /api/rooms, /api/ingest, /api/openapi.json, /logout ...
+
+
+def test_every_route_refuses_the_wrong_roles_and_admits_the_right_ones(app) -> None:  # type: ignore[no-untyped-def]
+    clients = {}
+    for role in Role:
+        clients[role] = TestClient(app)
+        sign_in(clients[role], role.value)
+    for method, path, route in routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        roles = required_roles(route)
+        for role, client in clients.items():
+            status = call(client, method, path)
+            if role in roles:
+                assert status not in (401, 403), (role, method, path, status)
+            else:
+                assert status == 403, (role, method, path, status)
+
+
+def test_a_user_of_another_site_is_refused(app, accounts: Accounts) -> None:  # type: ignore[no-untyped-def]
+    accounts.add_user("elsewhere", Role.ADMIN, PASSWORD, ["Other School"])
+    client = TestClient(app)
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    answer = client.post("/login", data={"name": "elsewhere", "password": PASSWORD, "csrf": csrf})
+    assert answer.status_code == 401
+    token = accounts.new_token("elsewhere", "test")
+    assert client.get("/api/rooms", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_session_cookie_flags_and_logout(app) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    answer = client.post(
+        "/login",
+        data={"name": "rep", "password": PASSWORD, "csrf": csrf, "next": "/api/rooms"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/api/rooms"
+    cookie = answer.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert client.get("/api/rooms").status_code == 200
+    # Signing out needs the session's form token: another site cannot sign you out.
+    assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
+    overview = client.get("/").text
+    token = overview.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert client.get("/api/rooms").status_code == 401
+
+
+def test_login_form_needs_its_csrf_token_and_never_redirects_off_site(app) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    client.get("/login")
+    forged = client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf": "x"})
+    assert forged.status_code == 400
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        page = client.get("/login", params={"next": target})
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        answer = client.post(
+            "/login",
+            data={"name": "admin", "password": PASSWORD, "csrf": csrf, "next": target},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == "/", target
+
+
+def test_failed_logins_are_throttled(app) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    statuses = [
+        client.post(
+            "/login", data={"name": "admin", "password": "wrong password!", "csrf": csrf}
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [401] * 5 + [429]
+    # Even the right password waits now: a guesser cannot tell it found it.
+    right = client.post("/login", data={"name": "admin", "password": PASSWORD, "csrf": csrf})
+    assert right.status_code == 429
+    assert int(right.headers["retry-after"]) > 0
+
+
+def test_unknown_page_visit_goes_to_login_and_back(app) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(app)
+    answer = client.get("/?building=Main", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2F%3Fbuilding%3DMain"
+
+
+def test_accounts_store_only_hashes(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "a.sqlite")
+    accounts.add_user("ann", Role.REP, PASSWORD, ["S"])
+    token, session = accounts.start_session(accounts.check_password("ann", PASSWORD))  # type: ignore[arg-type]
+    api = accounts.new_token("ann", "test")
+    raw = (tmp_path / "a.sqlite").read_bytes()
+    for secret in (PASSWORD, token, api):
+        assert secret.encode() not in raw
+    assert b"$argon2id$" in raw
+    assert accounts.check_password("ann", "not the password") is None
+    assert accounts.check_password("nobody", PASSWORD) is None
+    assert accounts.session(token) == session
+    assert accounts.session(token, NOW + timedelta(days=400)) is None  # expired
+    assert session.expires - datetime.now(UTC) <= SESSION_LIFETIME
+    accounts.set_password("ann", "another long password")
+    assert accounts.session(token) is None  # a new password ends old sessions
+    assert accounts.token_user(api) is not None
+    accounts.remove_user("ann")
+    assert accounts.token_user(api) is None
+    with pytest.raises(AccountError, match="at least 10"):
+        accounts.add_user("bob", Role.STAFF, "short", ["S"])
+    accounts.add_user("cy", Role.STAFF, PASSWORD, ["S"])
+    with pytest.raises(AccountError, match="exists"):
+        accounts.add_user("cy", Role.STAFF, PASSWORD, ["S"])
+
+
+def test_users_command(tmp_path: Path, example_site_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(example_site_path.read_text())
+
+    def users(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ventwatch", "users", *args, "--config", str(site)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+        )
+
+    added = users("add", "ann", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert users("list").stdout == "ann\trep\tHillside Academy\n"
+    short = users("add", "bob", "--role", "staff", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1
+    assert "at least 10" in short.stderr
+    token = users("token", "ann").stdout.strip()
+    assert token.startswith("vw_")
+    accounts = Accounts(tmp_path / "data" / "accounts.sqlite")  # from the site file
+    assert accounts.token_user(token) is not None
+    assert users("remove", "ann").returncode == 0
+    assert users("remove", "ann").returncode == 1
