@@ -85,7 +85,7 @@ def _by_position(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per room, each quantity as an array over `index` (NaN where there is no data)."""
     out: dict[str, dict[str, np.ndarray]] = {}
-    if minutes.empty:
+    if minutes.empty or len(index) == 0:  # no data, or a range wholly after `until`
         return out
     start = index.as_unit("ns")[0].value
     stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()

@@ -7,38 +7,37 @@ a fixed clock. Each area of the dashboard is a router of its own under `routes/`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ventwatch.accounts import Accounts, LoginThrottle
 from ventwatch.analysis.profiles import load_profile
+from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import LoginRequiredError
 from ventwatch.dashboard.deps import IngestStats
+from ventwatch.dashboard.headers import SECURITY_HEADERS
 from ventwatch.dashboard.rooms import TodayCache
-from ventwatch.dashboard.routes import api, health, login, overview
+from ventwatch.dashboard.routes import api, health, history, live, login, overview, room, week
+from ventwatch.dashboard.routes import sensors as sensor_pages
+from ventwatch.dashboard.week import WeekCache
+from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.store import Store
 
 HERE = Path(__file__).resolve().parent
-
-# Only our own files may run or style the page: a payload that slipped past escaping still
-# could not load or execute anything.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# Found, not imported: the Python side of plotly is not needed, only the file it ships.
+PLOTLY_JS = Path(str(find_spec("plotly").origin)).parent / "package_data"  # type: ignore[union-attr]
 
 
 def utc_now() -> datetime:
@@ -51,6 +50,7 @@ def create_app(
     *,
     accounts: Accounts,
     ingest_stats: IngestStats | None = None,
+    sensors: SensorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
@@ -64,8 +64,12 @@ def create_app(
     app.state.store = store
     app.state.profile = load_profile(site.guidance.profile)
     app.state.ingest_stats = ingest_stats
+    app.state.sensors = sensors  # what ingest in this process has heard, per sensor
+    # Rooms given to sensors from the dashboard, beside the accounts (ingest reads them too).
+    app.state.assignments = Assignments(accounts.path)
     app.state.clock = clock
     app.state.today = TodayCache()
+    app.state.week = WeekCache()
     app.state.templates = _templates()
 
     @app.middleware("http")
@@ -73,7 +77,8 @@ def create_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)  # a chart page sets its own CSP
         return response
 
     @app.exception_handler(LoginRequiredError)
@@ -87,9 +92,25 @@ def create_app(
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A page says what went wrong in a page (with the account bar, so a refused user
+        sees who they are signed in as); the API keeps FastAPI's JSON."""
+        if request.url.path.startswith("/api/") or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     # Style and script only: no data in there, and the login page needs them.
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for area in (login, overview, api, health):
+    # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
+    app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")
+    for area in (login, overview, room, history, live, week, sensor_pages, api, health):
         app.include_router(area.router)
     return app
 
@@ -109,7 +130,9 @@ def _templates() -> Jinja2Templates:
         floor_name=present.floor_name,
         truncate_text=present.truncate,
     )
-    env.globals.update(band_style=present.band_style)
+    env.globals.update(
+        band_style=present.band_style, status_style=present.status_style, timedelta=timedelta
+    )
     return Jinja2Templates(env=env, context_processors=[_account])
 
 

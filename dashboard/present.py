@@ -22,10 +22,23 @@ BAND_STYLE: Final[dict[str, tuple[str, str]]] = {
 }
 DASH: Final = "–"
 
+# The analysis engine's judgement of a range -> (symbol, word, the band class it is drawn
+# with). Grey is "not enough data": drawn like stale, never like good.
+STATUS_STYLE: Final[dict[str, tuple[str, str, str]]] = {
+    "green": ("✓", "Green", "good"),
+    "amber": ("▲", "Amber", "act"),
+    "red": ("✖", "Red", "poor"),
+    "grey": ("○", "Grey", "stale"),
+}
+
 
 def band_style(band: str) -> tuple[str, str]:
     """Symbol and title of a band; a band from a future profile still gets a readable title."""
     return BAND_STYLE.get(band, ("●", band.replace("-", " ").capitalize()))
+
+
+def status_style(status: str) -> tuple[str, str, str]:
+    return STATUS_STYLE.get(status, ("●", status.capitalize(), "stale"))
 
 
 def quantity(value: float | None, unit: str, digits: int = 0) -> str:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time as clock_time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.decoders import (
     DecodeContext,
@@ -30,6 +32,7 @@ from ventwatch.ingest.decoders import (
     decoders_for_site,
 )
 from ventwatch.ingest.quarantine import Outcome, Quarantine, Unassigned
+from ventwatch.ingest.sensors import SensorKey, SensorRegistry
 from ventwatch.ingest.spool import Spool, SpoolFullError
 from ventwatch.readings import Reading
 from ventwatch.store import Store, StoreRejectedError
@@ -47,6 +50,9 @@ REPEAT_WINDOW = timedelta(minutes=10)
 # Retrying a failed store: back off from 1 s to 30 s, as paho does for the broker.
 RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
+# How often the room lookup asks whether a sensor was assigned a room from the dashboard (by
+# any process): soon enough for the person who just did it, one tiny query per interval.
+ASSIGNMENTS_CHECK_S = 5.0
 
 
 def utc_now() -> datetime:
@@ -87,6 +93,9 @@ class Pipeline:
         batch_size: int = 1000,
         flush_interval_s: float = 0.2,
         spool: Spool | None = None,
+        sensors: SensorRegistry | None = None,
+        assignments: Assignments | None = None,
+        assignments_check_s: float = ASSIGNMENTS_CHECK_S,
     ) -> None:
         self.site = site
         self.store = store
@@ -100,7 +109,14 @@ class Pipeline:
         self.clock = clock
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
-        self._rooms = site.room_of()
+        self.sensors = sensors or SensorRegistry(started=clock())
+        # The site file's rooms win over assignments made from the dashboard.
+        self._site_rooms = site.room_of()
+        self._rooms = dict(self._site_rooms)
+        self.assignments = assignments
+        self._assignments_check_s = assignments_check_s
+        self._assignments_due = 0.0
+        self._assignments_version: int | None = None
         self.decoders = decoders_for_site(site)
         # What discovery and attribute messages taught us, by state topic (bounded: one entry
         # per sensor topic of the site, and each message replaces its own entry).
@@ -138,32 +154,44 @@ class Pipeline:
             topic, facts = decoded.learned
             self._metadata.setdefault(topic, {}).update(facts)
             self.quarantine.count(Outcome.METADATA)
+        family = decoder.family
         if decoded.presence:
             device, state = decoded.presence
-            self.presence[f"{decoder.family}:{device}"] = state
+            self.presence[f"{family}:{device}"] = state
+            self.sensors.presence(family, device, msg.topic, msg.arrived, state)
             self.quarantine.count(Outcome.PRESENCE)
+        if decoded.signal and not decoded.readings:
+            self.sensors.signal(family, decoded.signal, msg.topic, msg.arrived)
+            if not (decoded.presence or decoded.learned):
+                # A message of its own (ESPHome's Wi-Fi signal): device status, as presence is.
+                self.quarantine.count(Outcome.PRESENCE)
         out: list[Reading] = []
         for item in decoded.readings:
-            if item.state_digest is not None and self._repeats(decoder.family, item, msg):
+            sensor = (family, item.sensor)
+            if item.state_digest is not None and self._repeats(family, item, msg):
                 self.quarantine.count(Outcome.DUPLICATE)
+                self.sensors.duplicate(family, item.sensor, msg.topic, msg.arrived, decoded.signal)
                 continue
             if item.dropped:
-                reason = f"{decoder.family}: left out {'; '.join(item.dropped)}"
-                self._reject(msg, Outcome.OUT_OF_RANGE, reason)
+                reason = f"{family}: left out {'; '.join(item.dropped)}"
+                self._reject(msg, Outcome.OUT_OF_RANGE, reason, sensor)
             time = item.time.astimezone(UTC) if item.time else msg.arrived
             if not msg.arrived - MAX_PAST <= time <= msg.arrived + MAX_FUTURE:
-                self._reject(msg, Outcome.TIME_OFF, f"time {time.isoformat()} is far from arrival")
+                reason = f"time {time.isoformat()} is far from arrival"
+                self._reject(msg, Outcome.TIME_OFF, reason, sensor)
                 continue
-            room = self._rooms.get((decoder.family, item.sensor))
+            room = self._rooms.get(sensor)
+            self.sensors.reading(
+                family, item.sensor, msg.topic, msg.arrived, room, item.values, decoded.signal
+            )
             if room is None:
                 self._reject(
                     msg,
                     Outcome.UNKNOWN_SENSOR,
-                    f"{decoder.family} sensor {item.sensor!r} is not in the site file",
+                    f"{family} sensor {item.sensor!r} is not in the site file or assigned",
+                    sensor,
                 )
-                self.quarantine.unassigned(
-                    Unassigned(decoder.family, item.sensor, time, item.values)
-                )
+                self.quarantine.unassigned(Unassigned(family, item.sensor, time, item.values))
                 continue
             out.append(
                 Reading(
@@ -171,7 +199,7 @@ class Pipeline:
                     site=self.site.site.name,
                     room=room,
                     sensor=item.sensor,
-                    family=decoder.family,
+                    family=family,
                     **item.values,
                 )
             )
@@ -189,7 +217,18 @@ class Pipeline:
         self._last_state[key] = (item.state_digest, msg.arrived)
         return False
 
-    def _reject(self, msg: Message, outcome: Outcome, reason: str) -> None:
+    def _reject(
+        self, msg: Message, outcome: Outcome, reason: str, sensor: SensorKey | None = None
+    ) -> None:
+        """Quarantine a message, and count it against its sensor: the one it decoded to, or
+        else the one known to publish on its topic."""
+        self._keep(msg, outcome, reason)
+        if sensor is None:
+            self.sensors.quarantined_topic(msg.topic, msg.arrived, outcome, reason)
+        else:
+            self.sensors.quarantined(*sensor, msg.topic, msg.arrived, outcome, reason)
+
+    def _keep(self, msg: Message, outcome: Outcome, reason: str) -> None:
         log.warning("not stored (%s): %s [topic %s]", outcome.value, reason, msg.topic)
         self.quarantine.keep(outcome, msg.arrived, msg.topic, msg.payload, reason)
 
@@ -202,7 +241,30 @@ class Pipeline:
         return stored
 
     def decode(self, messages: list[Message]) -> list[Reading]:
+        self._refresh_rooms()
         return [r for msg in messages for r in self.readings_of(msg)]
+
+    def _refresh_rooms(self) -> None:
+        """Pick up rooms assigned from the dashboard (by any process) without a restart: at
+        most every few seconds, one read of a version number, and of the table only when that
+        changed. Assignments to rooms no longer in the site file are ignored."""
+        if self.assignments is None or clock_time.monotonic() < self._assignments_due:
+            return
+        self._assignments_due = clock_time.monotonic() + self._assignments_check_s
+        try:
+            version = self.assignments.version()
+            if version == self._assignments_version:
+                return
+            assigned = self.assignments.for_site(self.site.site.name)
+        except sqlite3.Error as exc:
+            log.warning("cannot read sensor assignments, keeping the rooms known so far: %s", exc)
+            return
+        self._assignments_version = version
+        rooms = {room.name for room in self.site.rooms}
+        self._rooms = {
+            **{(a.family, a.device): a.room for a in assigned if a.room in rooms},
+            **self._site_rooms,
+        }
 
     @staticmethod
     def acknowledge(messages: list[Message]) -> None:
@@ -244,7 +306,8 @@ class Pipeline:
         to read in the quarantine, with the store's reason."""
         topic = f"{reading.family}:{reading.sensor}"
         payload = json.dumps({"room": reading.room, **reading.values()}).encode()
-        self._reject(Message(topic, payload, reading.time), Outcome.REJECTED, str(exc))
+        self._keep(Message(topic, payload, reading.time), Outcome.REJECTED, str(exc))
+        self.sensors.refused(reading.family, reading.sensor, self.clock(), str(exc))
 
     def _write_spooled(self, batch: Sequence[Reading]) -> int:
         """Replaying the spool: as `store.write`, but a reading the store refuses goes to the

@@ -20,7 +20,7 @@ class Outcome(StrEnum):
     STORED = "stored"
     SPOOLED = "spooled"  # kept on disk while the store is down; counted as stored on replay
     DUPLICATE = "duplicate"  # already stored: a redelivery or a repeated cached state
-    PRESENCE = "presence"  # an online/offline message, not a reading
+    PRESENCE = "presence"  # an online/offline or signal-strength message, not a reading
     METADATA = "metadata"  # a discovery config or unit attribute for another topic
     UNCLAIMED_TOPIC = "unclaimed_topic"  # no decoder knows the topic
     UNDECODABLE = "undecodable"  # the payload is malformed or has no usable value

@@ -7,14 +7,20 @@ it does not load pandas or the web stack, and stays small (several may run side 
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
+from pathlib import Path
 
+from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.pipeline import Pipeline, StoreHealth
 from ventwatch.ingest.spool import Spool
 from ventwatch.ingest.subscriber import Subscriber
 from ventwatch.settings import Settings
 from ventwatch.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class Ingest:
@@ -32,7 +38,9 @@ class Ingest:
     ) -> None:
         self.settings = settings
         spool = Spool(settings.spool_dir, settings.spool_max_bytes)
-        self.pipeline = Pipeline(site, store, spool=spool)
+        self.pipeline = Pipeline(
+            site, store, spool=spool, assignments=_assignments(settings.accounts_db)
+        )
         self.subscriber = Subscriber(
             settings.broker, client_id or settings.client_id, self.pipeline, share_group
         )
@@ -61,6 +69,16 @@ class Ingest:
             "presence": dict(self.pipeline.presence),
             "store": _health_json(self.pipeline.health()),
         }
+
+
+def _assignments(path: Path) -> Assignments | None:
+    """Rooms assigned from the dashboard live beside the accounts; ingest only reads them.
+    A file ingest cannot open (read-only, on another host) costs those rooms, not the start."""
+    try:
+        return Assignments(path)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("sensor rooms assigned from the dashboard are not read (%s): %s", path, exc)
+        return None
 
 
 def _health_json(health: StoreHealth) -> dict[str, object]:

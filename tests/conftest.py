@@ -15,6 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,3 +243,60 @@ def sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> None:
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
+
+
+def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
+    """One QoS 1 message to the test broker, as a sensor sends it; fails if paho refuses it
+    (its return code is the only sign) or the broker never acknowledges it."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", server.port)
+    client.loop_start()
+    try:
+        info = client.publish(topic, payload, qos=1)
+        assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish refused: {info.rc}"
+        info.wait_for_publish(timeout=5)
+        assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@contextmanager
+def ventwatch_run(site_path: Path, folder: Path, broker_url: str) -> Iterator[str]:
+    """The real `ventwatch run` process on a free port, its store, spool and accounts in
+    `folder`; yields the dashboard's base URL once ingest is connected to the broker, and
+    checks it stops cleanly on Ctrl-C."""
+    import sys
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "VENTWATCH_BROKER_URL": broker_url,
+        "VENTWATCH_STORE_URL": f"duckdb://{folder / 'store.duckdb'}",
+        "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
+        "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
+    }
+    command = [sys.executable, "-m", "ventwatch", "run", "--config", str(site_path)]
+    log_path = folder / "run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=30)
+        yield base
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("ventwatch run did not stop on Ctrl-C")
+    assert process.returncode == 0, log_path.read_text()

@@ -19,6 +19,7 @@ from ventwatch.accounts import SESSION_LIFETIME, AccountError, Accounts, Role
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.auth import SESSION_COOKIE, Require
+from ventwatch.dashboard.routes import live
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
@@ -30,7 +31,9 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
 
 
 @pytest.fixture
-def app(tmp_path: Path, accounts: Accounts):  # type: ignore[no-untyped-def]
+def app(tmp_path: Path, accounts: Accounts, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    # A live stream ends at once here: these tests look at who may open it, not at its events.
+    monkeypatch.setattr(live, "LIFETIME_S", 0.0)
     return create_app(
         SITE, DuckDBStore(tmp_path / "s.duckdb"), accounts=accounts, clock=lambda: NOW
     )

@@ -113,6 +113,18 @@ def test_today_before_the_first_lesson_has_nothing_to_judge() -> None:
     assert room.bb101.days_failing == 0
 
 
+def test_a_range_wholly_after_until_has_nothing_to_judge() -> None:
+    """`until` before the day starts (a page asking about tomorrow) with readings in hand: an
+    empty grid, not an IndexError."""
+    points = [*lesson([900.0] * 60)]
+    day_before = at(-24 * 60)
+    result = analyse_site(
+        minute_means(frame(points)), site(), PROFILE, MONDAY, MONDAY, until=day_before
+    )
+    assert result.rooms[0].co2.status == "grey"
+    assert result.rooms[0].co2.occupied_minutes == 0
+
+
 def test_sub_minute_readings_are_averaged_per_minute() -> None:
     points = [(at(i, second=s), v) for i in range(60) for s, v in ((0, 1400.0), (30, 1600.0))]
     m = analyse(points).co2

@@ -1,11 +1,12 @@
 """Every decoder case under testdata/decoders/<family>/<case>.json, walked by one test:
-topic and payload in, readings (or presence, or an error) out. Plus fuzzing: no input makes a
-decoder raise anything but DecodeError."""
+topic and payload in, readings (or presence, a signal, or an error) out. Plus fuzzing: no
+input makes a decoder raise anything but DecodeError."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,6 +60,8 @@ def test_decoder_case(case: Path) -> None:
         assert g == e
     assert list(decoded.presence or []) == spec.get("presence", [])
     assert list(decoded.learned or []) == spec.get("learned", [])
+    # Strict: a case whose payload carries a signal must say which one it expects.
+    assert (asdict(decoded.signal) if decoded.signal else None) == spec.get("signal")
 
 
 @pytest.mark.parametrize(

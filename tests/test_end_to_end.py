@@ -15,26 +15,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.conftest import PASSWORD, MosquittoServer, free_port, sign_in, wait_for_port
+from tests.conftest import (
+    PASSWORD,
+    MosquittoServer,
+    free_port,
+    publish,
+    sign_in,
+    ventwatch_run,
+    wait_for_port,
+)
 from ventwatch.accounts import ALL_SITES, Accounts, Role
-
-
-def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-    client.connect("127.0.0.1", server.port)
-    client.loop_start()
-    try:
-        info = client.publish(topic, payload, qos=1)
-        assert info.rc == mqtt.MQTT_ERR_SUCCESS, f"publish refused: {info.rc}"
-        info.wait_for_publish(timeout=5)
-        assert info.is_published()
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 @pytest.fixture
@@ -46,48 +38,13 @@ def running(
     accounts = Accounts(tmp_path / "accounts.sqlite")
     accounts.add_user("admin", Role.ADMIN, PASSWORD, [ALL_SITES])
     token = accounts.new_token("admin", "tests")
-    port = free_port()
-    env = {
-        **os.environ,
-        "VENTWATCH_BROKER_URL": mosquitto.url,
-        "VENTWATCH_STORE_URL": f"duckdb://{tmp_path / 'e2e.duckdb'}",
-        "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
-        "VENTWATCH_ACCOUNTS_DB": str(tmp_path / "accounts.sqlite"),
-    }
-    log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ventwatch",
-            "run",
-            "--config",
-            str(example_site_path),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=30)
+    with ventwatch_run(example_site_path, tmp_path, mosquitto.url) as base:
         deadline = time.monotonic() + 10
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
         while not client.get("/api/ingest").json().get("connected"):
             assert time.monotonic() < deadline, "ingest did not connect to the broker"
             time.sleep(0.05)
         yield client
-    finally:
-        os.kill(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("ventwatch run did not stop on Ctrl-C")
-        log.close()
-    assert process.returncode == 0, (tmp_path / "run.log").read_text()
 
 
 def test_tasmota_message_reaches_its_room(
@@ -131,6 +88,9 @@ def test_garbage_is_counted_not_fatal(running: httpx.Client, mosquitto: Mosquitt
     # Public: load balancers poll it without an account.
     assert httpx.get(str(running.base_url.join("/healthz"))).status_code == 200
     assert [u["sensor"] for u in stats["unassigned"]] == ["stranger"]
+    # `run` hands ingest's per-sensor registry to the dashboard: only it has heard of stranger.
+    sensors = {s["device"]: s for s in running.get("/api/sensors").json()["sensors"]}
+    assert (sensors["stranger"]["room"], sensors["stranger"]["health"]) == (None, "unassigned")
 
 
 def test_demo_shows_live_rooms_within_30_seconds(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -420,12 +421,19 @@ def demo(
         float, typer.Option(help="Simulated seconds per real second (the school day's pace).")
     ] = 10.0,
     interval: Annotated[float, typer.Option(help="Seconds between a sensor's messages.")] = 5.0,
+    history_days: Annotated[
+        int,
+        typer.Option(
+            min=0, max=31, help="Days of simulated past to store first, for week views (0: none)."
+        ),
+    ] = 7,
     verbose: bool = False,
 ) -> None:
     """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard."""
     from ventwatch.demo_broker import DemoBroker
     from ventwatch.service import Service
     from ventwatch.simulator import Simulator
+    from ventwatch.simulator.history import backfill
 
     _logging(verbose)
     site = _site(config)
@@ -468,6 +476,18 @@ def demo(
         typer.echo(f"  Sign in:   demo / {password}\n")
 
     sim_thread.start()
+    if history_days:
+        # In the background: the live rooms show at once, the past fills in within seconds.
+        end = datetime.now(UTC).replace(second=0, microsecond=0)
+        history = threading.Thread(
+            target=backfill,
+            args=(site, service.store, end - timedelta(days=history_days), end),
+            kwargs={"stop": service.stop_event},
+            name="history",
+            daemon=True,
+        )
+        service.companions.append(history)
+        history.start()
     try:
         service.serve(on_ready=ready)
     finally:

@@ -30,12 +30,19 @@ class Service:
     settings: Settings
     store: Store
     stop_event: threading.Event = field(default_factory=threading.Event)
+    # Threads that write to the store too (the demo's simulated past): they watch
+    # `stop_event`, and the store closes only after they have finished.
+    companions: list[threading.Thread] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
         self.accounts = Accounts(self.settings.accounts_db)
         self.app = create_app(
-            self.site, self.store, accounts=self.accounts, ingest_stats=self.ingest.stats
+            self.site,
+            self.store,
+            accounts=self.accounts,
+            ingest_stats=self.ingest.stats,
+            sensors=self.ingest.pipeline.sensors,
         )
 
     def serve(self, on_ready: Callable[[], None] | None = None) -> None:
@@ -46,6 +53,8 @@ class Service:
             host=self.settings.http.host,
             port=self.settings.http.port,
             log_level="warning",
+            # Open live streams (server-sent events) would hold a shutdown up indefinitely.
+            timeout_graceful_shutdown=3,
         )
         server = uvicorn.Server(config)
         if on_ready is not None:
@@ -58,7 +67,9 @@ class Service:
             self.close()
 
     def close(self) -> None:
-        self.ingest.stop()
+        self.ingest.stop()  # sets stop_event, which the companions watch too
+        for thread in self.companions:
+            thread.join(timeout=30)
         self.store.close()
         log.info("stopped")
 

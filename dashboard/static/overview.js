@@ -1,11 +1,12 @@
-// Keeps the overview current without reloading: polls /api/rooms (and /api/ingest) and updates
-// the server-rendered tiles through textContent, classList and createElement only. Nothing
+// Keeps the overview current without reloading: listens to /api/rooms/stream (and polls
+// /api/ingest) and updates the server-rendered tiles through textContent, classList and
+// createElement only; filters and sorts the tiles in place. Nothing
 // from the server is ever parsed as markup, so a room name or a payload cannot become HTML.
 // The formatting mirrors dashboard/present.py.
 "use strict";
 
 (() => {
-  const POLL_MS = 5000;
+  const INGEST_POLL_MS = 5000;
   const PAYLOAD_LIMIT = 160;
   const RECENT_QUARANTINE = 5;
   const DASH = "\u2013";
@@ -138,28 +139,125 @@
     return response.json();
   }
 
-  async function poll() {
+  // -- filters and order -------------------------------------------------------------
+  // The choice lives in the address (?building=&status=&sort=), so a filtered view can be
+  // bookmarked or shared; the server ignores those parameters and always sends every room.
+  const view = document.getElementById("view");
+  const severity = JSON.parse(view.dataset.severity);
+  const worstList = document.getElementById("worst-first");
+  const home = new Map(); // tile -> its floor list, to put it back after "worst first"
+  const order = [...tiles.values()];
+  for (const tile of order) home.set(tile, tile.parentElement);
+
+  function bandOf(tile) {
+    const cls = [...tile.classList].find((c) => c.startsWith("band-"));
+    return cls ? cls.slice(5) : "";
+  }
+
+  function co2Of(tile) {
+    const value = parseFloat(field(tile, "co2").textContent);
+    return Number.isNaN(value) ? -1 : value;
+  }
+
+  function matches(tile, building, status) {
+    if (building && tile.dataset.building !== building) return false;
+    if (status === "attention") return bandOf(tile) !== severity[severity.length - 1];
+    return !status || bandOf(tile) === status;
+  }
+
+  function applyView() {
+    const building = view.elements.building.value;
+    const status = view.elements.status.value;
+    const worst = view.elements.sort.value === "worst";
+    let shown = 0;
+    for (const tile of order) {
+      tile.hidden = !matches(tile, building, status);
+      if (!tile.hidden) shown += 1;
+    }
+    if (worst) {
+      const rank = (tile) => {
+        const i = severity.indexOf(bandOf(tile));
+        return i === -1 ? severity.length : i;
+      };
+      const sorted = [...order].sort((a, b) => rank(a) - rank(b) || co2Of(b) - co2Of(a));
+      worstList.replaceChildren(...sorted);
+    } else if (worstList.childElementCount) {
+      for (const tile of order) home.get(tile).append(tile); // original order, original floor
+    }
+    worstList.hidden = !worst;
+    for (const list of home.values()) {
+      const empty = worst || ![...list.children].some((tile) => !tile.hidden);
+      list.hidden = empty;
+      if (list.previousElementSibling) list.previousElementSibling.hidden = empty;
+    }
+    for (const section of document.querySelectorAll("section.building")) {
+      section.hidden = worst || ![...section.querySelectorAll(".tile")].some((t) => !t.hidden);
+    }
+    setText(view, "shown", `Showing ${shown} of ${order.length} rooms.`);
+  }
+
+  function setupView() {
+    const params = new URLSearchParams(window.location.search);
+    for (const name of ["building", "status", "sort"]) {
+      const select = view.elements[name];
+      const wanted = params.get(name);
+      if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
+      select.addEventListener("change", () => {
+        const next = new URLSearchParams(window.location.search);
+        if (select.value) next.set(name, select.value);
+        else next.delete(name);
+        const query = next.toString();
+        window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+        applyView();
+      });
+    }
+    view.hidden = false; // without this script the page shows every room, unfiltered
+    applyView();
+  }
+
+  function connected() {
+    lastOk = new Date();
+    document.body.classList.remove("offline");
+    setText(document, "connection", "");
+  }
+
+  function disconnected() {
+    // Keep the last values but say plainly that they are not current.
+    document.body.classList.add("offline");
+    const since = lastOk ? ` since ${clock.format(lastOk)}` : "";
+    setText(document, "connection", `Cannot reach the server${since}: values may be out of date.`);
+  }
+
+  // Rooms arrive as server-sent events (routes/live.py) the moment a reading changes them.
+  // EventSource reconnects by itself; when it fails, one plain request tells a lost
+  // connection (say so) from an ended session (back to the login page).
+  function listen() {
+    const source = new EventSource("/api/rooms/stream");
+    source.addEventListener("rooms", (event) => {
+      showRooms(JSON.parse(event.data));
+      applyView();
+      connected();
+    });
+    source.addEventListener("error", async () => {
+      try {
+        await getJSON("/api/rooms");
+      } catch (error) {
+        disconnected();
+      }
+    });
+  }
+
+  // Ingest health is for managers only and changes slowly: a plain poll.
+  async function pollIngest() {
+    if (!document.getElementById("ingest") || document.hidden) return;
     try {
-      showRooms(await getJSON("/api/rooms"));
-      if (document.getElementById("ingest")) showIngest(await getJSON("/api/ingest"));
-      lastOk = new Date();
-      document.body.classList.remove("offline");
-      setText(document, "connection", "");
+      showIngest(await getJSON("/api/ingest"));
     } catch (error) {
-      // Keep the last values but say plainly that they are not current.
-      document.body.classList.add("offline");
-      const since = lastOk ? ` since ${clock.format(lastOk)}` : "";
-      setText(document, "connection", `Cannot reach the server${since}: values may be out of date.`);
+      disconnected();
     }
   }
 
-  async function loop() {
-    if (!document.hidden) await poll();
-    setTimeout(loop, POLL_MS);
-  }
-
-  document.addEventListener("visibilitychange", () => {
-    if (!document.hidden) poll();
-  });
-  setTimeout(loop, POLL_MS);
+  setupView();
+  listen();
+  setInterval(pollIngest, INGEST_POLL_MS);
 })();

@@ -26,6 +26,7 @@ from ventwatch.ingest.decoders.types import (
     DecodeError,
     Decoder,
     OutOfRangeError,
+    Signal,
 )
 
 # The first decoder that claims a topic wins. Statestream comes before ESPHome because both
@@ -71,6 +72,7 @@ __all__ = [
     "DecodedReading",
     "Decoder",
     "OutOfRangeError",
+    "Signal",
     "decoder_for",
     "decoders_for_site",
     "subscriptions",

@@ -2,12 +2,13 @@
 
 Compensated temperature and humidity are preferred over the raw values; a value not yet
 available is missing, null or -1 (a CO2 of -1 is a failure). The payload has no time.
+`wifi` is the Wi-Fi RSSI in dBm.
 """
 
 from __future__ import annotations
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, Decoder
-from ventwatch.ingest.decoders.values import checked, json_object, number
+from ventwatch.ingest.decoders.values import checked, json_object, number, signal
 
 
 def claims(topic: str) -> bool:
@@ -30,7 +31,11 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         "temperature_c": _first(data, "atmpCompensated", "atmp"),
         "humidity_pct": _first(data, "rhumCompensated", "rhum"),
     }
-    return Decoded(readings=[checked(topic.split("/")[2], None, values)])
+    serial = topic.split("/")[2]
+    return Decoded(
+        readings=[checked(serial, None, values)],
+        signal=signal(serial, _first(data, "wifi"), "dBm"),
+    )
 
 
 DECODER = Decoder(

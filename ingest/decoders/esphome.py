@@ -5,13 +5,16 @@ which state topic is which quantity in which unit.
 One message carries one value, so a room's reading arrives as several readings of the same
 node; the store keeps the newest value of each quantity. Without discovery, the quantity is
 taken from the object id (`co2`, `carbon_dioxide`, `temperature`, `humidity`).
+
+ESPHome's Wi-Fi signal sensor (device class `signal_strength`, or an object id such as
+`wifi_signal` without discovery) is the node's signal in dBm, not a reading.
 """
 
 from __future__ import annotations
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
 from ventwatch.ingest.decoders.units import convert, quantity_of
-from ventwatch.ingest.decoders.values import checked, json_object, plain_number
+from ventwatch.ingest.decoders.values import checked, json_object, plain_number, signal
 
 DISCOVERY_PREFIX = "homeassistant"
 
@@ -59,6 +62,23 @@ def _discovery(payload: bytes) -> Decoded:
     return Decoded(learned=(state_topic, facts))
 
 
+def _is_signal(device_class: str | None, object_id: str) -> bool:
+    if device_class:
+        return device_class.lower() == "signal_strength"
+    return "wifi_signal" in object_id or "rssi" in object_id.split("_")
+
+
+def _signal(node: str, payload: bytes, unit: str | None) -> Decoded:
+    if unit is not None and unit.strip().lower() != "dbm":
+        # A filter can turn the RSSI into a percentage, which is no RSSI any more.
+        raise DecodeError(f"signal strength in {unit!r} is not an RSSI in dBm")
+    value = plain_number(payload)
+    found = signal(node, value, "dBm")
+    if found is None:
+        raise DecodeError(f"signal {value:g} dBm is not a plausible RSSI")
+    return Decoded(signal=found)
+
+
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     parts = topic.split("/")
     if _is_discovery(parts):
@@ -70,6 +90,8 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         return Decoded(presence=(parts[0], state))
     node, object_id = "/".join(parts[:-3]), parts[-2]
     facts = ctx.metadata.get(topic, {})
+    if _is_signal(facts.get("device_class"), object_id):
+        return _signal(node, payload, facts.get("unit"))
     quantity = quantity_of(facts.get("device_class"), object_id)
     if quantity is None:
         raise DecodeError(f"cannot tell what {object_id!r} measures (no discovery config)")

@@ -1,5 +1,6 @@
 """Theengs Gateway / OpenMQTTGateway: BLE monitors such as the Aranet4, decoded to JSON on
 `.../BTtoMQTT/<MAC>`. The sensor is the `id` field (the MAC with colons). No timestamp.
+`rssi` is the BLE signal at the gateway, in dBm.
 
 An advertisement without readings (the Aranet4's "smart home integrations" off) has nothing
 usable and is reported as such, so the site manager can switch the setting on.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
 from ventwatch.ingest.decoders.units import convert
-from ventwatch.ingest.decoders.values import checked, json_object, number
+from ventwatch.ingest.decoders.values import checked, json_object, number, signal
 
 
 def claims(topic: str) -> bool:
@@ -35,7 +36,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     }
     if all(v is None for v in values.values()):
         raise DecodeError("advertisement without readings (enable the monitor's integrations)")
-    return Decoded(readings=[checked(sensor, None, values)])
+    return Decoded(
+        readings=[checked(sensor, None, values)],
+        signal=signal(sensor, data.get("rssi"), "dBm"),
+    )
 
 
 DECODER = Decoder(family="theengs", claims=claims, decode=decode, subscriptions=("+/+/BTtoMQTT/+",))

@@ -3,7 +3,8 @@
 The reading is in `uplink_message.decoded_payload`, whatever the device's payload formatter
 made of it: flat fields (Milesight AM series, Elsys ERS CO2) or Decentlab's nested
 `{"value", "unit"}` objects (pressure in Pa). Time is the network's `received_at`, in UTC with
-nanoseconds, cut to microseconds for Python.
+nanoseconds, cut to microseconds for Python. The signal is the best gateway's RSSI
+(`uplink_message.rx_metadata[].rssi`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
+from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder, Signal
 from ventwatch.ingest.decoders.units import convert, quantity_from_name
-from ventwatch.ingest.decoders.values import checked, json_object, number
+from ventwatch.ingest.decoders.values import checked, json_object, number, signal
 
 TOPIC = re.compile(r"^v3/[^/]+/devices/[^/]+/up$")
 # Flat field name -> quantity (ppm, °C, %, hPa, %). Unknown names are ignored: devices send
@@ -68,6 +69,21 @@ def _values(decoded: dict[str, Any]) -> dict[str, float | None]:
     return values
 
 
+def _best_signal(device: str, uplink: dict[str, Any]) -> Signal | None:
+    """The strongest gateway's RSSI: the uplink got through as well as its best hop, and a
+    device heard by a second, weaker gateway is no worse off for it."""
+    gateways = uplink.get("rx_metadata")
+    if type(gateways) is not list:
+        return None
+    heard = [
+        found
+        for gateway in gateways
+        if type(gateway) is dict
+        and (found := signal(device, gateway.get("rssi", gateway.get("channel_rssi")), "dBm"))
+    ]
+    return max(heard, key=lambda s: s.value, default=None)
+
+
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     data = json_object(payload)
     ids = data.get("end_device_ids")
@@ -81,7 +97,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     values = _values(decoded)
     if not any(v is not None for v in values.values()):
         raise DecodeError("decoded_payload has no CO2, temperature or humidity field")
-    return Decoded(readings=[checked(device, _received_at(data.get("received_at")), values)])
+    return Decoded(
+        readings=[checked(device, _received_at(data.get("received_at")), values)],
+        signal=_best_signal(device, uplink),  # a dict: decoded_payload came out of it
+    )
 
 
 DECODER = Decoder(family="ttn", claims=claims, decode=decode, subscriptions=("v3/+/devices/+/up",))

@@ -39,8 +39,24 @@ class DecodedReading:
 
 
 @dataclass(frozen=True, slots=True)
+class Signal:
+    """How well a device's radio reaches its gateway or access point, as the firmware reports
+    it. It tells a site manager why a sensor drops out, but says nothing about the room, so it
+    goes to the sensors page and never to the store.
+
+    The unit stays explicit because the two scales do not convert into each other: `dBm` is an
+    RSSI (Wi-Fi, BLE, LoRaWAN; nearer 0 is stronger), `lqi` is Zigbee's link quality, 0-255
+    (higher is better)."""
+
+    device: str
+    value: float
+    unit: Literal["dBm", "lqi"]
+
+
+@dataclass(frozen=True, slots=True)
 class Decoded:
-    """A decoded message: readings, a presence change (LWT / availability), or metadata.
+    """A decoded message: readings, a presence change (LWT / availability), metadata, and
+    the device's radio signal where the message carries it.
 
     `learned` is what a discovery or attribute message says about another topic, as
     (state topic, {"device_class": ..., "unit": ...}); the pipeline keeps it and hands it back
@@ -50,6 +66,9 @@ class Decoded:
     readings: list[DecodedReading] = field(default_factory=list)
     presence: tuple[str, Literal["online", "offline"]] | None = None
     learned: tuple[str, dict[str, str]] | None = None
+    # Per message, not per reading: some firmware sends it in a message of its own (ESPHome's
+    # Wi-Fi signal sensor), others beside the reading (Zigbee2MQTT's linkquality).
+    signal: Signal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from ventwatch.ingest.decoders.types import DecodedReading, DecodeError, OutOfRangeError
+from ventwatch.ingest.decoders.types import DecodedReading, DecodeError, OutOfRangeError, Signal
 from ventwatch.readings import PHYSICAL_RANGE
 
 
@@ -83,3 +83,18 @@ def checked(sensor: str, time: datetime | None, values: dict[str, float | None])
             raise OutOfRangeError(f"no usable value: {'; '.join(dropped)}")
         raise DecodeError("no usable value")
     return DecodedReading(sensor=sensor, time=time, values=out, dropped=tuple(dropped))
+
+
+# What a radio can report. An RSSI above 0 dBm or below the noise floor of any receiver, or a
+# link quality outside Zigbee's 0-255, is a firmware quirk or a placeholder, not a signal.
+SIGNAL_RANGE: dict[str, tuple[float, float]] = {"dBm": (-150.0, 0.0), "lqi": (0.0, 255.0)}
+
+
+def signal(device: str, value: Any, unit: Literal["dBm", "lqi"]) -> Signal | None:
+    """The device's radio signal, or None when the field is missing or not plausible: a bad
+    signal field must never cost the reading beside it."""
+    found = number(value)
+    if found is None:
+        return None
+    low, high = SIGNAL_RANGE[unit]
+    return Signal(device, found, unit) if low <= found <= high else None

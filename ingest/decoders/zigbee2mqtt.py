@@ -5,7 +5,7 @@ not readings (availability is presence). Every message repeats the device's cach
 `last_seen`, when enabled, is the reading's time: a repeat then has the same time and the
 store's (sensor, time) key keeps it once. Without it, the reading carries a digest of its
 values (not linkquality, which changes with every hop) so that the pipeline can drop an
-unchanged repeat.
+unchanged repeat. linkquality (0-255) is the device's signal, for the sensors page.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
-from ventwatch.ingest.decoders.values import checked, json_object, number
+from ventwatch.ingest.decoders.values import checked, json_object, number, signal
 
 _NOT_STATE = ("set", "get")
 
@@ -65,7 +65,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     reading = checked(device, _last_seen(data.get("last_seen")), values)
     if reading.time is None:
         reading = replace(reading, state_digest=tuple(reading.values.items()))
-    return Decoded(readings=[reading])
+    return Decoded(readings=[reading], signal=signal(device, data.get("linkquality"), "lqi"))
 
 
 DECODER = Decoder(

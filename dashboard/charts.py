@@ -1,0 +1,269 @@
+"""Plotly figures of a room's CO2 and temperature, as plain dicts the page hands to Plotly.js.
+
+Pure: minute means, the schedule and the profile in, a figure out. The figure carries the
+guidance itself: the profile's CO2 bands as shaded strips, occupied hours as shaded columns
+(only those minutes count), episodes above the profile's thresholds as markers, so a chart
+read on its own still says what the guidance says. Times are shown in the site's time zone,
+which is what staff compare with their timetable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from ventwatch.analysis.co2 import Episode
+from ventwatch.analysis.occupancy import Schedule, minute_grid, occupied_mask
+from ventwatch.analysis.profiles import Profile
+
+# Translucent fills over a white plot, drawn under the line: the bands stay readable behind
+# the data, and the line (dark) keeps its contrast.
+BAND_FILL: Final[dict[str, str]] = {
+    "good": "rgba(29, 107, 52, 0.10)",
+    "act": "rgba(255, 197, 61, 0.22)",
+    "poor": "rgba(179, 38, 30, 0.12)",
+}
+OCCUPIED_FILL: Final = "rgba(40, 70, 140, 0.08)"
+LINE: Final = "#1a1a1a"
+TEMPERATURE_LINE: Final = "#8c1d18"
+COLD_FILL: Final = "rgba(40, 90, 200, 0.12)"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A room's values on an even time step, with gaps left as NaN so a line breaks where
+    the sensor was silent instead of drawing a straight line across the night."""
+
+    step: timedelta
+    times: pd.DatetimeIndex  # UTC
+    co2_ppm: np.ndarray
+    temperature_c: np.ndarray
+
+
+def step_for(span: timedelta) -> timedelta:
+    """One point a minute for a day, coarser for longer ranges: a week at 5 minutes is about
+    2000 points, which a phone draws quickly and still shows each lesson."""
+    if span <= timedelta(days=2):
+        return timedelta(minutes=1)
+    if span <= timedelta(days=14):
+        return timedelta(minutes=5)
+    if span <= timedelta(days=62):
+        return timedelta(minutes=30)
+    return timedelta(hours=2)
+
+
+def series(minutes: pd.DataFrame, start: datetime, end: datetime, step: timedelta) -> Series:
+    """Means over `step` of one room's minute means (columns minute, co2_ppm, temperature_c)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    grid = pd.date_range(start, end, freq=step, inclusive="left")
+    if minutes.empty:
+        empty = np.full(len(grid), np.nan)
+        return Series(step, grid, empty, empty.copy())
+    frame = minutes.set_index(pd.DatetimeIndex(minutes["minute"]).tz_convert("UTC"))
+    means = frame[["co2_ppm", "temperature_c"]].resample(step, origin=start).mean()
+    means = means.reindex(grid)
+    return Series(
+        step,
+        grid,
+        means["co2_ppm"].to_numpy(dtype=float),
+        means["temperature_c"].to_numpy(dtype=float),
+    )
+
+
+def occupied_periods(
+    start: datetime, end: datetime, schedule: Schedule
+) -> list[tuple[datetime, datetime]]:
+    """The occupied stretches between start and end, as (first minute, end) in UTC."""
+    grid = minute_grid(start, end)
+    mask = occupied_mask(grid, schedule)
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    times = grid.to_pydatetime()
+    return [
+        (times[s], times[e - 1] + timedelta(minutes=1)) for s, e in zip(starts, ends, strict=True)
+    ]
+
+
+def _local(times: Sequence[datetime] | pd.DatetimeIndex, schedule: Schedule) -> list[str]:
+    """ISO local wall-clock times without an offset: Plotly then labels the axis in site time."""
+    index = pd.DatetimeIndex(times).tz_convert(schedule.timezone).tz_localize(None)
+    return [t.isoformat() for t in index.to_pydatetime()]
+
+
+def values(array: np.ndarray, digits: int) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v), digits) for v in array]
+
+
+def _occupied_shapes(
+    periods: list[tuple[datetime, datetime]], schedule: Schedule
+) -> list[dict[str, Any]]:
+    shapes = []
+    for start, end in periods:
+        x0, x1 = _local([start, end], schedule)
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x0,
+                "x1": x1,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": OCCUPIED_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": "occupied",
+            }
+        )
+    return shapes
+
+
+def _layout(title: str, y_title: str, y_range: list[float], shapes: list[dict[str, Any]]) -> dict:
+    return {
+        "title": {"text": title, "font": {"size": 15}},
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 40},
+        "height": 320,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif", "color": "#1a1a1a"},
+        "xaxis": {"type": "date", "gridcolor": "#e2e2e2", "linecolor": "#545454"},
+        "yaxis": {
+            "title": {"text": y_title},
+            "range": y_range,
+            "gridcolor": "#e2e2e2",
+            "linecolor": "#545454",
+            "zeroline": False,
+        },
+        "shapes": shapes,
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.18},
+        "hovermode": "x unified",
+    }
+
+
+def co2_figure(
+    data: Series,
+    profile: Profile,
+    schedule: Schedule,
+    periods: list[tuple[datetime, datetime]],
+    episodes: Sequence[Episode],
+) -> dict[str, Any]:
+    """CO2 against the profile's bands, occupied hours shaded, episodes marked at their peaks."""
+    finite = data.co2_ppm[~np.isnan(data.co2_ppm)]
+    edges = [b.below_ppm for b in profile.co2_bands if b.below_ppm is not None]
+    top = max([*edges, float(finite.max()) if finite.size else 0.0]) * 1.12
+    shapes = []
+    low = 0.0
+    for band in profile.co2_bands:
+        high = band.below_ppm if band.below_ppm is not None else top
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": low,
+                "y1": high,
+                "fillcolor": BAND_FILL.get(band.name, "rgba(90, 90, 90, 0.08)"),
+                "line": {"width": 0},
+                "layer": "below",
+                "name": f"band {band.name}",
+            }
+        )
+        low = high
+    shapes += _occupied_shapes(periods, schedule)
+    x = _local(data.times, schedule)
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "CO2 (ppm)",
+            "x": x,
+            "y": values(data.co2_ppm, 0),
+            "line": {"color": LINE, "width": 1.6},
+            "connectgaps": False,
+            "hovertemplate": "%{y:.0f} ppm<extra></extra>",
+        }
+    ]
+    for band in profile.co2_bands:
+        if band.below_ppm is not None:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{band.below_ppm:.0f} ppm",
+                    "x": [x[0], x[-1]] if x else [],
+                    "y": [band.below_ppm, band.below_ppm],
+                    "line": {"color": "#545454", "width": 1, "dash": "dot"},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
+            )
+    if episodes:
+        mid = [e.start + (e.end - e.start) / 2 for e in episodes]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "Episodes",
+                "x": _local(mid, schedule),
+                "y": [round(e.peak_ppm) for e in episodes],
+                "marker": {"symbol": "triangle-down", "size": 11, "color": "#b3261e"},
+                "text": [
+                    f"over {e.threshold_ppm:.0f} ppm for {e.duration_min} min, peak "
+                    f"{e.peak_ppm:.0f} ppm"
+                    for e in episodes
+                ],
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    return {"data": traces, "layout": _layout("CO2", "ppm", [0, top], shapes)}
+
+
+def temperature_figure(
+    data: Series, profile: Profile, schedule: Schedule, periods: list[tuple[datetime, datetime]]
+) -> dict[str, Any]:
+    """Temperature with the profile's minimum shaded below it (too cold to keep windows open
+    without another remedy) and occupied hours shaded."""
+    finite = data.temperature_c[~np.isnan(data.temperature_c)]
+    minimum = profile.temperature.minimum_c
+    low = min(minimum - 4, float(finite.min()) - 1 if finite.size else minimum - 4)
+    high = max(profile.temperature.comfort_max_c + 2, float(finite.max()) + 1 if finite.size else 0)
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": low,
+            "y1": minimum,
+            "fillcolor": COLD_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+            "name": "below minimum",
+        },
+        *_occupied_shapes(periods, schedule),
+    ]
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Temperature (°C)",
+            "x": _local(data.times, schedule),
+            "y": values(data.temperature_c, 1),
+            "line": {"color": TEMPERATURE_LINE, "width": 1.6},
+            "connectgaps": False,
+            "hovertemplate": "%{y:.1f} °C<extra></extra>",
+        }
+    ]
+    return {"data": traces, "layout": _layout("Temperature", "°C", [low, high], shapes)}

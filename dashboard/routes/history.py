@@ -1,0 +1,94 @@
+"""`/api/readings` and `/api/analysis`: a room's readings and the guidance's judgement over a
+range, for integrations (the same figures the room page shows and `ventwatch analyse` prints).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from ventwatch.analysis.engine import analyse_site, to_json
+from ventwatch.analysis.occupancy import local_day_bounds
+from ventwatch.dashboard import charts
+from ventwatch.dashboard.auth import EVERYONE
+from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep
+from ventwatch.dashboard.periods import EARLIEST, LATEST, MAX_DAYS
+from ventwatch.dashboard.routes.room import find_room
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(EVERYONE)])
+
+
+class ReadingSeries(BaseModel):
+    """Means over `step_s` seconds; null where the sensor sent nothing."""
+
+    room: str
+    start: datetime
+    end: datetime
+    step_s: int
+    time: list[datetime]
+    co2_ppm: list[float | None]
+    temperature_c: list[float | None]
+
+
+def _aware(value: datetime, site_tz: Any) -> datetime:
+    """A time without an offset is the site's wall-clock time; whole minutes, as stored means."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=site_tz)
+    return aware.replace(second=0, microsecond=0)
+
+
+@router.get("/readings")
+def readings(
+    site: SiteDep,
+    store: StoreDep,
+    room: Annotated[str, Query(max_length=200)],
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+    step_min: Annotated[int | None, Query(ge=1, le=1440)] = None,
+) -> ReadingSeries:
+    """One room's CO2 and temperature from `from` to `to`, downsampled (by default to the
+    room chart's step: 1 minute for a day, 5 for a week, coarser beyond)."""
+    found = find_room(site, room)
+    first, last = _aware(start, site.tz), _aware(end, site.tz)
+    if not (EARLIEST.year <= first.year and last.year <= LATEST.year):
+        raise HTTPException(status_code=400, detail=f"dates from {EARLIEST} to {LATEST} only")
+    if last <= first:
+        raise HTTPException(status_code=400, detail="'to' must be after 'from'")
+    if last - first > timedelta(days=MAX_DAYS):
+        raise HTTPException(status_code=400, detail=f"at most {MAX_DAYS} days at a time")
+    step = timedelta(minutes=step_min) if step_min else charts.step_for(last - first)
+    means = store.minute_means([found.name], first, last)
+    data = charts.series(means, first, last, step)
+    return ReadingSeries(
+        room=found.name,
+        start=first,
+        end=last,
+        step_s=int(step.total_seconds()),
+        time=list(data.times.to_pydatetime()),
+        co2_ppm=charts.values(data.co2_ppm, 0),
+        temperature_c=charts.values(data.temperature_c, 1),
+    )
+
+
+@router.get("/analysis")
+def analysis(
+    site: SiteDep,
+    store: StoreDep,
+    profile: ProfileDep,
+    now: NowDep,
+    first: Annotated[date, Query(alias="from", ge=EARLIEST, le=LATEST)],
+    last: Annotated[date, Query(alias="to", ge=EARLIEST, le=LATEST)],
+    room: Annotated[list[str] | None, Query(max_length=1000)] = None,
+) -> dict[str, Any]:
+    """Every room (or the `room`s named) judged over the local dates `from`..`to`: the
+    document `ventwatch analyse --format json` prints."""
+    if last < first:
+        raise HTTPException(status_code=400, detail="'to' is before 'from'")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise HTTPException(status_code=400, detail=f"at most {MAX_DAYS} days at a time")
+    names = None if room is None else [find_room(site, name).name for name in room]
+    start, end = local_day_bounds(first, last, site.tz)
+    means = store.minute_means(names, start, max(start, min(end, now)))
+    return to_json(analyse_site(means, site, profile, first, last, rooms=names, until=now))

@@ -1,0 +1,74 @@
+"""`/api/rooms/stream`: the overview's live feed, as server-sent events.
+
+A new reading reaches an open overview within about a second, without the page polling: the
+server looks at the newest readings every `TICK_S` and sends the whole `/api/rooms` document
+when anything a tile shows has changed (and at least every `REFRESH_S`, so ages keep
+counting). A stream ends after `LIFETIME_S`; the browser's EventSource reconnects by itself,
+and the reconnection passes the login check again, so a signed-out session stops receiving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ventwatch.dashboard.auth import EVERYONE
+from ventwatch.dashboard.deps import get_profile, get_rooms_now, get_site, get_store
+from ventwatch.dashboard.rooms import RoomsNow
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+TICK_S = 1.0
+REFRESH_S = 10.0
+LIFETIME_S = 300.0
+RETRY_MS = 2000  # how soon the browser reconnects after a stream ends or breaks
+
+
+def _signature(now: RoomsNow) -> tuple[object, ...]:
+    """What a tile shows, except ages: a change here is worth an event at once."""
+    return tuple((r.room, r.band, r.time, r.co2_ppm, r.today) for r in now.rooms)
+
+
+def _current(request: Request) -> RoomsNow:
+    app = request.app
+    return get_rooms_now(
+        request, get_site(request), get_store(request), get_profile(request), app.state.clock()
+    )
+
+
+async def _events(request: Request) -> AsyncIterator[str]:
+    yield f"retry: {RETRY_MS}\n\n"
+    started = time.monotonic()
+    last_sent = 0.0
+    last_signature: tuple[object, ...] | None = None
+    while time.monotonic() - started < LIFETIME_S:
+        if await request.is_disconnected():
+            return
+        # The store and the analysis are blocking calls: off the event loop.
+        now = await run_in_threadpool(_current, request)
+        signature = _signature(now)
+        if signature != last_signature or time.monotonic() - last_sent >= REFRESH_S:
+            yield f"event: rooms\ndata: {now.model_dump_json()}\n\n"
+            last_signature, last_sent = signature, time.monotonic()
+        await asyncio.sleep(TICK_S)
+
+
+@router.get(
+    "/rooms/stream",
+    dependencies=[Depends(EVERYONE)],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def rooms_stream(request: Request) -> StreamingResponse:
+    """`/api/rooms` as server-sent events (`event: rooms`), whenever a room changes."""
+    return StreamingResponse(
+        _events(request),
+        media_type="text/event-stream",
+        # No proxy may hold the events back to fill a buffer.
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

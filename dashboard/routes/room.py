@@ -1,0 +1,131 @@
+"""`/room?name=...`: one room over today, a school week or a chosen range.
+
+Charts of CO2 and temperature carry the profile's bands and the occupied hours; beside them,
+the analysis engine's judgement of the same range (status, coverage, episodes, BB101 days,
+temperature, ventilation estimates, sensor health), so what the chart shows and what the
+figures say come from the same minutes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ventwatch.analysis.engine import RoomAnalysis, analyse_site
+from ventwatch.analysis.occupancy import Schedule, local_day_bounds
+from ventwatch.config import Room, SiteConfig
+from ventwatch.dashboard import charts
+from ventwatch.dashboard.auth import UserDep
+from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep, TemplatesDep
+from ventwatch.dashboard.headers import CHART_CSP
+from ventwatch.dashboard.periods import (
+    EARLIEST,
+    LATEST,
+    BadRangeError,
+    DateSpan,
+    RangeKind,
+    resolve,
+)
+
+router = APIRouter(tags=["pages"])
+
+EPISODES_SHOWN = 20  # the rest are counted; the JSON API has them all
+
+
+def find_room(site: SiteConfig, name: str) -> Room:
+    room = next((r for r in site.rooms if r.name == name), None)
+    if room is None:
+        raise HTTPException(status_code=404, detail="no room of that name on this site")
+    return room
+
+
+def span_of(
+    site: SiteConfig,
+    room: Room,
+    now: datetime,
+    kind: RangeKind,
+    day: date | None,
+    first: date | None,
+    last: date | None,
+) -> DateSpan:
+    try:
+        return resolve(
+            kind,
+            now.astimezone(site.tz).date(),
+            room.occupied_hours or site.occupied_hours,
+            day,
+            first,
+            last,
+        )
+    except BadRangeError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+@router.get("/room", response_class=HTMLResponse)
+def room_page(
+    user: UserDep,  # first: nothing is computed for a refused request
+    request: Request,
+    site: SiteDep,
+    store: StoreDep,
+    profile: ProfileDep,
+    now: NowDep,
+    templates: TemplatesDep,
+    name: Annotated[str, Query(max_length=200)],
+    range: RangeKind = "today",
+    day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    first: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    last: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+) -> HTMLResponse:
+    room = find_room(site, name)
+    span = span_of(site, room, now, range, day, first, last)
+    start, end = local_day_bounds(span.first, span.last, site.tz)
+    until = min(end, now)
+    # A range wholly in the future has no readings yet: ask the store for none.
+    means = store.minute_means([room.name], start, max(start, until))
+    result = analyse_site(
+        means, site, profile, span.first, span.last, rooms=[room.name], until=now
+    ).rooms[0]
+    schedule = Schedule(room.occupied_hours or site.occupied_hours, site.calendar, site.tz)
+    data = charts.series(means, start, end, charts.step_for(end - start))
+    periods = charts.occupied_periods(start, end, schedule)
+    return templates.TemplateResponse(
+        request,
+        "room.html",
+        {
+            "room": room,
+            "span": span,
+            "today": now.astimezone(site.tz).date(),
+            "profile": profile,
+            "site": site,
+            "a": result,
+            # In time order (the engine lists them per threshold), 800 and 1500 interleaved.
+            "episodes": sorted(result.co2.episodes, key=lambda e: (e.start, e.threshold_ppm))[
+                :EPISODES_SHOWN
+            ],
+            "facts": _facts(result),
+            "co2_figure": charts.co2_figure(data, profile, schedule, periods, result.co2.episodes),
+            "temperature_figure": charts.temperature_figure(data, profile, schedule, periods),
+            "step_min": int(data.step.total_seconds() // 60),
+            "tz": site.tz,
+        },
+        headers={"Content-Security-Policy": CHART_CSP},
+    )
+
+
+def _facts(a: RoomAnalysis) -> list[tuple[str, Any, str]]:
+    """The range's figures as (what, value, unit) rows: one table, read top to bottom."""
+    c, t = a.co2, a.temperature
+    return [
+        ("Occupied minutes with data", f"{c.minutes_with_data} of {c.occupied_minutes}", ""),
+        ("Coverage", c.coverage_pct, "%"),
+        ("Mean CO2 in occupied hours", c.co2_mean_ppm, "ppm"),
+        ("Time above 800 ppm", c.pct_time_above_800, "%"),
+        ("Time above 1500 ppm", c.pct_time_above_1500, "%"),
+        ("Longest run above 1500 ppm", c.longest_above_1500_min, "min"),
+        ("Highest 20-minute mean", c.max_20min_mean_ppm, "ppm"),
+        ("Lowest temperature", t.min_c, "°C"),
+        ("Minutes below the minimum temperature", t.minutes_below_minimum, "min"),
+    ]

@@ -1,0 +1,144 @@
+"""Every sensor now: the shape of `/api/sensors`, which the sensors page renders too.
+
+Joins three sources that each know part of the story: the site file (which sensors should
+exist, and their rooms), the rooms admins assigned from the dashboard, and what ingest has
+heard (`SensorRegistry`). The site file wins over an assignment, as it does in ingest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel
+
+from ventwatch.assignments import Assignment, Assignments
+from ventwatch.config import SiteConfig
+from ventwatch.ingest.quarantine import NOT_STORED
+from ventwatch.ingest.sensors import READINGS, Health, SensorKey, SensorRegistry, SensorSeen, health
+
+# Health -> (symbol, the band class it is drawn with): a word and a symbol besides the
+# colour, as for the rooms' bands, so the table reads in greyscale and to screen readers.
+HEALTH_STYLE: Final[dict[str, tuple[str, str]]] = {
+    Health.OK: ("✓", "good"),
+    Health.LOW_BATTERY: ("▲", "act"),
+    Health.ERRORS: ("▲", "act"),
+    Health.OFFLINE: ("✖", "poor"),
+    Health.SILENT: ("◷", "stale"),
+    Health.UNASSIGNED: ("?", "no-data"),
+    Health.NEVER_SEEN: ("○", "no-data"),
+}
+QUARANTINE_REASONS: Final = tuple(sorted(o.value for o in NOT_STORED))
+
+
+class SignalNow(BaseModel):
+    value: float
+    unit: Literal["dBm", "lqi"]  # an RSSI, or Zigbee link quality 0-255: never converted
+
+
+class SensorNow(BaseModel):
+    family: str
+    device: str
+    room: str | None  # None: unassigned (neither in the site file nor assigned)
+    room_source: Literal["site file", "dashboard"] | None
+    assigned_by: str | None = None  # for a room assigned from the dashboard
+    assigned_at: datetime | None = None
+    health: Health
+    health_reason: str
+    # What ingest heard; all empty for a sensor not heard since ingest started.
+    first_seen: datetime | None = None
+    last_message: datetime | None = None
+    last_message_age_s: float | None = None
+    last_topic: str | None = None
+    last_reading: datetime | None = None
+    values: dict[str, float] = {}  # its last reading's values
+    filed_under: str | None = None  # the room its last reading went to (None: quarantined)
+    battery_pct: float | None = None
+    signal: SignalNow | None = None
+    presence: Literal["online", "offline"] | None = None
+    counts: dict[str, int] = {READINGS: 0}  # readings, duplicate, presence, quarantine reasons
+    quarantined: int = 0  # the quarantine reasons' sum
+    last_fault: str | None = None
+    last_fault_at: datetime | None = None
+
+
+class SensorsNow(BaseModel):
+    site: str
+    generated_at: datetime
+    # When ingest in this process started (what "never seen" is counted from); None when the
+    # dashboard runs without ingest and knows only the site file and the assignments.
+    tracking_since: datetime | None
+    silent_after_minutes: float
+    sensors: list[SensorNow]  # the site file's, in its order, then the others by family and id
+
+
+def sensors_now(
+    site: SiteConfig,
+    registry: SensorRegistry | None,
+    assignments: Assignments,
+    silent_after: timedelta,
+    now: datetime,
+) -> SensorsNow:
+    seen = {(s.family, s.device): s for s in registry.snapshot()} if registry else {}
+    rooms = {room.name for room in site.rooms}
+    assigned = {
+        (a.family, a.device): a for a in assignments.for_site(site.site.name) if a.room in rooms
+    }
+    in_file = site.room_of()
+    others = sorted((seen.keys() | assigned.keys()) - in_file.keys())
+    return SensorsNow(
+        site=site.site.name,
+        generated_at=now,
+        tracking_since=registry.started if registry else None,
+        silent_after_minutes=silent_after.total_seconds() / 60,
+        sensors=[
+            _sensor(key, in_file.get(key), assigned.get(key), seen.get(key), silent_after, now)
+            for key in [*in_file, *others]
+        ],
+    )
+
+
+def _sensor(
+    key: SensorKey,
+    file_room: str | None,
+    assignment: Assignment | None,
+    seen: SensorSeen | None,
+    silent_after: timedelta,
+    now: datetime,
+) -> SensorNow:
+    by_dashboard = assignment if file_room is None else None
+    room = file_room or (by_dashboard.room if by_dashboard else None)
+    state, reason = health(seen, room, now, silent_after)
+    heard: dict[str, Any] = {}
+    if seen is not None:
+        if seen.last_reading is not None and room is not None and seen.room != room:
+            # Assigned since its last reading: ingest files it there from the next one.
+            reason = "; ".join(filter(None, [reason, f"readings go to {room} from its next one"]))
+        counts = {READINGS: 0, **seen.counts}
+        heard = {
+            "first_seen": seen.first_seen,
+            "last_message": seen.last_message,
+            "last_message_age_s": round((now - seen.last_message).total_seconds(), 1),
+            "last_topic": seen.last_topic,
+            "last_reading": seen.last_reading,
+            "values": seen.values,
+            "filed_under": seen.room,
+            "battery_pct": seen.battery_pct,
+            "signal": seen.signal and {"value": seen.signal.value, "unit": seen.signal.unit},
+            "presence": seen.presence and seen.presence[0],
+            "counts": counts,
+            "quarantined": sum(counts.get(r, 0) for r in QUARANTINE_REASONS),
+            "last_fault": seen.last_fault,
+            "last_fault_at": seen.last_fault_at,
+        }
+    return SensorNow(
+        family=key[0],
+        device=key[1],
+        room=room,
+        room_source="site file" if file_room else ("dashboard" if by_dashboard else None),
+        assigned_by=by_dashboard.assigned_by if by_dashboard else None,
+        assigned_at=by_dashboard.assigned_at if by_dashboard else None,
+        health=state,
+        health_reason=reason,
+        **heard,
+    )

@@ -1,0 +1,268 @@
+"""Every sensor ingest has heard from, as a site manager needs to see it: when it last spoke,
+where its readings went, its battery and radio signal, and what went wrong with its messages.
+
+The quarantine counts by reason for the whole site; this keeps the same story per sensor, so
+"12 messages out of range" becomes "Room 7's sensor sends out-of-range values". The pipeline
+updates it for every message, so each update is one short locked dict operation; judging a
+sensor's health is left to the reader (`health`), which knows the time and the profile.
+
+In memory and per process: it starts empty, so "never seen" means "not since ingest started".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from ventwatch.ingest.decoders import Signal
+from ventwatch.ingest.quarantine import Outcome
+
+# Per-sensor count of readings filed under a room and handed to the store. Not "stored": the
+# store reports new rows per batch, not per sensor, so a redelivered copy it drops is counted
+# here too (and as a duplicate in the site's ingest counters).
+READINGS = "readings"
+# Below this, a battery sensor has days to a few weeks left: time to change it before it goes
+# silent in the middle of a lesson.
+LOW_BATTERY_PCT = 20.0
+# Quarantine reasons that say something is wrong with the sensor itself. An unknown sensor is
+# not faulty, only not yet given a room (its health says "unassigned").
+FAULTS = frozenset({Outcome.UNDECODABLE, Outcome.OUT_OF_RANGE, Outcome.TIME_OFF, Outcome.REJECTED})
+
+SensorKey = tuple[str, str]  # (family, device), as the site file's `sensors:` list names them
+Presence = Literal["online", "offline"]
+
+
+@dataclass(slots=True)
+class _Entry:
+    first_seen: datetime
+    last_message: datetime
+    last_topic: str
+    room: str | None = None
+    last_reading: datetime | None = None
+    values: Mapping[str, float] = field(default_factory=dict)
+    battery_pct: float | None = None
+    signal: Signal | None = None
+    presence: tuple[Presence, datetime] | None = None
+    readings: int = 0  # READINGS, apart from `counts`: it is the one counted per message
+    counts: dict[str, int] = field(default_factory=dict)
+    last_fault: str | None = None
+    last_fault_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSeen:
+    """One sensor as ingest last heard it (times are arrival times, UTC)."""
+
+    family: str
+    device: str
+    first_seen: datetime
+    last_message: datetime
+    last_topic: str
+    room: str | None  # where its last reading was filed; None: it had no room then
+    last_reading: datetime | None  # the last message that decoded to a reading
+    values: Mapping[str, float]  # that reading's values (to tell an unassigned sensor's room)
+    battery_pct: float | None
+    signal: Signal | None
+    presence: tuple[Presence, datetime] | None  # the last LWT / availability / status, when
+    counts: Mapping[str, int]  # READINGS, "duplicate", "presence" and quarantine reasons
+    last_fault: str | None  # the reason of the last message quarantined for a fault
+    last_fault_at: datetime | None
+
+
+class SensorRegistry:
+    """The sensors ingest has heard from, bounded: a flood of made-up device ids evicts the
+    earliest-seen sensors without a room first, never the site's own while others remain."""
+
+    def __init__(self, started: datetime, limit: int = 2000) -> None:
+        self.started = started  # "never seen" means: not since then
+        self._lock = threading.Lock()
+        self._limit = limit
+        # In the order first heard: eviction looks at the front. (Not least recently heard:
+        # keeping that order costs every message a move, for the sake of a flood.)
+        self._sensors: dict[SensorKey, _Entry] = {}
+        # Which sensor a topic belongs to, learned from messages that decoded: a message on
+        # the same topic that fails to decode is then counted against its sensor. None: the
+        # topic is shared (a generic decoder taking the sensor from the payload), so a
+        # message that did not decode cannot be pinned on any one sensor.
+        self._topics: OrderedDict[str, SensorKey | None] = OrderedDict()
+
+    # -- called by the pipeline, one call per event ----------------------------------------
+    def reading(
+        self,
+        family: str,
+        device: str,
+        topic: str,
+        at: datetime,
+        room: str | None,
+        values: Mapping[str, float],
+        signal: Signal | None,
+    ) -> None:
+        """A decoded reading, filed under `room` (None: it has no room and is quarantined),
+        with its message's signal. The one call most messages make: keep it lean."""
+        key = (family, device)
+        with self._lock:
+            entry = self._sensors.get(key)
+            if entry is not None and entry.last_topic == topic:
+                entry.last_message = at  # the topic map has seen this topic for it already
+            else:
+                entry = self._touch(key, topic, at)
+            entry.room = room
+            entry.last_reading = at
+            entry.values = values
+            if "battery_pct" in values:
+                entry.battery_pct = values["battery_pct"]
+            if signal is not None:
+                entry.signal = signal
+            if room is not None:
+                entry.readings += 1
+
+    def duplicate(
+        self, family: str, device: str, topic: str, at: datetime, signal: Signal | None
+    ) -> None:
+        """A repeat of cached state: the measurement is old news, but the radio link is not."""
+        with self._lock:
+            entry = self._touch((family, device), topic, at)
+            entry.counts[Outcome.DUPLICATE.value] = entry.counts.get(Outcome.DUPLICATE.value, 0) + 1
+            if signal is not None:
+                entry.signal = signal
+
+    def presence(self, family: str, device: str, topic: str, at: datetime, state: Presence) -> None:
+        with self._lock:
+            entry = self._touch((family, device), topic, at)
+            entry.presence = (state, at)
+            entry.counts[Outcome.PRESENCE.value] = entry.counts.get(Outcome.PRESENCE.value, 0) + 1
+
+    def signal(self, family: str, signal: Signal, topic: str, at: datetime) -> None:
+        """A signal in a message without readings (a reading brings its own)."""
+        with self._lock:
+            self._touch((family, signal.device), topic, at).signal = signal
+
+    def quarantined(
+        self, family: str, device: str, topic: str, at: datetime, outcome: Outcome, reason: str
+    ) -> None:
+        """A message of this sensor was quarantined (decoded, so the sensor is known)."""
+        with self._lock:
+            self._fault(self._touch((family, device), topic, at), at, outcome, reason)
+
+    def quarantined_topic(self, topic: str, at: datetime, outcome: Outcome, reason: str) -> None:
+        """A message that did not decode: counted against the sensor that publishes on its
+        topic, if one has decoded there before (otherwise only the site's counters have it)."""
+        with self._lock:
+            key = self._topics.get(topic)
+            if key is not None:
+                self._fault(self._touch(key, topic, at), at, outcome, reason)
+
+    def refused(self, family: str, device: str, at: datetime, reason: str) -> None:
+        """The store refused one of its readings. Not a new message (it may be a spooled
+        reading replayed hours later), so its last message stays as it was."""
+        with self._lock:
+            entry = self._sensors.get((family, device))
+            if entry is not None:
+                self._fault(entry, at, Outcome.REJECTED, reason)
+
+    # -- read by the dashboard ---------------------------------------------------------------
+    def snapshot(self) -> list[SensorSeen]:
+        """A consistent copy of every sensor, in no particular order."""
+        with self._lock:
+            return [
+                SensorSeen(
+                    family=family,
+                    device=device,
+                    first_seen=e.first_seen,
+                    last_message=e.last_message,
+                    last_topic=e.last_topic,
+                    room=e.room,
+                    last_reading=e.last_reading,
+                    values=dict(e.values),
+                    battery_pct=e.battery_pct,
+                    signal=e.signal,
+                    presence=e.presence,
+                    counts={READINGS: e.readings, **e.counts} if e.readings else dict(e.counts),
+                    last_fault=e.last_fault,
+                    last_fault_at=e.last_fault_at,
+                )
+                for (family, device), e in self._sensors.items()
+            ]
+
+    # -- inside the lock ---------------------------------------------------------------------
+    def _touch(self, key: SensorKey, topic: str, at: datetime) -> _Entry:
+        entry = self._sensors.get(key)
+        if entry is None:
+            if len(self._sensors) >= self._limit:
+                self._evict()
+            entry = self._sensors[key] = _Entry(first_seen=at, last_message=at, last_topic=topic)
+        else:
+            entry.last_message = at
+            entry.last_topic = topic
+        known = self._topics.get(topic)
+        if known is None and topic not in self._topics:
+            self._topics[topic] = key
+            if len(self._topics) > 4 * self._limit:  # ESPHome: a topic per quantity
+                self._topics.popitem(last=False)
+        elif known is not None and known != key:
+            self._topics[topic] = None
+        return entry
+
+    def _evict(self) -> None:
+        """Drop the earliest-seen sensor without a room (the ones a flood of made-up ids
+        adds), or the earliest-seen one if every sensor has a room."""
+        victim = next((k for k, e in self._sensors.items() if e.room is None), None)
+        if victim is None:
+            victim = next(iter(self._sensors))
+        del self._sensors[victim]
+
+    @staticmethod
+    def _fault(entry: _Entry, at: datetime, outcome: Outcome, reason: str) -> None:
+        entry.counts[outcome.value] = entry.counts.get(outcome.value, 0) + 1
+        if outcome in FAULTS:
+            entry.last_fault = f"{outcome.value.replace('_', ' ')}: {reason}"
+            entry.last_fault_at = at
+
+
+class Health(StrEnum):
+    """A sensor's state in one word, worst first when several apply."""
+
+    OFFLINE = "offline"  # the device said so (LWT, availability, status topic)
+    ERRORS = "errors"  # a message quarantined for a fault within the profile's stale limit
+    SILENT = "silent"  # no reading for longer than that
+    LOW_BATTERY = "low battery"
+    UNASSIGNED = "unassigned"  # readings arrive, but there is no room to file them under
+    NEVER_SEEN = "never seen"  # in the site file, but not heard since ingest started
+    OK = "ok"
+
+
+def health(
+    seen: SensorSeen | None, room: str | None, now: datetime, silent_after: timedelta
+) -> tuple[Health, str]:
+    """The sensor's health and, unless it is ok, why, in words for the sensors page.
+
+    `room` is the room the sensor has now (site file or assignment), which may be newer than
+    the room its last reading went to. A sensor whose readings are late is never "ok": the
+    overview shows its room as stale for the same reason.
+    """
+    if seen is None:
+        return Health.NEVER_SEEN, "no message since ingest started"
+    if (
+        seen.presence is not None
+        and seen.presence[0] == "offline"
+        and (seen.last_reading is None or seen.presence[1] >= seen.last_reading)
+    ):
+        return Health.OFFLINE, "the device reported itself offline"
+    # Before silence: a sensor whose messages are all quarantined is silent *because* of it.
+    if seen.last_fault_at is not None and now - seen.last_fault_at <= silent_after:
+        return Health.ERRORS, seen.last_fault or ""
+    if seen.last_reading is None:
+        return Health.SILENT, "messages arrive, but none with a reading"
+    if now - seen.last_reading > silent_after:
+        minutes = f"{silent_after.total_seconds() / 60:g} min"
+        return Health.SILENT, f"no reading for over {minutes}"
+    if seen.battery_pct is not None and seen.battery_pct < LOW_BATTERY_PCT:
+        return Health.LOW_BATTERY, f"battery at {seen.battery_pct:.0f} %: change it soon"
+    if room is None:
+        return Health.UNASSIGNED, "not in the site file nor assigned: its readings are quarantined"
+    return Health.OK, ""
