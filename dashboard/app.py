@@ -28,7 +28,7 @@ from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import LoginRequiredError
 from ventwatch.dashboard.deps import IngestStats
 from ventwatch.dashboard.headers import SECURITY_HEADERS
-from ventwatch.dashboard.rooms import TodayCache
+from ventwatch.dashboard.rooms import NowCache, TodayCache
 from ventwatch.dashboard.routes import api, health, history, live, login, overview, room, week
 from ventwatch.dashboard.routes import sensors as sensor_pages
 from ventwatch.dashboard.week import WeekCache
@@ -69,6 +69,7 @@ def create_app(
     app.state.assignments = Assignments(accounts.path)
     app.state.clock = clock
     app.state.today = TodayCache()
+    app.state.now_cache = NowCache()
     app.state.week = WeekCache()
     app.state.templates = _templates()
 

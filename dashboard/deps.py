@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
-from ventwatch.dashboard.rooms import RoomsNow, rooms_now
+from ventwatch.dashboard.rooms import RoomsNow
 from ventwatch.store import Store
 
 IngestStats = Callable[[], dict[str, Any]]
@@ -56,10 +56,17 @@ NowDep = Annotated[datetime, Depends(get_now)]
 IngestDep = Annotated[dict[str, Any] | None, Depends(get_ingest_stats)]
 
 
+def get_rooms_now_json(
+    request: Request, site: SiteDep, store: StoreDep, profile: ProfileDep, now: NowDep
+) -> tuple[RoomsNow, bytes]:
+    return request.app.state.now_cache.get(site, store, profile, now, request.app.state.today)
+
+
 def get_rooms_now(
     request: Request, site: SiteDep, store: StoreDep, profile: ProfileDep, now: NowDep
 ) -> RoomsNow:
-    return rooms_now(site, store, profile, now, request.app.state.today)
+    return get_rooms_now_json(request, site, store, profile, now)[0]
 
 
 RoomsNowDep = Annotated[RoomsNow, Depends(get_rooms_now)]
+RoomsNowJSONDep = Annotated[tuple[RoomsNow, bytes], Depends(get_rooms_now_json)]

@@ -7,6 +7,7 @@ module only joins them with the site file's rooms.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -119,3 +120,27 @@ def rooms_now(
         rooms=rooms,
         summary=summary,
     )
+
+
+class NowCache:
+    """`rooms_now` computed at most once per second and shared by every request in it: fifty
+    open overviews must not each scan the store. A second is below what a tile shows (ages
+    are in seconds and readings arrive every few), so nothing is shown staler than it is."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._second: datetime | None = None
+        self._value: RoomsNow | None = None
+        self._json: bytes = b""
+
+    def get(
+        self, site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
+    ) -> tuple[RoomsNow, bytes]:
+        """The rooms now, and the same as JSON (serialised once, not per request)."""
+        second = now.replace(microsecond=0)
+        with self._lock:  # the rest of this second's requests wait for one computation
+            if second != self._second or self._value is None:
+                self._value = rooms_now(site, store, profile, now, today)
+                self._json = self._value.model_dump_json().encode()
+                self._second = second
+            return self._value, self._json

@@ -284,6 +284,7 @@ def test_two_ingest_processes_share_the_load(
     database = url.rsplit("/", 1)[1]
     env = {**os.environ, "VENTWATCH_BROKER_URL": broker.url, "VENTWATCH_STORE_URL": url}
     env["VENTWATCH_SPOOL_DIR"] = str(tmp_path / "spool")
+    env["VENTWATCH_ACCOUNTS_DB"] = str(tmp_path / "accounts.sqlite")  # sensor assignments
     logs = {name: tmp_path / f"ingest-{name}.log" for name in ("a", "b")}
     processes = {}
     for name, log_path in logs.items():

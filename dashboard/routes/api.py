@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
+from ventwatch import __version__
 from ventwatch.dashboard.auth import EVERYONE, MANAGERS
-from ventwatch.dashboard.deps import IngestDep, RoomsNowDep
+from ventwatch.dashboard.deps import IngestDep, RoomsNowJSONDep
 from ventwatch.dashboard.rooms import RoomsNow
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -19,10 +20,18 @@ def openapi(request: Request) -> dict[str, Any]:
     return request.app.openapi()
 
 
-@router.get("/rooms", dependencies=[Depends(EVERYONE)])
-def rooms(now: RoomsNowDep) -> RoomsNow:
+@router.get("/rooms", dependencies=[Depends(EVERYONE)], response_model=RoomsNow)
+def rooms(now: RoomsNowJSONDep) -> Response:
     """Every room of the site with its band, newest values and their age."""
-    return now
+    # Serialised once a second for every caller (see rooms.NowCache), not once per request.
+    return Response(now[1], media_type="application/json")
+
+
+@router.get("/version", dependencies=[Depends(EVERYONE)])
+def version() -> dict[str, str]:
+    """The ventwatch version answering. Also the trivial route `bench/dashboard.py` compares
+    the data routes with (same login check, no data)."""
+    return {"version": __version__}
 
 
 @router.get("/ingest", dependencies=[Depends(MANAGERS)])
