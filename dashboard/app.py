@@ -6,7 +6,7 @@ a fixed clock. Each area of the dashboard is a router of its own under `routes/`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -18,7 +18,9 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ventwatch.accounts import Accounts, LoginThrottle
 from ventwatch.analysis.profiles import load_profile
@@ -42,6 +44,25 @@ PLOTLY_JS = Path(str(find_spec("plotly").origin)).parent / "package_data"  # typ
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class SecurityHeaders:
+    """`SECURITY_HEADERS` on every response that has not set its own (a chart page sets its
+    own CSP). Plain ASGI rather than `@app.middleware("http")`, which streams every response
+    through a task of its own: under load that cost more than the rest of a small route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
 def create_app(
@@ -73,14 +94,7 @@ def create_app(
     app.state.week = WeekCache()
     app.state.templates = _templates()
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)  # a chart page sets its own CSP
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
+import anyio
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from ventwatch.analysis.co2 import CO2Metrics
 from ventwatch.analysis.engine import analyse_site
@@ -24,6 +28,8 @@ from ventwatch.store import Store
 # How far back the store is asked for a room's newest values. Older than the stale limit is
 # shown as stale anyway; a day keeps the last values of a room that went quiet overnight.
 LOOKBACK = timedelta(hours=24)
+
+T = TypeVar("T")
 
 
 class ProfileRef(BaseModel):
@@ -122,25 +128,65 @@ def rooms_now(
     )
 
 
+def rooms_now_json(
+    site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
+) -> tuple[RoomsNow, bytes]:
+    """The rooms now, and the same as JSON: `/api/rooms` sends these bytes as they are."""
+    rooms = rooms_now(site, store, profile, now, today)
+    return rooms, rooms.model_dump_json().encode()
+
+
 class NowCache:
-    """`rooms_now` computed at most once per second and shared by every request in it: fifty
-    open overviews must not each scan the store. A second is below what a tile shows (ages
-    are in seconds and readings arrive every few), so nothing is shown staler than it is."""
+    """What the site looks like now and what is made of it (the rooms and their JSON, the
+    overview's tiles), each computed at most once per clock second and shared by every request
+    of that second: fifty open overviews must not each scan the store and render a thousand
+    tiles. A second is below what a tile shows (ages are in seconds and readings arrive every
+    few), so nothing is shown staler than it is: a value is served in the second it was made
+    in (and to a request that read the clock just before that second began), never later.
+
+    A route awaits `aget`: a value of this second is returned without leaving the event loop;
+    a missing one is computed once, in a worker thread, while the other requests of the second
+    wait for it without holding a thread each (with forty of them blocked on a lock, the
+    thread pool had none left for anything else). Code already in a worker thread (the live
+    stream) calls `get`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._second: datetime | None = None
-        self._value: RoomsNow | None = None
-        self._json: bytes = b""
+        self._compute = threading.Lock()  # one computation at a time, from any thread
+        self._waiting = anyio.Lock(fast_acquire=True)  # one request of the loop in the pool
+        # (second, values): replaced whole when the second changes, so that a reader on the
+        # loop sees a second and its values together, never the next second's half-filled.
+        self._current: tuple[datetime, dict[Hashable, object]] | None = None
 
-    def get(
-        self, site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
-    ) -> tuple[RoomsNow, bytes]:
-        """The rooms now, and the same as JSON (serialised once, not per request)."""
+    def _find(self, second: datetime, key: Hashable) -> object | None:
+        current = self._current
+        # A request that read the clock just before the second turned still takes the new
+        # value (made after its `now`), rather than replacing it with an older one.
+        if current is None or not timedelta(0) <= current[0] - second <= timedelta(seconds=1):
+            return None
+        return current[1].get(key)
+
+    def get(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> T:
+        """This second's value for `key`, from `compute()` if there is none yet (blocking)."""
         second = now.replace(microsecond=0)
-        with self._lock:  # the rest of this second's requests wait for one computation
-            if second != self._second or self._value is None:
-                self._value = rooms_now(site, store, profile, now, today)
-                self._json = self._value.model_dump_json().encode()
-                self._second = second
-            return self._value, self._json
+        with self._compute:
+            found = self._find(second, key)
+            if found is None:
+                found = compute()
+                current = self._current
+                if current is None or current[0] < second:
+                    self._current = (second, {key: found})
+                elif current[0] == second:
+                    current[1][key] = found
+                # else the cache is on the next second already: this value is not kept
+            return cast(T, found)
+
+    async def aget(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> T:
+        """`get` for a request on the event loop (see the class)."""
+        second = now.replace(microsecond=0)
+        found = self._find(second, key)
+        if found is None:
+            async with self._waiting:
+                found = self._find(second, key)  # the request before may have made it
+                if found is None:
+                    found = await run_in_threadpool(self.get, now, key, compute)
+        return cast(T, found)

@@ -20,15 +20,17 @@ def openapi(request: Request) -> dict[str, Any]:
     return request.app.openapi()
 
 
+# The two routes below do no I/O of their own: `async def` keeps them on the event loop, where
+# a plain `def` would be a round trip through a worker thread per request.
 @router.get("/rooms", dependencies=[Depends(EVERYONE)], response_model=RoomsNow)
-def rooms(now: RoomsNowJSONDep) -> Response:
+async def rooms(now: RoomsNowJSONDep) -> Response:
     """Every room of the site with its band, newest values and their age."""
     # Serialised once a second for every caller (see rooms.NowCache), not once per request.
     return Response(now[1], media_type="application/json")
 
 
 @router.get("/version", dependencies=[Depends(EVERYONE)])
-def version() -> dict[str, str]:
+async def version() -> dict[str, str]:
     """The ventwatch version answering. Also the trivial route `bench/dashboard.py` compares
     the data routes with (same login check, no data)."""
     return {"version": __version__}

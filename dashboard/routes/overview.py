@@ -1,59 +1,112 @@
 """`/`: every room of the site at a glance, grouped by building and floor.
 
-Rendered complete on the server (it works without JavaScript); `static/app.js` then keeps the
-tiles current by polling `/api/rooms`.
+Rendered complete on the server (it works without JavaScript); `static/overview.js` then keeps
+the tiles current from `/api/rooms`.
+
+The page's `body` block (the tiles, and the ingest panel for those who look after sensors) is
+the same for every user of a role group, and a thousand tiles take tens of milliseconds to
+render: it is rendered once a second per group (see `rooms.NowCache`). The frame around it
+(base.html: who is signed in, their session's form token) is each request's own and is
+rendered per request, after the login check.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
 from ventwatch.accounts import Role
+from ventwatch.analysis.profiles import Profile
+from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import UserDep
-from ventwatch.dashboard.deps import IngestDep, ProfileDep, RoomsNowDep, SiteDep, TemplatesDep
+from ventwatch.dashboard.deps import (
+    NowCacheDep,
+    NowDep,
+    ProfileDep,
+    RoomsNowDep,
+    SiteDep,
+    TemplatesDep,
+    get_ingest_stats,
+)
+from ventwatch.dashboard.rooms import RoomsNow
 
 router = APIRouter(tags=["pages"])
 
 RECENT_QUARANTINE = 5  # the panel is a hint that something is wrong; /api/ingest has the rest
+# overview.html with its body block left out, marked where it goes. Autoescaped data cannot
+# contain "<": only this template's own text can be the mark.
+BODY_MARK = "<!-- the body block -->"
+FRAME = '{% extends "overview.html" %}{% block body %}' + BODY_MARK + "{% endblock %}"
+
+
+@dataclass(frozen=True)
+class Body:
+    context: dict[str, Any]  # the page's other blocks use it too (title, time zone)
+    html: bytes  # encoded once: a page of a thousand tiles is most of a request's time
+    frame: jinja2.Template
+
+
+def render_body(
+    templates: Jinja2Templates,
+    rooms: RoomsNow,
+    site: SiteConfig,
+    profile: Profile,
+    ingest: dict[str, Any] | None,
+) -> Body:
+    """The body block for everyone who sees `ingest` (None: the panel is not shown)."""
+    profile_bands = {b.name for b in profile.co2_bands}
+    context = {
+        "live": rooms,
+        "profile": profile,
+        "tz": site.site.timezone,
+        "updated": present.clock_time(rooms.generated_at, site.tz),
+        "groups": present.by_building_and_floor(rooms.rooms),
+        # Profile bands always show (a "0 poor" is news too); the rest only when present.
+        "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
+        "bands": present.BAND_STYLE,
+        "ingest": ingest,
+        "store_text": (
+            present.store_text(ingest["store"], site.tz) if ingest and "store" in ingest else None
+        ),
+        "quarantine": [
+            {**q, "clock": present.clock_time(q.get("time"), site.tz)}
+            for q in (ingest or {}).get("quarantine", [])[:RECENT_QUARANTINE]
+        ],
+    }
+    template = templates.get_template("overview.html")
+    # No request, user or form token in this context: the templates' StrictUndefined makes a
+    # body block that ever uses them fail here, rather than show one user's page to another.
+    html = "".join(template.blocks["body"](template.new_context(context)))
+    return Body(context, html.encode(), templates.env.from_string(FRAME))
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(
+async def overview(
     user: UserDep,  # first: nothing else is computed for a request that is refused
     request: Request,
     rooms: RoomsNowDep,
+    now: NowDep,
+    cache: NowCacheDep,
     site: SiteDep,
     profile: ProfileDep,
-    ingest: IngestDep,
     templates: TemplatesDep,
 ) -> HTMLResponse:
     # Quarantined payloads and ingest health are for the people who look after sensors.
-    if user.role not in (Role.ADMIN, Role.SITE_MANAGER):
-        ingest = None
-    profile_bands = {b.name for b in profile.co2_bands}
-    return templates.TemplateResponse(
-        request,
-        "overview.html",
-        {
-            "live": rooms,
-            "profile": profile,
-            "tz": site.site.timezone,
-            "updated": present.clock_time(rooms.generated_at, site.tz),
-            "groups": present.by_building_and_floor(rooms.rooms),
-            # Profile bands always show (a "0 poor" is news too); the rest only when present.
-            "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
-            "bands": present.BAND_STYLE,
-            "ingest": ingest,
-            "store_text": (
-                present.store_text(ingest["store"], site.tz)
-                if ingest and "store" in ingest
-                else None
-            ),
-            "quarantine": [
-                {**q, "clock": present.clock_time(q.get("time"), site.tz)}
-                for q in (ingest or {}).get("quarantine", [])[:RECENT_QUARANTINE]
-            ],
-        },
-    )
+    managers = user.role in (Role.ADMIN, Role.SITE_MANAGER)
+
+    def body_of_this_second() -> Body:
+        ingest = get_ingest_stats(request) if managers else None
+        return render_body(templates, rooms, site, profile, ingest)
+
+    body = await cache.aget(now, ("overview", managers), body_of_this_second)
+    context = {**body.context, "request": request}
+    for processor in templates.context_processors:  # who is signed in, as for every page
+        context.update(processor(request))
+    head, _, tail = body.frame.render(context).partition(BODY_MARK)
+    return HTMLResponse(head.encode() + body.html + tail.encode())
