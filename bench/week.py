@@ -11,34 +11,18 @@ days and the week. The data are those of bench/analyse.py (one module: run it wi
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.analyse import MONDAY, fill, site
+from bench.analyse import MONDAY, seeded_store
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.dashboard.week import IsoWeek, week_view
-from ventwatch.store.duckdb import DuckDBStore
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rooms", type=int, default=1000)
-    parser.add_argument("--keep", type=Path, help="reuse/keep the store in this folder")
-    args = parser.parse_args()
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="ventwatch-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"bench-{args.rooms}.duckdb"
-    cfg = site(args.rooms)
-    if not path.exists():
-        began = time.perf_counter()
-        rows = fill(path, args.rooms)
-        print(f"generated {rows:,} readings in {time.perf_counter() - began:.1f} s")
-    store = DuckDBStore(path)
+    store, cfg = seeded_store()
     profile = load_profile("joint-union")
     week = IsoWeek.of(MONDAY)
     now = datetime.combine(MONDAY + timedelta(days=9), datetime.min.time(), UTC)  # week over
@@ -57,7 +41,7 @@ def main() -> None:
     print(f"total                               {total_s:6.2f} s  (goal < 10 s)")
     print(
         f"RESULT week total_s={total_s:.2f} goal=10 store_s={store_s:.2f} "
-        f"view_s={total_s - store_s:.2f} rows={len(minutes)} rooms={args.rooms}"
+        f"view_s={total_s - store_s:.2f} rows={len(minutes)} rooms={len(cfg.rooms)}"
     )
 
 

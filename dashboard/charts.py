@@ -102,24 +102,39 @@ def values(array: np.ndarray, digits: int) -> list[float | None]:
     return [None if np.isnan(v) else round(float(v), digits) for v in array]
 
 
+def _rect(
+    x: tuple[object, object], y: tuple[object, object], xref: str, yref: str
+) -> dict[str, Any]:
+    """A filled rectangle drawn under the data; "paper" spans the whole axis (0 to 1)."""
+    return {
+        "type": "rect",
+        "xref": xref,
+        "yref": yref,
+        "x0": x[0],
+        "x1": x[1],
+        "y0": y[0],
+        "y1": y[1],
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
+def _strip(low: float, high: float, fill: str, name: str) -> dict[str, Any]:
+    """A horizontal band across the whole chart, from `low` to `high` on the y axis."""
+    return {**_rect((0, 1), (low, high), "paper", "y"), "fillcolor": fill, "name": name}
+
+
 def _occupied_shapes(
     periods: list[tuple[datetime, datetime]], schedule: Schedule
 ) -> list[dict[str, Any]]:
+    """A shaded column over each occupied stretch, the full height of the chart."""
     shapes = []
     for start, end in periods:
         x0, x1 = _local([start, end], schedule)
         shapes.append(
             {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x0,
-                "x1": x1,
-                "y0": 0,
-                "y1": 1,
+                **_rect((x0, x1), (0, 1), "x", "paper"),
                 "fillcolor": OCCUPIED_FILL,
-                "line": {"width": 0},
-                "layer": "below",
                 "name": "occupied",
             }
         )
@@ -164,21 +179,8 @@ def co2_figure(
     low = 0.0
     for band in profile.co2_bands:
         high = band.below_ppm if band.below_ppm is not None else top
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "paper",
-                "yref": "y",
-                "x0": 0,
-                "x1": 1,
-                "y0": low,
-                "y1": high,
-                "fillcolor": BAND_FILL.get(band.name, "rgba(90, 90, 90, 0.08)"),
-                "line": {"width": 0},
-                "layer": "below",
-                "name": f"band {band.name}",
-            }
-        )
+        fill = BAND_FILL.get(band.name, "rgba(90, 90, 90, 0.08)")
+        shapes.append(_strip(low, high, fill, f"band {band.name}"))
         low = high
     shapes += _occupied_shapes(periods, schedule)
     x = _local(data.times, schedule)
@@ -239,19 +241,7 @@ def temperature_figure(
     low = min(minimum - 4, float(finite.min()) - 1 if finite.size else minimum - 4)
     high = max(profile.temperature.comfort_max_c + 2, float(finite.max()) + 1 if finite.size else 0)
     shapes = [
-        {
-            "type": "rect",
-            "xref": "paper",
-            "yref": "y",
-            "x0": 0,
-            "x1": 1,
-            "y0": low,
-            "y1": minimum,
-            "fillcolor": COLD_FILL,
-            "line": {"width": 0},
-            "layer": "below",
-            "name": "below minimum",
-        },
+        _strip(low, minimum, COLD_FILL, "below minimum"),
         *_occupied_shapes(periods, schedule),
     ]
     traces = [

@@ -147,8 +147,7 @@ class NowCache:
     A route awaits `aget`: a value of this second is returned without leaving the event loop;
     a missing one is computed once, in a worker thread, while the other requests of the second
     wait for it without holding a thread each (with forty of them blocked on a lock, the
-    thread pool had none left for anything else). Code already in a worker thread (the live
-    stream) calls `get`."""
+    thread pool had none left for anything else)."""
 
     def __init__(self) -> None:
         self._compute = threading.Lock()  # one computation at a time, from any thread
@@ -166,7 +165,8 @@ class NowCache:
         return current[1].get(key)
 
     def get(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> T:
-        """This second's value for `key`, from `compute()` if there is none yet (blocking)."""
+        """This second's value for `key`, from `compute()` if there is none yet (blocking: `aget`
+        runs it in a worker thread)."""
         second = now.replace(microsecond=0)
         with self._compute:
             found = self._find(second, key)

@@ -31,7 +31,7 @@ from ventwatch.ingest.decoders import (
     decoder_for,
     decoders_for_site,
 )
-from ventwatch.ingest.quarantine import Outcome, Quarantine, Unassigned
+from ventwatch.ingest.quarantine import Outcome, Quarantine
 from ventwatch.ingest.sensors import SensorKey, SensorRegistry
 from ventwatch.ingest.spool import Spool, SpoolFullError
 from ventwatch.readings import Reading
@@ -191,7 +191,6 @@ class Pipeline:
                     f"{family} sensor {item.sensor!r} is not in the site file or assigned",
                     sensor,
                 )
-                self.quarantine.unassigned(Unassigned(family, item.sensor, time, item.values))
                 continue
             out.append(
                 Reading(

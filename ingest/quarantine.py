@@ -2,14 +2,14 @@
 
 A message that cannot be stored is evidence of a problem (a sensor not yet in the site file, a
 failing chip, a firmware sending something new), so it is never just dropped: it is counted
-by reason and the most recent ones are kept with their payload. Sensors that publish but are
-not in the site file are listed as unassigned with their last values, ready to be given a room.
+by reason and the most recent ones are kept with their payload. (Sensors that publish but have
+no room are listed, with their last values, by `ingest.sensors.SensorRegistry`.)
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -52,24 +52,15 @@ class Quarantined:
     payload: str  # as text, cut to the size limit
 
 
-@dataclass(frozen=True, slots=True)
-class Unassigned:
-    family: str
-    sensor: str
-    time: datetime
-    values: dict[str, float]
-
-
 class Quarantine:
-    """Counters by outcome, the newest quarantined messages and the unassigned sensors."""
+    """Counters by outcome and the newest quarantined messages. (Unassigned sensors, with
+    their last values, are in `ingest.sensors.SensorRegistry`.)"""
 
-    def __init__(self, keep: int = 500, payload_limit: int = 4096, unassigned_limit: int = 1000):
+    def __init__(self, keep: int = 500, payload_limit: int = 4096):
         self._lock = threading.Lock()
         self._counts: Counter[Outcome] = Counter()
         self._recent: deque[Quarantined] = deque(maxlen=keep)
-        self._unassigned: OrderedDict[tuple[str, str], Unassigned] = OrderedDict()
         self._payload_limit = payload_limit
-        self._unassigned_limit = unassigned_limit
 
     def count(self, outcome: Outcome, n: int = 1) -> None:
         with self._lock:
@@ -88,14 +79,6 @@ class Quarantine:
             self._counts[outcome] += 1
             self._recent.append(Quarantined(time, topic, reason, outcome, text))
 
-    def unassigned(self, item: Unassigned) -> None:
-        key = (item.family, item.sensor)
-        with self._lock:
-            self._unassigned.pop(key, None)
-            self._unassigned[key] = item
-            while len(self._unassigned) > self._unassigned_limit:
-                self._unassigned.popitem(last=False)
-
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy for the dashboard's ingest panel and `/api/ingest`."""
         with self._lock:
@@ -104,9 +87,5 @@ class Quarantine:
                 "quarantine": [
                     {**asdict(q), "time": q.time.isoformat(), "outcome": q.outcome.value}
                     for q in reversed(self._recent)
-                ],
-                "unassigned": [
-                    {**asdict(u), "time": u.time.isoformat()}
-                    for u in reversed(self._unassigned.values())
                 ],
             }

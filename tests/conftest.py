@@ -264,6 +264,16 @@ def publish(server: MosquittoServer, topic: str, payload: bytes) -> None:
         client.loop_stop()
 
 
+def interrupt(process: subprocess.Popen[bytes], what: str) -> None:
+    """Ctrl-C, as a person stops ventwatch; fails the test if it does not stop within 15 s."""
+    os.kill(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"{what} did not stop on Ctrl-C")
+
+
 @contextmanager
 def ventwatch_run(site_path: Path, folder: Path, broker_url: str) -> Iterator[str]:
     """The real `ventwatch run` process on a free port, its store, spool and accounts in
@@ -293,10 +303,5 @@ def ventwatch_run(site_path: Path, folder: Path, broker_url: str) -> Iterator[st
         wait_for_port(port, timeout=30)
         yield base
     finally:
-        os.kill(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("ventwatch run did not stop on Ctrl-C")
+        interrupt(process, "ventwatch run")
     assert process.returncode == 0, log_path.read_text()

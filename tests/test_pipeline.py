@@ -88,8 +88,8 @@ def test_out_of_range_value_is_kept_and_the_rest_stored(pipeline: Pipeline) -> N
 
 def test_unknown_sensor_is_listed_as_unassigned(pipeline: Pipeline) -> None:
     pipeline.process([msg("tele/cupboard/SENSOR", tasmota(700))])
-    (item,) = pipeline.quarantine.snapshot()["unassigned"]
-    assert (item["family"], item["sensor"], item["values"]["co2_ppm"]) == (
+    (item,) = [s for s in pipeline.sensors.snapshot() if s.room is None]
+    assert (item.family, item.device, item.values["co2_ppm"]) == (
         "tasmota",
         "cupboard",
         700,

@@ -16,8 +16,7 @@ import hashlib
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -25,6 +24,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from ventwatch.sqlite_file import SqliteFile
 
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 10
@@ -89,23 +90,9 @@ def _digest(token: str) -> str:
 
 class Accounts:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = SqliteFile(path, _SCHEMA)
         self.path = path
         self._hasher = PasswordHasher()
-        self._local = threading.local()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """One connection per thread (SQLite's rule), each call one transaction."""
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=10)
-            con.execute("PRAGMA foreign_keys = ON")
-            self._local.con = con
-        with con:
-            yield con
 
     # -- users ------------------------------------------------------------------------------
     def add_user(self, name: str, role: Role, password: str, sites: Sequence[str]) -> User:
@@ -116,7 +103,7 @@ class Accounts:
             raise AccountError(f"give {name} at least one site (or {ALL_SITES!r} for all)")
         self._check_password(password)
         try:
-            with self._db() as db:
+            with self._file.transaction() as db:
                 db.execute(
                     "INSERT INTO users VALUES (?, ?, ?, ?)",
                     (name, role.value, "\n".join(sites), self._hasher.hash(password)),
@@ -126,14 +113,14 @@ class Accounts:
         return User(name, role, tuple(sites))
 
     def remove_user(self, name: str) -> None:
-        with self._db() as db:
+        with self._file.transaction() as db:
             if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise AccountError(f"no user {name!r}")
 
     def set_password(self, name: str, password: str) -> None:
         """A new password also ends every session of the user (a leaked one stops working)."""
         self._check_password(password)
-        with self._db() as db:
+        with self._file.transaction() as db:
             changed = db.execute(
                 "UPDATE users SET password_hash = ? WHERE name = ?",
                 (self._hasher.hash(password), name),
@@ -143,19 +130,19 @@ class Accounts:
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
 
     def users(self) -> list[User]:
-        with self._db() as db:
+        with self._file.transaction() as db:
             rows = db.execute("SELECT name, role, sites FROM users ORDER BY name").fetchall()
         return [User(n, Role(r), tuple(s.split("\n"))) for n, r, s in rows]
 
     def user(self, name: str) -> User | None:
-        with self._db() as db:
+        with self._file.transaction() as db:
             row = db.execute("SELECT role, sites FROM users WHERE name = ?", (name,)).fetchone()
         return None if row is None else User(name, Role(row[0]), tuple(row[1].split("\n")))
 
     def check_password(self, name: str, password: str) -> User | None:
         """The user, if the password is theirs. An unknown name costs a hash too, so the
         answer's timing does not tell which names exist."""
-        with self._db() as db:
+        with self._file.transaction() as db:
             row = db.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
         stored = row[0] if row else self._dummy_hash()
         try:
@@ -165,7 +152,7 @@ class Accounts:
         if row is None:
             return None
         if self._hasher.check_needs_rehash(stored):
-            with self._db() as db:
+            with self._file.transaction() as db:
                 db.execute(
                     "UPDATE users SET password_hash = ? WHERE name = ?",
                     (self._hasher.hash(password), name),
@@ -190,7 +177,7 @@ class Accounts:
         now = now or datetime.now(UTC)
         token = secrets.token_urlsafe(32)
         session = Session(user, secrets.token_urlsafe(32), now + SESSION_LIFETIME)
-        with self._db() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM sessions WHERE expires < ?", (now.isoformat(),))
             db.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?)",
@@ -200,7 +187,7 @@ class Accounts:
 
     def session(self, token: str, now: datetime | None = None) -> Session | None:
         now = now or datetime.now(UTC)
-        with self._db() as db:
+        with self._file.transaction() as db:
             row = db.execute(
                 "SELECT user, csrf, expires FROM sessions WHERE token_sha256 = ?",
                 (_digest(token),),
@@ -211,7 +198,7 @@ class Accounts:
         return None if user is None else Session(user, row[1], datetime.fromisoformat(row[2]))
 
     def end_session(self, token: str) -> None:
-        with self._db() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_digest(token),))
 
     # -- API tokens -------------------------------------------------------------------------
@@ -220,7 +207,7 @@ class Accounts:
         if self.user(name) is None:
             raise AccountError(f"no user {name!r}")
         token = "vw_" + secrets.token_urlsafe(32)
-        with self._db() as db:
+        with self._file.transaction() as db:
             db.execute(
                 "INSERT INTO api_tokens VALUES (?, ?, ?, ?)",
                 (_digest(token), name, label, datetime.now(UTC).isoformat()),
@@ -228,7 +215,7 @@ class Accounts:
         return token
 
     def token_user(self, token: str) -> User | None:
-        with self._db() as db:
+        with self._file.transaction() as db:
             row = db.execute(
                 "SELECT user FROM api_tokens WHERE token_sha256 = ?", (_digest(token),)
             ).fetchone()

@@ -13,13 +13,11 @@ assignment within seconds without a restart.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from ventwatch.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sensor_assignments (
@@ -51,27 +49,14 @@ class Assignment:
 
 class Assignments:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = SqliteFile(path, _SCHEMA)
         self.path = path
-        self._local = threading.local()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """One connection per thread (SQLite's rule), each call one transaction."""
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=10)
-            self._local.con = con
-        with con:
-            yield con
 
     def assign(
         self, site: str, family: str, device: str, room: str, by: str, at: datetime
     ) -> Assignment:
         """Give a sensor a room (again: a later assignment replaces an earlier one)."""
-        with self._db() as db:
+        with self._file.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO sensor_assignments VALUES (?, ?, ?, ?, ?, ?)",
                 (site, family, device, room, by, at.isoformat()),
@@ -80,7 +65,7 @@ class Assignments:
         return Assignment(site, family, device, room, by, at)
 
     def for_site(self, site: str) -> list[Assignment]:
-        with self._db() as db:
+        with self._file.transaction() as db:
             rows = db.execute(
                 "SELECT family, device, room, assigned_by, assigned_at FROM sensor_assignments"
                 " WHERE site = ? ORDER BY family, device",
@@ -92,6 +77,6 @@ class Assignments:
 
     def version(self) -> int:
         """Changes whenever any process assigns a sensor: cheap enough to poll."""
-        with self._db() as db:
+        with self._file.transaction() as db:
             (version,) = db.execute("SELECT version FROM sensor_assignments_version").fetchone()
         return int(version)

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from ventwatch.dashboard.auth import EVERYONE
-from ventwatch.dashboard.deps import get_profile, get_rooms_now, get_site, get_store
+from ventwatch.dashboard.deps import (
+    ClockDep,
+    NowCacheDep,
+    ProfileDep,
+    SiteDep,
+    StoreDep,
+    rooms_now_at,
+)
 from ventwatch.dashboard.rooms import RoomsNow
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -34,14 +40,9 @@ def _signature(now: RoomsNow) -> tuple[object, ...]:
     return tuple((r.room, r.band, r.time, r.co2_ppm, r.today) for r in now.rooms)
 
 
-def _current(request: Request) -> RoomsNow:
-    app = request.app
-    return get_rooms_now(
-        request, get_site(request), get_store(request), get_profile(request), app.state.clock()
-    )
-
-
-async def _events(request: Request) -> AsyncIterator[str]:
+async def _events(
+    request: Request, fetch: Callable[[], Awaitable[tuple[RoomsNow, bytes]]]
+) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     started = time.monotonic()
     last_sent = 0.0
@@ -49,11 +50,12 @@ async def _events(request: Request) -> AsyncIterator[str]:
     while time.monotonic() - started < LIFETIME_S:
         if await request.is_disconnected():
             return
-        # The store and the analysis are blocking calls: off the event loop.
-        now = await run_in_threadpool(_current, request)
-        signature = _signature(now)
+        # The per-second cache the overview and /api/rooms share: every open stream of a
+        # second costs one computation, and the JSON is serialised once.
+        rooms, body = await fetch()
+        signature = _signature(rooms)
         if signature != last_signature or time.monotonic() - last_sent >= REFRESH_S:
-            yield f"event: rooms\ndata: {now.model_dump_json()}\n\n"
+            yield f"event: rooms\ndata: {body.decode()}\n\n"
             last_signature, last_sent = signature, time.monotonic()
         await asyncio.sleep(TICK_S)
 
@@ -64,10 +66,21 @@ async def _events(request: Request) -> AsyncIterator[str]:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def rooms_stream(request: Request) -> StreamingResponse:
+def rooms_stream(
+    request: Request,
+    site: SiteDep,
+    store: StoreDep,
+    profile: ProfileDep,
+    cache: NowCacheDep,
+    clock: ClockDep,
+) -> StreamingResponse:
     """`/api/rooms` as server-sent events (`event: rooms`), whenever a room changes."""
+
+    def fetch() -> Awaitable[tuple[RoomsNow, bytes]]:
+        return rooms_now_at(request, site, store, profile, cache, clock())
+
     return StreamingResponse(
-        _events(request),
+        _events(request, fetch),
         media_type="text/event-stream",
         # No proxy may hold the events back to fill a buffer.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
