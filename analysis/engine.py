@@ -80,7 +80,7 @@ def _room_profile(
     return profile.with_status_rules(rules), changed
 
 
-def _by_position(
+def minute_arrays(
     minutes: pd.DataFrame, index: pd.DatetimeIndex
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per room, each quantity as an array over `index` (NaN where there is no data)."""
@@ -125,7 +125,7 @@ def analyse_site(
     if until is not None:
         end = max(start, min(end, until))
     index = minute_grid(start, end)
-    data = _by_position(minutes, index)
+    data = minute_arrays(minutes, index)
     empty = np.full(len(index), np.nan)
     schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid]] = {}
     results = []

@@ -99,6 +99,49 @@ class Health(Cited):
     high_floor_ppm: float
 
 
+AlertKind = Literal["co2_above", "temperature_below", "offline", "drift", "bb101_daily"]
+Severity = Literal["urgent", "advisory", "info"]
+SEVERITIES: tuple[Severity, ...] = ("urgent", "advisory", "info")
+
+
+class AlertRule(Cited):
+    """When to tell a rep. A streaming rule (`co2_above`, `temperature_below`) holds after
+    `for_minutes` consecutive occupied minutes past `threshold`, and clears after
+    `clear_minutes` back past `threshold` minus (or, for `temperature_below`, plus)
+    `clear_margin`: the margin keeps a value hovering at the figure from opening and closing
+    the alert every minute. `offline` holds after `for_minutes` occupied minutes without a
+    reading; `drift` and `bb101_daily` are judged once a school day, after it ends."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    kind: AlertKind
+    severity: Severity
+    threshold: float | None = None
+    for_minutes: int = Field(default=0, ge=0)
+    clear_margin: float = Field(default=0, ge=0)
+    clear_minutes: int = Field(default=0, ge=0)
+    meaning: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertRule:
+        streaming = self.kind in ("co2_above", "temperature_below")
+        if streaming and self.threshold is None:
+            raise ValueError(f"alert rule {self.id!r} ({self.kind}) needs a threshold")
+        if self.kind in ("co2_above", "temperature_below", "offline") and self.for_minutes < 1:
+            raise ValueError(f"alert rule {self.id!r} ({self.kind}) needs for_minutes >= 1")
+        return self
+
+
+class AlertsSection(Frozen):
+    rules: list[AlertRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> AlertsSection:
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"alert rule ids repeat: {ids}")
+        return self
+
+
 class Profile(Frozen):
     id: str
     version: str
@@ -113,6 +156,7 @@ class Profile(Frozen):
     humidity: Humidity
     ventilation: VentilationSection
     health: Health
+    alerts: AlertsSection
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -125,6 +169,7 @@ class Profile(Frozen):
             self.humidity,
             self.ventilation,
             self.health,
+            *self.alerts.rules,
         ]
         for rule in cited:
             if rule.source not in keys:

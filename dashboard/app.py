@@ -7,7 +7,7 @@ a fixed clock. Each area of the dashboard is a router of its own under `routes/`
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,15 +23,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ventwatch.accounts import Accounts, LoginThrottle
+from ventwatch.alerts.alerting import Alerting
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.assignments import Assignments
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import LoginRequiredError
 from ventwatch.dashboard.deps import IngestStats
 from ventwatch.dashboard.headers import SECURITY_HEADERS
 from ventwatch.dashboard.rooms import NowCache, TodayCache
-from ventwatch.dashboard.routes import api, health, history, live, login, overview, room, week
+from ventwatch.dashboard.routes import (
+    alerts,
+    api,
+    health,
+    history,
+    live,
+    login,
+    overview,
+    room,
+    week,
+)
 from ventwatch.dashboard.routes import sensors as sensor_pages
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
@@ -40,10 +52,6 @@ from ventwatch.store import Store
 HERE = Path(__file__).resolve().parent
 # Found, not imported: the Python side of plotly is not needed, only the file it ships.
 PLOTLY_JS = Path(str(find_spec("plotly").origin)).parent / "package_data"  # type: ignore[union-attr]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SecurityHeaders:
@@ -73,6 +81,7 @@ def create_app(
     ingest_stats: IngestStats | None = None,
     sensors: SensorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
+    alerting: Alerting | None = None,
 ) -> FastAPI:
     # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
     # `routes/api.py` behind a login instead (and Swagger UI would load scripts from a CDN).
@@ -86,6 +95,8 @@ def create_app(
     app.state.profile = load_profile(site.guidance.profile)
     app.state.ingest_stats = ingest_stats
     app.state.sensors = sensors  # what ingest in this process has heard, per sensor
+    # The alert monitor and outbox of this process; None: the alerts pages say it is not here.
+    app.state.alerting = alerting
     # Rooms given to sensors from the dashboard, beside the accounts (ingest reads them too).
     app.state.assignments = Assignments(accounts.path)
     app.state.clock = clock
@@ -125,7 +136,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
     app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")
-    for area in (login, overview, room, history, live, week, sensor_pages, api, health):
+    for area in (login, overview, room, history, live, week, sensor_pages, alerts, api, health):
         app.include_router(area.router)
     return app
 

@@ -67,10 +67,14 @@ class Require:
 
 EVERYONE = Require(*Role)
 MANAGERS = Require(Role.ADMIN, Role.SITE_MANAGER)
+# Alerts are the rep's workflow (acknowledge, act, close, show the employer the log); the
+# people who run the premises see and act on them too. Staff see the rooms, not the workflow.
+ALERT_ROLES = Require(Role.ADMIN, Role.SITE_MANAGER, Role.REP)
 ADMINS = Require(Role.ADMIN)
 
 UserDep = Annotated[User, Depends(EVERYONE)]
 ManagerDep = Annotated[User, Depends(MANAGERS)]
+AlertUserDep = Annotated[User, Depends(ALERT_ROLES)]
 AdminDep = Annotated[User, Depends(ADMINS)]
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ventwatch.assignments import Assignments
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.decoders import (
     DecodeContext,
@@ -53,10 +54,6 @@ RETRY_MAX_S = 30.0
 # How often the room lookup asks whether a sensor was assigned a room from the dashboard (by
 # any process): soon enough for the person who just did it, one tiny query per interval.
 ASSIGNMENTS_CHECK_S = 5.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

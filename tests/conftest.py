@@ -6,21 +6,31 @@ persistence in a temp folder, and stopped by its PID.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from ventwatch.accounts import ALL_SITES, Accounts, Role
 
@@ -305,3 +315,184 @@ def ventwatch_run(site_path: Path, folder: Path, broker_url: str) -> Iterator[st
     finally:
         interrupt(process, "ventwatch run")
     assert process.returncode == 0, log_path.read_text()
+
+
+# -- SMTP ------------------------------------------------------------------------------------
+# A real aiosmtpd server on a free loopback port, in plain, STARTTLS or SSL form, with or
+# without AUTH, collecting what it receives. Certificates come from a trustme test CA; a
+# client trusts them through `tls_ca.configure_trust(context)`.
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def server_ssl_context(ca: trustme.CA) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 and localhost signed by `ca`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+def client_ssl_context(ca: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts `ca` (and verifies host names, as in production)."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+class SmtpServer:
+    """Messages received, in order, parsed with the modern email policy. `refuse` maps a
+    recipient address to the reply its RCPT TO gets (say "550 5.1.1 no such user")."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TOs)
+        self.refuse: dict[str, str] = {}
+        self._received = threading.Condition()
+        self.controller: Controller | None = None
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: object, session: object, envelope: Envelope, address: str, options: list
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: object, session: object, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._received:
+            self.messages.append(message)
+            self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+            self._received.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[EmailMessage]:
+        """The first `count` messages, once they have arrived; fails after `timeout` s."""
+        with self._received:
+            if not self._received.wait_for(lambda: len(self.messages) >= count, timeout):
+                pytest.fail(f"{len(self.messages)} of {count} messages after {timeout} s")
+            return self.messages[:count]
+
+
+def start_smtp(
+    security: str = "plain",
+    ca: trustme.CA | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> SmtpServer:
+    """An aiosmtpd server: `security` "plain", "starttls" (STARTTLS required before MAIL) or
+    "ssl" (TLS from the first byte), with certificates from `ca`; with `credentials`, AUTH
+    (PLAIN or LOGIN) is required, also over plain connections. Stop it with
+    `server.controller.stop()`."""
+    server = SmtpServer()
+    options: dict[str, Any] = {}
+    if security == "starttls":
+        assert ca is not None, "STARTTLS needs a CA for its certificate"
+        options.update(tls_context=server_ssl_context(ca), require_starttls=True)
+    elif security == "ssl":
+        assert ca is not None, "SSL needs a CA for its certificate"
+        options.update(ssl_context=server_ssl_context(ca))
+    if credentials is not None:
+
+        def authenticator(
+            server: object, session: object, envelope: object, mechanism: str, auth: object
+        ) -> AuthResult:
+            given = (
+                (auth.login.decode(), auth.password.decode())
+                if isinstance(auth, LoginPassword)
+                else None
+            )
+            # handled=False: aiosmtpd then answers 535 itself (handled=True means we did).
+            return AuthResult(success=given == credentials, handled=False)
+
+        options.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    server.controller = Controller(
+        server, hostname="127.0.0.1", port=server.port, server_hostname="localhost", **options
+    )
+    server.controller.start()
+    return server
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A plain SMTP server without AUTH; `start_smtp` makes the other kinds."""
+    server = start_smtp()
+    yield server
+    assert server.controller is not None
+    server.controller.stop()
+
+
+# -- HTTP receiver ---------------------------------------------------------------------------
+# A real HTTP server on a free loopback port recording every request (webhooks, apprise's
+# json:// service) and answering with the next status code of a script (then 200).
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class HttpReceiver:
+    def __init__(self) -> None:
+        self.requests: list[ReceivedRequest] = []
+        self.statuses: list[int] = []  # answers to the next requests, in order; then 200
+        self._received = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = ReceivedRequest(
+                    self.command,
+                    self.path,
+                    {name.lower(): value for name, value in self.headers.items()},
+                    body,
+                )
+                with receiver._received:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.requests.append(request)
+                    receiver._received.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: tests read `requests`, not the console."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        # A short poll so that stopping (`shutdown()` waits for one poll) costs no half second.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedRequest]:
+        """The first `count` requests, once they have arrived; fails after `timeout` s."""
+        with self._received:
+            if not self._received.wait_for(lambda: len(self.requests) >= count, timeout):
+                pytest.fail(f"{len(self.requests)} of {count} requests after {timeout} s")
+            return self.requests[:count]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.stop()

@@ -24,6 +24,7 @@ import typer
 
 from ventwatch import __version__
 from ventwatch.accounts import ALL_SITES, Role
+from ventwatch.cli_alerts import alerts
 from ventwatch.cli_users import users
 from ventwatch.config import SiteConfig, SiteConfigError, load_site
 from ventwatch.readings import Reading
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 
 app.add_typer(users, name="users")
+app.add_typer(alerts, name="alerts")
 
 # The documented example site, used by `demo` when no --config is given.
 EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "sensors.example.yaml"
@@ -427,10 +429,20 @@ def demo(
             min=0, max=31, help="Days of simulated past to store first, for week views (0: none)."
         ),
     ] = 7,
+    smtp_debug: Annotated[
+        bool,
+        typer.Option(
+            "--smtp-debug",
+            help="Start a local SMTP server that prints alert emails to a demo rep (urgent ones).",
+        ),
+    ] = False,
     verbose: bool = False,
 ) -> None:
-    """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard."""
+    """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard,
+    alerts."""
+    from ventwatch.alerts.monitor import SiteClock
     from ventwatch.demo_broker import DemoBroker
+    from ventwatch.demo_mail import DemoMail
     from ventwatch.service import Service
     from ventwatch.simulator import Simulator
     from ventwatch.simulator.history import backfill
@@ -453,16 +465,28 @@ def demo(
         "VENTWATCH_SPOOL_DIR": str(data_dir / "spool"),
         "VENTWATCH_ACCOUNTS_DB": str(data_dir / "accounts.sqlite"),
     }
+    mail = None
+    if smtp_debug:
+        mail = DemoMail(data_dir / "mail", port=_free_port(avoid=port))
+        mail.start()
+        env["VENTWATCH_SMTP_URL"] = mail.url
+        site = _with_demo_rep(site)
     try:
         settings = resolve(site, config, env={**os.environ, **env}, port=port)
     except SettingsError as exc:
         raise _fail(f"error: {exc}") from None
-    service = Service(site, settings, open_store(settings.store_url))
+    simulator = Simulator(site, speed=speed, interval_s=interval)
+    service = Service(
+        site,
+        settings,
+        open_store(settings.store_url),
+        site_clock=lambda: SiteClock(simulator.wall_start, simulator.sim_start, simulator.speed),
+        alert_tick_s=5.0,
+    )
     # A fresh admin per demo, with a random password: the demo is on loopback, but a
     # dashboard that anyone could open would teach the wrong habit.
     password = secrets.token_urlsafe(12)
     service.accounts.add_user("demo", Role.ADMIN, password, [ALL_SITES])
-    simulator = Simulator(site, speed=speed, interval_s=interval)
     sim_thread = threading.Thread(
         target=simulator.run, args=(broker, service.stop_event), name="simulator", daemon=True
     )
@@ -472,6 +496,8 @@ def demo(
         typer.echo(f"\nventwatch demo: {len(site.rooms)} simulated rooms of {site.site.name}")
         typer.echo(f"  broker     {broker}")
         typer.echo(f"  store      {data_dir / 'demo.duckdb'}")
+        if mail is not None:
+            typer.echo(f"  mail       {mail.url}  (printed here; kept in {mail.folder})")
         typer.echo(f"  Dashboard: {url}   (Ctrl-C stops)")
         typer.echo(f"  Sign in:   demo / {password}\n")
 
@@ -494,6 +520,17 @@ def demo(
         sim_thread.join(timeout=5)
         if embedded is not None:
             embedded.stop()
+        if mail is not None:
+            mail.stop()
+
+
+def _with_demo_rep(site: SiteConfig) -> SiteConfig:
+    """The demo's site with a rep who is emailed urgent alerts as they happen."""
+    from ventwatch.config import Subscription
+
+    rep = Subscription(name="Demo rep", email="rep@demo.invalid", severities=["urgent"])
+    alerts = site.alerts.model_copy(update={"subscriptions": [*site.alerts.subscriptions, rep]})
+    return site.model_copy(update={"alerts": alerts})
 
 
 @app.command()

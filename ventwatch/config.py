@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -54,6 +55,13 @@ class Interval(Strict):
     end: time
 
     _ordered = field_validator("end")(_end_after_start)
+
+
+class QuietHours(Strict):
+    """Local hours when nothing is sent; may run past midnight (18:00 to 07:30)."""
+
+    start: time
+    end: time
 
 
 class OccupiedHours(Strict):
@@ -173,6 +181,12 @@ class Decoders(Strict):
     generic: list[GenericDecoderSpec] = Field(default_factory=list)
 
 
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+    return value
+
+
 class SensorEntry(Strict):
     family: Name
     device: Name
@@ -187,12 +201,7 @@ class Broker(Strict):
     password_env: str | None = None
     client_id: str | None = None
 
-    @field_validator("username_env", "password_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not ENV_NAME.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
-        return value
+    _env = field_validator("username_env", "password_env")(_env_name)
 
 
 class StoreSection(Strict):
@@ -220,6 +229,126 @@ class Guidance(Strict):
     rooms: dict[str, RoomGuidance] = Field(default_factory=dict)
 
 
+AlertSeverity = Literal["urgent", "advisory", "info"]
+DEFAULT_SEVERITIES: tuple[AlertSeverity, ...] = ("urgent", "advisory")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+class Recipient(Strict):
+    """Where a message goes: exactly one of an email address, a webhook URL (JSON POST,
+    signed with the secret in `secret_env`), an MQTT topic on the site's broker, or an
+    apprise URL (chat services) read from the variable `apprise_env`: such URLs carry tokens,
+    which never go in this file."""
+
+    name: Name
+    email: str | None = None
+    webhook: str | None = None
+    secret_env: str | None = None
+    mqtt_topic: str | None = None
+    apprise_env: str | None = None
+
+    _email = field_validator("email")(_email)
+    _env = field_validator("secret_env", "apprise_env")(_env_name)
+
+    @field_validator("webhook")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s):// URL")
+        return value
+
+    @field_validator("mqtt_topic")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "+" in value or "#" in value):
+            raise ValueError(f"{value!r} is not an MQTT topic to publish to (no + or #)")
+        return value
+
+    @property
+    def channel(self) -> str:
+        return next(
+            c for c in ("email", "webhook", "mqtt_topic", "apprise_env") if getattr(self, c)
+        )
+
+    @property
+    def address(self) -> str:
+        """The target as shown on pages and in logs: never a secret."""
+        return str(getattr(self, self.channel))
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Recipient:
+        given = [c for c in ("email", "webhook", "mqtt_topic", "apprise_env") if getattr(self, c)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of email, webhook, mqtt_topic and apprise_env"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.secret_env and not self.webhook:
+            raise ValueError("secret_env signs webhooks: it needs webhook")
+        return self
+
+
+class Subscription(Recipient):
+    """Who gets which alerts: severities, and rooms or buildings (none listed: all),
+    as they happen or in one daily digest."""
+
+    severities: list[AlertSeverity] = Field(
+        default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1
+    )
+    rooms: list[Name] = Field(default_factory=list)
+    buildings: list[Name] = Field(default_factory=list)
+    delivery: Literal["instant", "digest"] = "instant"
+
+
+class SmtpSection(Strict):
+    """The mail relay. VENTWATCH_SMTP_URL overrides the whole section; the password is only
+    ever read from the variable `password_env` names."""
+
+    host: Name
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["plain", "starttls", "ssl"] = "plain"
+    sender: str = Field(alias="from")
+    username_env: str | None = None
+    password_env: str | None = None
+
+    _sender = field_validator("sender")(_email)
+    _env = field_validator("username_env", "password_env")(_env_name)
+
+
+class AlertRuleOverride(Strict):
+    """A site's change to one of its profile's alert rules, for some rooms or all."""
+
+    rule: Name
+    rooms: list[Name] = Field(default_factory=list)  # none listed: every room
+    enabled: bool = True
+    threshold: float | None = None
+    for_minutes: int | None = Field(default=None, ge=1)
+
+
+class AlertsConfig(Strict):
+    """Alerts: rules (the profile's, with the site's overrides), who is told, and when."""
+
+    # Links in messages point here (the dashboard as users reach it, not its bind address).
+    dashboard_url: str | None = None
+    smtp: SmtpSection | None = None
+    # No message leaves in these local hours; what falls due waits until they end.
+    quiet_hours: QuietHours | None = None
+    # A condition that comes back within this time of the last message is not sent again.
+    cooldown_minutes: int = Field(default=120, ge=0)
+    digest_at: time = time(16, 0)  # local time of the daily digest
+    # An alert still not closed after this many school days goes to the next rung.
+    escalate_after_school_days: int = Field(default=3, ge=1)
+    ladder: list[Recipient] = Field(default_factory=list)
+    rules: list[AlertRuleOverride] = Field(default_factory=list)
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+
 class SiteConfig(Strict):
     site: Site
     occupied_hours: OccupiedHours = Field(default_factory=OccupiedHours)
@@ -231,6 +360,7 @@ class SiteConfig(Strict):
     rooms: list[Room] = Field(min_length=1)
     sensors: list[SensorEntry] = Field(default_factory=list)
     decoders: Decoders = Field(default_factory=Decoders)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -287,6 +417,16 @@ def _line_of(doc: Any, loc: tuple[Any, ...]) -> int:
     return line
 
 
+def _alert_rule_ids(profile_id: str) -> list[str] | None:
+    """The alert rules of a shipped profile, or None when there is no such profile."""
+    from ventwatch.analysis.profiles import UnknownProfileError, load_profile
+
+    try:
+        return [rule.id for rule in load_profile(profile_id).alerts.rules]
+    except UnknownProfileError:
+        return None
+
+
 def _cross_checks(
     cfg: SiteConfig, families: Collection[str] | None
 ) -> list[tuple[tuple[Any, ...], str]]:
@@ -300,6 +440,33 @@ def _cross_checks(
     for name in cfg.guidance.rooms:
         if name not in rooms:
             problems.append((("guidance", "rooms", name), f"unknown room {name!r}"))
+    buildings = {room.building for room in cfg.rooms}
+    for i, sub in enumerate(cfg.alerts.subscriptions):
+        for j, name in enumerate(sub.rooms):
+            if name not in rooms:
+                problems.append(
+                    (("alerts", "subscriptions", i, "rooms", j), f"unknown room {name!r}")
+                )
+        for j, name in enumerate(sub.buildings):
+            if name not in buildings:
+                problems.append(
+                    (("alerts", "subscriptions", i, "buildings", j), f"unknown building {name!r}")
+                )
+    rule_ids = _alert_rule_ids(cfg.guidance.profile)
+    if rule_ids is None:
+        problems.append((("guidance", "profile"), f"no guidance profile {cfg.guidance.profile!r}"))
+    for i, override in enumerate(cfg.alerts.rules):
+        if rule_ids is not None and override.rule not in rule_ids:
+            problems.append(
+                (
+                    ("alerts", "rules", i, "rule"),
+                    f"no alert rule {override.rule!r} in profile {cfg.guidance.profile!r}"
+                    f" (rules: {', '.join(rule_ids)})",
+                )
+            )
+        for j, name in enumerate(override.rooms):
+            if name not in rooms:
+                problems.append((("alerts", "rules", i, "rooms", j), f"unknown room {name!r}"))
     generic = [d.name for d in cfg.decoders.generic]
     for i, name in enumerate(generic):
         if name in generic[:i] or (families is not None and name in families):

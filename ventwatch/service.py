@@ -1,5 +1,6 @@
-"""Wiring the stages into one running service: store, ingest pipeline, MQTT subscriber and the
-dashboard, started in order and stopped in reverse, shared by `ventwatch run` and `demo`.
+"""Wiring the stages into one running service: store, ingest pipeline, MQTT subscriber,
+alerting (monitor and outbox) and the dashboard, started in order and stopped in reverse,
+shared by `ventwatch run` and `demo`.
 
 One process holds the embedded store, because a DuckDB file has a single writer: ingest writes
 and the dashboard reads through the same `Store` object.
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from ventwatch.accounts import Accounts
+from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.monitor import SiteClock
+from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.ingest.worker import Ingest
@@ -33,21 +37,34 @@ class Service:
     # Threads that write to the store too (the demo's simulated past): they watch
     # `stop_event`, and the store closes only after they have finished.
     companions: list[threading.Thread] = field(default_factory=list)
+    # The site's clock for alerts: the real one, or the demo's accelerated school day.
+    site_clock: Callable[[], SiteClock] = SiteClock
+    alert_tick_s: float = 20.0
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
         self.accounts = Accounts(self.settings.accounts_db)
+        self.alerting = Alerting(
+            self.site,
+            self.settings,
+            self.store,
+            load_profile(self.site.guidance.profile),
+            site_clock=self.site_clock,
+            tick_s=self.alert_tick_s,
+        )
         self.app = create_app(
             self.site,
             self.store,
             accounts=self.accounts,
             ingest_stats=self.ingest.stats,
             sensors=self.ingest.pipeline.sensors,
+            alerting=self.alerting,
         )
 
     def serve(self, on_ready: Callable[[], None] | None = None) -> None:
         """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""
         self.ingest.start()
+        self.alerting.start(self.stop_event)
         config = uvicorn.Config(
             self.app,
             host=self.settings.http.host,
@@ -67,9 +84,10 @@ class Service:
             self.close()
 
     def close(self) -> None:
-        self.ingest.stop()  # sets stop_event, which the companions watch too
+        self.ingest.stop()  # sets stop_event, which the companions and alerting watch too
         for thread in self.companions:
             thread.join(timeout=30)
+        self.alerting.join()
         self.store.close()
         log.info("stopped")
 

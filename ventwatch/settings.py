@@ -8,6 +8,7 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_HTTP         | host:port                              | 127.0.0.1:8000        |
 | VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
 | VENTWATCH_ACCOUNTS_DB  | a file (SQLite)                        | the site file's       |
+| VENTWATCH_SMTP_URL     | smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1] | alerts.smtp |
 
 Broker credentials may also come from the variables the site file names (`username_env`,
 `password_env`); a user and password inside VENTWATCH_BROKER_URL win.
@@ -19,7 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ventwatch.config import SiteConfig
 
@@ -48,6 +50,23 @@ class HTTPAddress:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Literal["plain", "starttls", "ssl"]
+    sender: str
+    username: str | None = None
+    password: str | None = None
+
+    def __str__(self) -> str:
+        """The relay without its password, for logs and pages."""
+        user = f"{self.username}@" if self.username else ""
+        scheme = "smtps" if self.security == "ssl" else "smtp"
+        tls = "&starttls=1" if self.security == "starttls" else ""
+        return f"{scheme}://{user}{self.host}:{self.port}?from={self.sender}{tls}"
+
+
+@dataclass(frozen=True)
 class Settings:
     broker: BrokerURL
     client_id: str
@@ -57,6 +76,64 @@ class Settings:
     spool_dir: Path
     spool_max_bytes: int
     accounts_db: Path
+    smtp: SmtpSettings | None = None
+    dashboard_url: str = "http://127.0.0.1:8000"
+
+
+def parse_smtp_url(url: str, origin: str = "VENTWATCH_SMTP_URL") -> SmtpSettings:
+    """The contract: smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1]. smtps is SSL
+    from the first byte (port 465); smtp with starttls=1 upgrades (587); plain smtp is for a
+    relay on the same host or network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise SettingsError(
+            f"{origin}: must be smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1]"
+        )
+    if not parts.hostname:
+        raise SettingsError(f"{origin}: no host")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError as exc:
+        raise SettingsError(f"{origin}: {exc}") from None
+    query = parse_qs(parts.query)
+    sender = query.get("from", [""])[0]
+    if "@" not in sender:
+        raise SettingsError(f"{origin}: needs ?from=ADDRESS (the sender's email address)")
+    unknown = set(query) - {"from", "starttls"}
+    if unknown:
+        raise SettingsError(f"{origin}: unknown parameter(s) {', '.join(sorted(unknown))}")
+    starttls = query.get("starttls", ["0"])[0]
+    if starttls not in ("0", "1"):
+        raise SettingsError(f"{origin}: starttls must be 0 or 1")
+    if parts.scheme == "smtps" and starttls == "1":
+        raise SettingsError(f"{origin}: smtps is SSL already; starttls=1 is for smtp://")
+    security: Literal["plain", "starttls", "ssl"] = (
+        "ssl" if parts.scheme == "smtps" else "starttls" if starttls == "1" else "plain"
+    )
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        security=security,
+        sender=sender,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def _smtp(site: SiteConfig, env: Mapping[str, str]) -> SmtpSettings | None:
+    if "VENTWATCH_SMTP_URL" in env:
+        return parse_smtp_url(env["VENTWATCH_SMTP_URL"])
+    section = site.alerts.smtp
+    if section is None:
+        return None
+    return SmtpSettings(
+        host=section.host,
+        port=section.port,
+        security=section.security,
+        sender=section.sender,
+        username=env.get(section.username_env) if section.username_env else None,
+        password=env.get(section.password_env) if section.password_env else None,
+    )
 
 
 def parse_broker_url(url: str, origin: str = "broker URL") -> BrokerURL:
@@ -127,4 +204,6 @@ def resolve(
             if "VENTWATCH_ACCOUNTS_DB" in env
             else (site_file.parent if site_file else Path.cwd()) / site.accounts.database
         ),
+        smtp=_smtp(site, env),
+        dashboard_url=(site.alerts.dashboard_url or f"http://{http.host}:{http.port}").rstrip("/"),
     )

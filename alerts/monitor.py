@@ -1,0 +1,359 @@
+"""The alert monitor: every tick, judge each room's newest minutes against its rules, move
+each alert along its life, escalate what stays unclosed, and hand messages to the outbox.
+
+It reads the store like every other reader (minute means), so it works the same beside an
+embedded store or InfluxDB, with ingest in this process or another. I/O stays here; what to
+decide lives in the pure modules (conditions, lifecycle) so tests move a clock instead of
+sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ventwatch.alerts.conditions import Observation, observe
+from ventwatch.alerts.lifecycle import Alert, Event, escalation_due, step
+from ventwatch.alerts.messages import MessageContext, alert_notice, digest_notice, summary_line
+from ventwatch.alerts.outbox import Outbox
+from ventwatch.alerts.records import AlertRecords
+from ventwatch.alerts.rules import describe, room_rules
+from ventwatch.analysis.engine import analyse_site, minute_arrays
+from ventwatch.analysis.occupancy import Schedule, minute_grid, occupied_mask
+from ventwatch.analysis.profiles import AlertRule, Profile
+from ventwatch.config import QuietHours, Recipient, SiteConfig, Subscription
+from ventwatch.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+STREAMING = ("co2_above", "temperature_below", "offline")
+DAILY = ("drift", "bb101_daily")
+REPORTING_WITHIN = timedelta(days=7)
+QUANTITY = {"co2_above": "co2_ppm", "temperature_below": "temperature_c", "offline": "co2_ppm"}
+
+
+@dataclass(frozen=True)
+class SiteClock:
+    """Real time -> the site's time. Production: the same. The demo replays a school day
+    `scale` times faster from `site_origin`, so occupancy and quiet hours are judged on the
+    simulated clock and every rule's minutes are divided by `scale`."""
+
+    real_origin: datetime | None = None
+    site_origin: datetime | None = None
+    scale: float = 1.0
+
+    def site(self, when: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        if self.real_origin is None or self.site_origin is None:
+            return when
+        return pd.Timestamp(self.site_origin) + (when - pd.Timestamp(self.real_origin)) * self.scale
+
+    def began(self, when: pd.DatetimeIndex) -> np.ndarray:
+        """Which instants the site's clock covers: a replayed day has no past before its
+        start, so nothing before it can count as occupied."""
+        if self.real_origin is None:
+            return np.ones(len(when), dtype=bool)
+        return np.asarray(when >= pd.Timestamp(self.real_origin))
+
+    def site_now(self, now: datetime) -> datetime:
+        return self.site(pd.DatetimeIndex([now]))[0].to_pydatetime()
+
+
+def quiet_until(now: datetime, quiet: QuietHours | None, local_now: datetime) -> datetime | None:
+    """When a message due at `now` may leave: None at once, else the end of quiet hours (as
+    real time; `local_now` is `now` on the site's clock, in its zone)."""
+    if quiet is None:
+        return None
+    t = local_now.time()
+    overnight = quiet.start > quiet.end
+    inside = (t >= quiet.start or t < quiet.end) if overnight else quiet.start <= t < quiet.end
+    if not inside:
+        return None
+    end_day = local_now.date() + timedelta(days=1 if overnight and t >= quiet.start else 0)
+    end = datetime.combine(end_day, quiet.end, local_now.tzinfo)
+    return now + (end - local_now)
+
+
+def school_days_after(first: date, last: date, schedule: Schedule) -> int:
+    """School days d with first < d <= last: the age of an unclosed alert."""
+    if last <= first:
+        return 0
+    days = pd.date_range(first + timedelta(days=1), last, freq="D")
+    starts = [datetime.combine(d.date(), schedule.hours.start, schedule.timezone) for d in days]
+    noon = pd.DatetimeIndex(starts).tz_convert("UTC")
+    return int(occupied_mask(noon, schedule).sum())
+
+
+def matches(sub: Subscription, alert: Alert, building: str | None) -> bool:
+    return (
+        alert.severity in sub.severities
+        and (not sub.rooms or alert.room in sub.rooms)
+        and (not sub.buildings or building in sub.buildings)
+    )
+
+
+class AlertMonitor:
+    def __init__(
+        self,
+        site: SiteConfig,
+        profile: Profile,
+        store: Store,
+        records: AlertRecords,
+        outbox: Outbox,
+        dashboard_url: str,
+        *,
+        clock: Callable[[], datetime],
+        site_clock: Callable[[], SiteClock] = SiteClock,
+    ) -> None:
+        self.site = site
+        self.profile = profile
+        self.store = store
+        self.records = records
+        self.outbox = outbox
+        self.clock = clock
+        self.site_clock = site_clock
+        self.rules = room_rules(site, profile)
+        self.buildings = {room.name: room.building for room in site.rooms}
+        self.schedules = {
+            room.name: Schedule(room.occupied_hours or site.occupied_hours, site.calendar, site.tz)
+            for room in site.rooms
+        }
+        self.ctx = MessageContext(site.site.name, site.tz, profile, dashboard_url, self.buildings)
+        # Each rule as alerts record it (with its one-line description), built once.
+        self._snapshots: dict[int, dict[str, Any]] = {}
+        self._reporting: tuple[datetime, set[str]] | None = None
+        self.last_tick: datetime | None = None
+        self.last_error: str | None = None
+
+    # -- one tick -----------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> list[tuple[Alert, Event]]:
+        """Judge everything once; returns what happened (for logs and tests)."""
+        now = now or self.clock()
+        clock = self.site_clock()
+        happened = self._streaming(now, clock)
+        if clock.scale == 1.0:  # the demo's replayed day has no real days to judge
+            happened += self._daily(now)
+        happened += self._escalate(now, clock)
+        self._digest(now, clock)
+        self.last_tick = now
+        return happened
+
+    def _window(self, clock: SiteClock) -> int:
+        longest = max(
+            (r.for_minutes + r.clear_minutes for rules in self.rules.values() for r in rules),
+            default=0,
+        )
+        return max(90, math.ceil((longest + self.profile.stale_after_minutes) / clock.scale) + 10)
+
+    def _streaming(self, now: datetime, clock: SiteClock) -> list[tuple[Alert, Event]]:
+        start = now - timedelta(minutes=self._window(clock))
+        grid = minute_grid(start, now + timedelta(minutes=1))
+        minutes = self.store.minute_means(None, start, now + timedelta(minutes=1))
+        arrays_of = minute_arrays(minutes, grid)
+        empty = np.full(len(grid), np.nan)
+        times = list(grid.to_pydatetime())
+        site_grid = clock.site(grid)
+        # A room that has not reported for a week (or ever) is a room without a sensor yet,
+        # shown as such on the dashboard; "offline" is for a sensor that stopped.
+        # The week-long scan is the tick's dearest read: refreshed every few minutes only.
+        if self._reporting is None or abs(now - self._reporting[0]) > timedelta(minutes=5):
+            self._reporting = (now, set(self.store.latest(now - REPORTING_WITHIN)))
+        reporting = self._reporting[1]
+        occupied: dict[int, np.ndarray] = {}
+        latest = self.records.latest()
+        happened = []
+        for room, rules in self.rules.items():
+            streaming = [r for r in rules if r.kind in STREAMING]
+            if not streaming:
+                continue
+            schedule = self.schedules[room]
+            if id(schedule.hours) not in occupied:
+                occupied[id(schedule.hours)] = occupied_mask(site_grid, schedule) & clock.began(
+                    grid
+                )
+            occ = occupied[id(schedule.hours)]
+            arrays = arrays_of.get(room, {})
+            for rule in streaming:
+                if rule.kind == "offline" and room not in reporting:
+                    continue
+                seen = observe(
+                    rule,
+                    times,
+                    arrays.get(QUANTITY[rule.kind], empty),
+                    occ,
+                    stale_minutes=self.profile.stale_after_minutes,
+                    scale=clock.scale,
+                )
+                happened += self._advance(room, rule, latest.get((room, rule.id)), seen, now, clock)
+        return happened
+
+    def _daily(self, now: datetime) -> list[tuple[Alert, Event]]:
+        """Drift and BB101 are judged on whole school days: once, after the day ends."""
+        local = now.astimezone(self.site.tz)
+        today = local.date()
+        if self.records.mark("daily") == today.isoformat():
+            return []
+        if local.time() < max(s.hours.end for s in self.schedules.values()):
+            return []
+        self.records.set_mark("daily", today.isoformat())
+        daily = {room: [r for r in rules if r.kind in DAILY] for room, rules in self.rules.items()}
+        rooms = [room for room, rules in daily.items() if rules]
+        start = datetime.combine(today - timedelta(days=1), time(0), self.site.tz)
+        try:
+            minutes = self.store.minute_means(rooms, start, now)
+        except StoreError as exc:
+            log.warning("alerts: daily rules not judged today: %s", exc)
+            return []
+        result = analyse_site(minutes, self.site, self.profile, today, today, rooms=rooms)
+        latest = self.records.latest()
+        happened = []
+        for analysed in result.rooms:
+            if analysed.co2.occupied_minutes == 0:
+                continue  # not a school day for this room
+            for rule in daily[analysed.room]:
+                if rule.kind == "bb101_daily":
+                    day = analysed.bb101.days[0] if analysed.bb101.days else None
+                    if day is None or day.passes is None:
+                        seen = Observation("unknown")
+                    elif day.passes:
+                        seen = Observation("clear", value=day.mean_ppm)
+                    else:
+                        seen = Observation("holds", value=day.mean_ppm, worst=day.mean_ppm)
+                elif analysed.co2.coverage_pct < self.profile.status.min_coverage_pct:
+                    seen = Observation("unknown")  # too little of the day to judge the sensor
+                else:
+                    seen = Observation("holds" if analysed.health.drift_suspected else "clear")
+                happened += self._advance(
+                    analysed.room,
+                    rule,
+                    latest.get((analysed.room, rule.id)),
+                    seen,
+                    now,
+                    SiteClock(),
+                )
+        return happened
+
+    def _advance(
+        self,
+        room: str,
+        rule: AlertRule,
+        latest: Alert | None,
+        seen: Observation,
+        now: datetime,
+        clock: SiteClock,
+    ) -> list[tuple[Alert, Event]]:
+        if seen.state == "unknown" and latest is None:
+            return []  # the usual case, decided without building anything
+        if id(rule) not in self._snapshots:
+            self._snapshots[id(rule)] = {**rule.model_dump(), "described": describe(rule)}
+        cooldown = timedelta(minutes=self.site.alerts.cooldown_minutes / clock.scale)
+        changed, events = step(
+            latest, seen, room=room, rule=self._snapshots[id(rule)], now=now, cooldown=cooldown
+        )
+        if changed is None:
+            return []
+        if not events:
+            self.records.save(changed, now)
+            return []
+        event = events[0]
+        saved = self.records.save(changed, now, event.kind, event.details)
+        if event.notify:
+            self._send(saved, event, now)
+        return [(saved, event)]
+
+    def _escalate(self, now: datetime, clock: SiteClock) -> list[tuple[Alert, Event]]:
+        ladder = self.site.alerts.ladder
+        if not ladder:
+            return []
+        today = clock.site_now(now).astimezone(self.site.tz).date()
+        every = self.site.alerts.escalate_after_school_days
+        happened = []
+        for alert in self.records.alerts(unclosed=True):
+            opened = clock.site_now(alert.opened_at).astimezone(self.site.tz).date()
+            age = school_days_after(opened, today, self.schedules[alert.room])
+            due = escalation_due(alert, age, every, len(ladder))
+            if due <= alert.escalation_level:
+                continue
+            contact = ladder[due - 1]
+            saved = self.records.log_escalation(alert, due, contact.name, now)
+            event = Event("escalated", True, {"level": due, "to": contact.name})
+            note = (
+                f"Escalated to {contact.name}: not closed after {age} school days "
+                f"(rung {due} of {len(ladder)})."
+            )
+            self._send(saved, event, now, extra=note, also=[contact])
+            happened.append((saved, event))
+        return happened
+
+    # -- who is told --------------------------------------------------------------------
+
+    def subscriptions(self) -> list[Subscription]:
+        """The site file's subscriptions and those made on the dashboard."""
+        stored = []
+        for s in self.records.subscriptions():
+            try:
+                stored.append(Subscription.model_validate(s.recipient))
+            except ValueError as exc:  # written by an older version, say: skip, say why
+                log.warning("alerts: subscription %s ignored: %s", s.id, exc)
+        return [*self.site.alerts.subscriptions, *stored]
+
+    def _send(
+        self,
+        alert: Alert,
+        event: Event,
+        now: datetime,
+        extra: str = "",
+        also: Iterable[Recipient] = (),
+    ) -> None:
+        notice = alert_notice(alert, event, self.ctx, now, extra)
+        local = self.site_clock().site_now(now).astimezone(self.site.tz)
+        not_before = quiet_until(now, self.site.alerts.quiet_hours, local)
+        line = summary_line(alert, event.kind, self.ctx)
+        for sub in self.subscriptions():
+            if not matches(sub, alert, self.buildings.get(alert.room)):
+                continue
+            if sub.delivery == "digest":
+                self.records.add_digest_line(sub.model_dump(by_alias=True), line, now)
+            else:
+                self.outbox.enqueue(sub, notice, now=now, alert_id=alert.id, not_before=not_before)
+        for recipient in also:
+            self.outbox.enqueue(
+                recipient, notice, now=now, alert_id=alert.id, not_before=not_before
+            )
+
+    def _digest(self, now: datetime, clock: SiteClock) -> None:
+        local = clock.site_now(now).astimezone(self.site.tz)
+        if local.time() < self.site.alerts.digest_at:
+            return
+        if self.records.mark("digest") == local.date().isoformat():
+            return
+        self.records.set_mark("digest", local.date().isoformat())
+        for recipient, lines in self.records.take_digest().items():
+            sub = Subscription.model_validate_json(recipient)
+            notice = digest_notice(self.site.site.name, lines, self.ctx.dashboard_url, now)
+            self.outbox.enqueue(sub, notice, now=now)
+
+    # -- as a thread --------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, every_s: float = 20.0) -> None:
+        """Tick until stopped. A failing store or a bug in one tick is logged and shown on
+        the alerts page, never the end of alerting."""
+        while not stop.is_set():
+            try:
+                self.tick()
+                self.last_error = None
+            except StoreError as exc:
+                self.last_error = f"store: {exc}"
+                log.warning("alerts: cannot read the store: %s", exc)
+            except Exception as exc:  # one bad tick must not stop alerting
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("alerts: tick failed")
+            stop.wait(every_s)

@@ -1,0 +1,283 @@
+"""Messages waiting to be delivered, kept in a SQLite file until they are sent or given up.
+
+Why an outbox and not sending where an alert opens: a mail relay or webhook can take seconds
+to answer or be down for an hour, and neither may delay judging the next room or lose the
+message. `enqueue` only writes a row; one thread (`run`) sends what is due, retrying
+temporary failures with exponential back-off, and a restart picks up where it stopped,
+because the rows are in the file.
+
+Every time is passed in (`now`, `clock`): nothing here reads the wall clock, so tests move
+time instead of sleeping. Times are stored as ISO 8601 UTC text in one fixed form, so
+comparing the text compares the times.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ventwatch.alerts.channels import Channels, DeliveryError
+from ventwatch.alerts.notices import Notice
+from ventwatch.config import Recipient
+from ventwatch.sqlite_file import SqliteFile
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("pending", "sent", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER,
+    channel TEXT NOT NULL,
+    recipient_name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    recipient_json TEXT NOT NULL,
+    notice_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    sent_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS alert_deliveries_due
+    ON alert_deliveries (status, next_attempt_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notice for one recipient, and how sending it has gone so far."""
+
+    id: int
+    alert_id: int | None
+    channel: str
+    recipient_name: str
+    address: str  # as shown on pages: never a secret
+    recipient: Recipient
+    notice: Notice
+    status: str  # pending, sent or failed
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class Outbox:
+    """Deliveries in the SQLite file at `path`, sent through `channels`.
+
+    A temporary failure is tried again after `first_retry_s`, then twice as long each time
+    up to `max_retry_s`; after `max_attempts` attempts, or at once for a permanent failure,
+    the delivery is marked failed and waits for a person (`retry`)."""
+
+    def __init__(
+        self,
+        path: Path,
+        channels: Channels,
+        *,
+        first_retry_s: float = 30,
+        max_retry_s: float = 3600,
+        max_attempts: int = 8,
+    ) -> None:
+        self._db = SqliteFile(path, _SCHEMA)
+        self.channels = channels
+        self.first_retry_s = first_retry_s
+        self.max_retry_s = max_retry_s
+        self.max_attempts = max_attempts
+        # One sender at a time in this process: the run thread and, say, a "send a test
+        # message" request must not both pick up the same due row and send it twice.
+        self._sending = threading.Lock()
+
+    def enqueue(
+        self,
+        recipient: Recipient,
+        notice: Notice,
+        *,
+        now: datetime,
+        alert_id: int | None = None,
+        not_before: datetime | None = None,
+    ) -> int:
+        """Store a delivery due at `not_before` (default: now) and return its id. Never sends:
+        the caller (alert evaluation, a web request) is never held up by a slow channel."""
+        # Only the Recipient fields: a Subscription's own fields (severities, rooms) would not
+        # load back into a Recipient.
+        recipient_json = recipient.model_dump_json(
+            include=set(Recipient.model_fields), by_alias=True
+        )
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO alert_deliveries (alert_id, channel, recipient_name, address,"
+                " recipient_json, notice_json, status, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (
+                    alert_id,
+                    recipient.channel,
+                    recipient.name,
+                    recipient.address,
+                    recipient_json,
+                    json.dumps(asdict(notice)),
+                    _iso(now),
+                    _iso(not_before or now),
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def deliver_due(self, now: datetime) -> int:
+        """Try every pending delivery due by `now`, oldest first, and return how many were
+        tried. Each is settled on its own: one failing recipient never stops the rest."""
+        with self._sending:
+            with self._db.transaction() as db:
+                cursor = db.execute(
+                    "SELECT * FROM alert_deliveries"
+                    " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id",
+                    (_iso(now),),
+                )
+                cursor.row_factory = sqlite3.Row
+                rows = cursor.fetchall()
+            for row in rows:
+                self._attempt(row, now)
+            return len(rows)
+
+    def _attempt(self, row: sqlite3.Row, now: datetime) -> None:
+        delivery_id, to, attempts = row["id"], row["address"], row["attempts"] + 1
+        try:
+            delivery = _delivery(row)
+            self.channels.send(delivery.recipient, delivery.notice)
+        except DeliveryError as exc:
+            self._failed(delivery_id, to, attempts, now, str(exc), permanent=exc.permanent)
+        except Exception as exc:
+            # A bug or an unforeseen error in a channel's library: logged with its traceback,
+            # and retried like a temporary failure so that a fix can still deliver the message.
+            log.exception("delivery %d to %s: unexpected error", delivery_id, to)
+            error = f"{type(exc).__name__}: {exc}"
+            self._failed(delivery_id, to, attempts, now, error, permanent=False)
+        else:
+            with self._db.transaction() as db:
+                db.execute(
+                    "UPDATE alert_deliveries SET status = 'sent', attempts = ?, sent_at = ?,"
+                    " last_error = NULL WHERE id = ?",
+                    (attempts, _iso(now), delivery_id),
+                )
+            log.info("delivery %d sent to %s", delivery_id, to)
+
+    def _failed(
+        self,
+        delivery_id: int,
+        to: str,
+        attempts: int,
+        now: datetime,
+        error: str,
+        *,
+        permanent: bool,
+    ) -> None:
+        if permanent or attempts >= self.max_attempts:
+            status, due = "failed", now
+            log.warning(
+                "delivery %d to %s failed after %d attempt(s), giving up: %s",
+                delivery_id,
+                to,
+                attempts,
+                error,
+            )
+        else:
+            delay = min(self.first_retry_s * 2 ** (attempts - 1), self.max_retry_s)
+            status, due = "pending", now + timedelta(seconds=delay)
+            log.warning(
+                "delivery %d to %s failed (attempt %d of %d), next try in %g s: %s",
+                delivery_id,
+                to,
+                attempts,
+                self.max_attempts,
+                delay,
+                error,
+            )
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE alert_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_error = ? WHERE id = ?",
+                (status, attempts, _iso(due), error, delivery_id),
+            )
+
+    def deliveries(self, status: str | None = None, limit: int = 100) -> list[Delivery]:
+        """The newest deliveries first, all or those with one status."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "SELECT * FROM alert_deliveries WHERE ? IS NULL OR status = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (status, status, limit),
+            )
+            cursor.row_factory = sqlite3.Row
+            rows = cursor.fetchall()
+        return [_delivery(row) for row in rows]
+
+    def retry(self, delivery_id: int, now: datetime) -> bool:
+        """Put a failed delivery back in the queue, due now and with a fresh set of attempts
+        (someone has fixed the address or the relay). False if there is no such failed
+        delivery."""
+        with self._db.transaction() as db:
+            cursor = db.execute(
+                "UPDATE alert_deliveries SET status = 'pending', attempts = 0,"
+                " next_attempt_at = ? WHERE id = ? AND status = 'failed'",
+                (_iso(now), delivery_id),
+            )
+        return cursor.rowcount == 1
+
+    def counts(self) -> dict[str, int]:
+        """How many deliveries have each status (every status present, zero included)."""
+        with self._db.transaction() as db:
+            found = dict(
+                db.execute(
+                    "SELECT status, count(*) FROM alert_deliveries GROUP BY status"
+                ).fetchall()
+            )
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def run(
+        self, stop: threading.Event, clock: Callable[[], datetime], poll_s: float = 2.0
+    ) -> None:
+        """Deliver what is due every `poll_s` seconds until `stop` is set: a thread's target.
+        An error (the file locked too long, a disk full) is logged and the loop goes on, so
+        alerts keep going out once it clears."""
+        while not stop.is_set():
+            try:
+                self.deliver_due(clock())
+            except Exception:
+                log.exception("outbox: delivering failed; trying again in %g s", poll_s)
+            stop.wait(poll_s)
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    def moment(column: str) -> datetime:
+        return datetime.fromisoformat(row[column])
+
+    return Delivery(
+        id=row["id"],
+        alert_id=row["alert_id"],
+        channel=row["channel"],
+        recipient_name=row["recipient_name"],
+        address=row["address"],
+        recipient=Recipient.model_validate_json(row["recipient_json"]),
+        notice=Notice(**json.loads(row["notice_json"])),
+        status=row["status"],
+        attempts=row["attempts"],
+        created_at=moment("created_at"),
+        next_attempt_at=moment("next_attempt_at"),
+        sent_at=None if row["sent_at"] is None else moment("sent_at"),
+        last_error=row["last_error"],
+    )
+
+
+def _iso(moment: datetime) -> str:
+    """One fixed text form (UTC, microseconds) so that text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment} has no time zone: pass an aware datetime")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

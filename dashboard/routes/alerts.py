@@ -1,0 +1,716 @@
+"""`/alerts`: the rep's view of alerts (what is open, which rooms stay unresolved, what was
+done about them and whether it helped), the workflow forms, the audit log as CSV for the
+employer, subscriptions made on the dashboard, and `/api/alerts`.
+
+Every change goes through `AlertRecords`, which writes the audit row in the same transaction:
+nothing here changes an alert any other way. A process that does not run alerting answers
+404, saying so, rather than an empty page that would read as "no alerts".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from ventwatch.accounts import Role, User
+from ventwatch.alerts.actions import (
+    ACTIONS,
+    CLEAR_CHANGE_POINTS,
+    EFFECT_DAYS,
+    MIN_SCHOOL_DAYS,
+    STEPS,
+    ActionEffect,
+    UnknownActionError,
+    check_action,
+    effect_for,
+)
+from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.lifecycle import Alert
+from ventwatch.alerts.messages import UNITS, document
+from ventwatch.alerts.monitor import school_days_after
+from ventwatch.alerts.records import ActionRecord, AuditEntry, WorkflowError
+from ventwatch.alerts.rules import describe
+from ventwatch.analysis.occupancy import Schedule
+from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Profile, Source
+from ventwatch.config import SiteConfig, Subscription
+from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
+from ventwatch.dashboard.deps import NowDep, SiteDep, StoreDep, TemplatesDep
+from ventwatch.dashboard.present import DASH, quantity
+from ventwatch.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+NOT_RUNNING = "alerting is not running in this process"
+RECENT_CLOSED = 20
+# Ids go to SQLite, whose integers stop at 2**63 - 1: a larger one is a 422, not a crash.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Severity -> (symbol, band): a word and a symbol go with every colour.
+SEVERITY_STYLE = {"urgent": ("✖", "poor"), "advisory": ("▲", "act"), "info": ("i", "no-data")}
+# A verdict -> the band it is drawn with (a word and a symbol go with it, as everywhere).
+VERDICT_BAND = {"helped": "good", "worse": "poor", "no clear change": "act"}
+# Cells a spreadsheet would run as a formula: the audit log is opened in one by the employer.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def get_alerting(request: Request) -> Alerting:
+    alerting: Alerting | None = request.app.state.alerting
+    if alerting is None:
+        raise HTTPException(status_code=404, detail=NOT_RUNNING)
+    return alerting
+
+
+AlertingDep = Annotated[Alerting, Depends(get_alerting)]
+
+
+# -- how alerts read on a page ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """Times at the site and ages in school days, as of one `now` per request."""
+
+    alerting: Alerting
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.alerting.site.tz).date()
+
+    def local(self, when: datetime | None) -> str:
+        return self.alerting.monitor.ctx.local(when) if when else DASH
+
+    def age(self, alert: Alert) -> int:
+        """School days the alert has been open (closed: until it was closed)."""
+        site = self.alerting.site
+        schedule = self.alerting.monitor.schedules.get(alert.room) or Schedule(
+            site.occupied_hours, site.calendar, site.tz
+        )
+        until = (alert.closed_at or self.now).astimezone(site.tz).date()
+        return school_days_after(alert.opened_at.astimezone(site.tz).date(), until, schedule)
+
+    def figure(self, alert: Alert, value: float | None) -> str:
+        unit = UNITS.get(alert.rule_snapshot.get("kind", ""))
+        if unit is None:  # a daily rule's figure (a day's mean) has no unit of its own
+            return DASH if value is None else f"{value:g}"
+        return quantity(value, unit, 1 if unit == "°C" else 0)
+
+    def rung(self, alert: Alert) -> str:
+        ladder = self.alerting.site.alerts.ladder
+        level = alert.escalation_level
+        if level == 0 or not ladder:
+            return DASH
+        return f"{level} of {len(ladder)}: {ladder[min(level, len(ladder)) - 1].name}"
+
+    def condition(self, alert: Alert) -> str:
+        if alert.condition == "active":
+            return f"active since {self.local(alert.active_since)}"
+        return f"recovered {self.local(alert.recovered_at)}"
+
+
+def _source(profile: Profile, key: str | None) -> Source | None:
+    """The cited source, if the profile still has it (a rule may predate a profile change)."""
+    return next((s for s in profile.sources if s.key == key), None)
+
+
+def severity_style(severity: str) -> tuple[str, str]:
+    return SEVERITY_STYLE.get(severity, ("●", "no-data"))
+
+
+def action_label(action: str) -> str:
+    return ACTIONS[action][0] if action in ACTIONS else action
+
+
+def step_label(step: str) -> str:
+    return STEPS.get(step, step)
+
+
+@dataclass(frozen=True)
+class UnresolvedRoom:
+    room: str
+    building: str | None
+    alerts: int
+    oldest_age: int  # school days
+    episodes: int  # occurrences over its unclosed alerts
+    actions: list[ActionRecord]  # everything recorded for the room, closed alerts' too
+    worst: str
+
+
+def unresolved_rooms(
+    alerting: Alerting, view: AlertView, unclosed: list[Alert]
+) -> list[UnresolvedRoom]:
+    """One row per room with unclosed alerts, the longest unresolved first."""
+    by_room: dict[str, list[Alert]] = {}
+    for alert in unclosed:
+        by_room.setdefault(alert.room, []).append(alert)
+    rows = []
+    for room, alerts in by_room.items():
+        worst: dict[str, float] = {}
+        for alert in alerts:
+            unit = UNITS.get(alert.rule_snapshot.get("kind", ""))
+            if unit is None or alert.worst is None:
+                continue
+            pick = min if unit == "°C" else max
+            worst[unit] = pick(worst.get(unit, alert.worst), alert.worst)
+        rows.append(
+            UnresolvedRoom(
+                room=room,
+                building=alerting.monitor.buildings.get(room),
+                alerts=len(alerts),
+                oldest_age=max(view.age(a) for a in alerts),
+                episodes=sum(a.occurrences for a in alerts),
+                actions=alerting.records.actions(room=room),
+                worst="; ".join(
+                    quantity(v, unit, 1 if unit == "°C" else 0) for unit, v in sorted(worst.items())
+                )
+                or DASH,
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.oldest_age, r.room))
+
+
+@dataclass(frozen=True)
+class RuleInForce:
+    rule: AlertRule  # as the profile has it
+    source: Source | None
+    # (the rule as applied, its rooms (empty: every room), whether the site file changed it)
+    variants: list[tuple[str, list[str], bool]]
+    off_in: list[str]  # rooms where the site file switches it off
+
+
+def rules_in_force(alerting: Alerting) -> list[RuleInForce]:
+    monitor = alerting.monitor
+    rooms = [room.name for room in alerting.site.rooms]
+    out = []
+    for rule in monitor.profile.alerts.rules:
+        groups: dict[str, list[str]] = {}
+        changed: dict[str, bool] = {}
+        off = []
+        for room in rooms:
+            applied = next((r for r in monitor.rules.get(room, []) if r.id == rule.id), None)
+            if applied is None:
+                off.append(room)
+                continue
+            text = describe(applied)
+            groups.setdefault(text, []).append(room)
+            changed[text] = applied != rule
+        variants = [
+            (text, [] if len(names) == len(rooms) else names, changed[text])
+            for text, names in groups.items()
+        ]
+        out.append(RuleInForce(rule, _source(monitor.profile, rule.source), variants, off))
+    return out
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    last_tick: datetime | None
+    stale: bool  # no tick for three periods: the page must not look reassuring
+    last_error: str | None
+    every_s: float
+
+
+def monitor_status(alerting: Alerting, now: datetime) -> MonitorStatus:
+    last = alerting.monitor.last_tick
+    limit = timedelta(seconds=max(3 * alerting.tick_s, 60))
+    stale = last is None or now - last > limit
+    return MonitorStatus(last, stale, alerting.monitor.last_error, alerting.tick_s)
+
+
+def event_text(entry: AuditEntry, view: AlertView, alert: Alert | None) -> str:
+    """An audit row in words: what the timeline and the CSV say happened."""
+    d = entry.details
+
+    def figures(what: str, *keys: str) -> str:
+        """`what`, with the values the monitor logged (a sensor gone silent has none)."""
+        shown = [(key, d[key]) for key in keys if d.get(key) is not None]
+        if alert is None or not shown:
+            return what
+        (_, value), *rest = shown
+        text = f"{what}: {view.figure(alert, value)}"
+        return text + "".join(f" ({key} {view.figure(alert, v)})" for key, v in rest)
+
+    match entry.kind:
+        case "opened":
+            return figures("Opened", "value", "worst")
+        case "reopened":
+            return figures("Came back", "value", "worst")
+        case "recovered":
+            return figures("Recovered", "value")
+        case "escalated":
+            return f"Escalated to {d.get('to')} (rung {d.get('level')})"
+        case "acknowledged":
+            return "Acknowledged"
+        case "assigned":
+            return f"Assigned to {d.get('to')}"
+        case "commented":
+            return f"Comment: {d.get('text')}"
+        case "action" | "closed":
+            what = "Closed with action" if entry.kind == "closed" else "Action"
+            text = (
+                f"{what}: {action_label(str(d.get('action')))} "
+                f"({step_label(str(d.get('step')))}), taken on {d.get('taken_on')}"
+            )
+            return text + (f". Note: {d['note']}" if d.get("note") else "")
+        case "subscribed" | "unsubscribed":
+            return f"{entry.kind.capitalize()}: {d.get('name')} <{d.get('email')}>"
+    return f"{entry.kind}: {d}"
+
+
+@dataclass(frozen=True)
+class RecordedAction:
+    action: ActionRecord
+    effect: ActionEffect | None
+    problem: str | None  # why there is no effect to show
+
+
+def recorded_actions(
+    alerting: Alerting, store: Store, site: SiteConfig, alert: Alert, today: date
+) -> list[RecordedAction]:
+    rooms = {room.name for room in site.rooms}
+    out = []
+    for action in alerting.records.actions(alert_id=alert.id):
+        if action.room not in rooms:
+            out.append(RecordedAction(action, None, "the room is no longer in the site file"))
+            continue
+        try:
+            effect = effect_for(store, site, alerting.monitor.profile, action, today)
+        except StoreError as exc:
+            out.append(RecordedAction(action, None, f"the readings cannot be read now: {exc}"))
+            continue
+        out.append(RecordedAction(action, effect, None))
+    return out
+
+
+def _alert_or_404(alerting: Alerting, alert_id: int) -> Alert:
+    alert = alerting.records.get(alert_id)
+    if alert is None:
+        raise HTTPException(status_code=404, detail=f"no alert {alert_id} at this site")
+    return alert
+
+
+def _changed(alert_id: int, change: Callable[[], object]) -> RedirectResponse:
+    """Run a workflow change; one the alert's state refuses is a 409 page saying why."""
+    try:
+        change()
+    except WorkflowError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/alerts", response_class=HTMLResponse, tags=["pages"])
+def alerts_page(
+    user: AlertUserDep,  # first: nothing else is computed for a request that is refused
+    request: Request,
+    alerting: AlertingDep,
+    now: NowDep,
+    templates: TemplatesDep,
+) -> HTMLResponse:
+    view = AlertView(alerting, now)
+    # What needs attention now first: active before recovered, urgent first, oldest first.
+    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+    unclosed = sorted(
+        alerting.records.alerts(unclosed=True),
+        key=lambda a: (a.condition != "active", rank.get(a.severity, len(rank)), a.opened_at),
+    )
+    closed = sorted(
+        (a for a in alerting.records.alerts() if a.workflow == "closed"),
+        key=lambda a: a.closed_at or a.opened_at,
+        reverse=True,
+    )
+    outbox = alerting.outbox
+    return templates.TemplateResponse(
+        request,
+        "alerts.html",
+        {
+            "site_name": alerting.site.site.name,
+            "profile": alerting.monitor.profile,
+            "v": view,
+            "unclosed": unclosed,
+            "unresolved": unresolved_rooms(alerting, view, unclosed),
+            "closed": closed[:RECENT_CLOSED],
+            "failed": outbox.deliveries(status="failed"),
+            "pending": outbox.deliveries(status="pending"),
+            "counts": outbox.counts(),
+            "monitor": monitor_status(alerting, now),
+            "rules": rules_in_force(alerting),
+            "action_label": action_label,
+            "severity_style": severity_style,
+        },
+    )
+
+
+@router.get("/alerts/audit.csv", dependencies=[Depends(ALERT_ROLES)], tags=["pages"])
+def audit_csv(alerting: AlertingDep, now: NowDep) -> Response:
+    """The whole audit log, oldest first, for the rep to hand to the employer."""
+    view = AlertView(alerting, now)
+    alerts: dict[int, Alert | None] = {}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["at_utc", "site_time", "actor", "event", "alert_id", "room", "rule", "what", "details"]
+    )
+    for entry in alerting.records.audit(limit=10_000_000):
+        alert = None
+        if entry.alert_id is not None:
+            if entry.alert_id not in alerts:
+                alerts[entry.alert_id] = alerting.records.get(entry.alert_id)
+            alert = alerts[entry.alert_id]
+        row = [
+            entry.at.isoformat(),
+            entry.at.astimezone(alerting.site.tz).strftime("%Y-%m-%d %H:%M"),
+            entry.actor,
+            entry.kind,
+            entry.alert_id if entry.alert_id is not None else "",
+            alert.room if alert else "",
+            alert.rule if alert else "",
+            event_text(entry, view, alert),
+            json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+        ]
+        writer.writerow([_cell(value) for value in row])
+    name = f"ventwatch-audit-{now.astimezone(alerting.site.tz):%Y-%m-%d}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula is quoted to stay text (OWASP's advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+def _subscriptions_page(
+    request: Request,
+    templates: Jinja2Templates,
+    alerting: Alerting,
+    user: User,
+    form: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    site = alerting.site
+    stored = alerting.records.subscriptions()
+    return templates.TemplateResponse(
+        request,
+        "alert_subscriptions.html",
+        {
+            "site_name": site.site.name,
+            "from_file": site.alerts.subscriptions,
+            "stored": stored,
+            "may_delete": {s.id for s in stored if user.role == Role.ADMIN or s.owner == user.name},
+            "rooms": [room.name for room in site.rooms],
+            "buildings": list(dict.fromkeys(room.building for room in site.rooms)),
+            "severities": SEVERITIES,
+            "form": form
+            or {
+                "name": user.name,
+                "email": "",
+                "severities": ["urgent", "advisory"],
+                "rooms": [],
+                "buildings": [],
+                "delivery": "instant",
+            },
+            "errors": errors or [],
+        },
+        status_code=status,
+    )
+
+
+@router.get("/alerts/subscriptions", response_class=HTMLResponse, tags=["pages"])
+def subscriptions_page(
+    user: AlertUserDep, request: Request, alerting: AlertingDep, templates: TemplatesDep
+) -> HTMLResponse:
+    return _subscriptions_page(request, templates, alerting, user)
+
+
+def _problems(form: dict[str, Any], site: SiteConfig) -> tuple[Subscription | None, list[str]]:
+    """The subscription the form describes, or everything wrong with it."""
+    known_rooms = {room.name for room in site.rooms}
+    known_buildings = {room.building for room in site.rooms}
+    errors = [f"Rooms: no room {r!r} on this site" for r in form["rooms"] if r not in known_rooms]
+    errors += [
+        f"Buildings: no building {b!r} on this site"
+        for b in form["buildings"]
+        if b not in known_buildings
+    ]
+    try:
+        subscription = Subscription.model_validate({**form, "email": form["email"] or None})
+    except ValidationError as exc:
+        return None, errors + [_say(err) for err in exc.errors()]
+    return (None if errors else subscription), errors
+
+
+def _say(error: Any) -> str:
+    """A validation error in the words of the form."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    if field == "severities" and error["type"] == "too_short":
+        return "Severities: tick at least one"
+    if not field:  # the model's own check that a target is given: here, the email address
+        return "Email: give the address the alerts go to"
+    return f"{field.capitalize()}: {error['msg'].removeprefix('Value error, ')}"
+
+
+@router.post("/alerts/subscriptions", response_class=HTMLResponse, tags=["pages"])
+def subscribe(
+    user: AlertUserDep,  # first: the CSRF check below needs the session this signs in
+    _csrf: Annotated[None, CsrfChecked],
+    request: Request,
+    alerting: AlertingDep,
+    templates: TemplatesDep,
+    now: NowDep,
+    name: Annotated[str, Form(max_length=120)],
+    email: Annotated[str, Form(max_length=254)],
+    delivery: Annotated[str, Form(max_length=20)] = "instant",
+    severities: Annotated[list[str] | None, Form()] = None,
+    rooms: Annotated[list[str] | None, Form()] = None,
+    buildings: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Alerts by email for the user (or anyone they name), kept beside the site file's."""
+    form = {
+        "name": name,
+        "email": email.strip(),
+        "severities": severities or [],
+        "rooms": rooms or [],
+        "buildings": buildings or [],
+        "delivery": delivery,
+    }
+    subscription, errors = _problems(form, alerting.site)
+    if subscription is None:
+        return _subscriptions_page(request, templates, alerting, user, form, errors, 400)
+    alerting.records.subscribe(user.name, subscription.model_dump(mode="json"), now)
+    log.info("%s subscribed %s to alerts", user.name, subscription.address)
+    return RedirectResponse("/alerts/subscriptions", status_code=303)
+
+
+@router.post("/alerts/subscriptions/{subscription_id}/delete", tags=["pages"])
+def unsubscribe(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    subscription_id: RowId,
+) -> RedirectResponse:
+    """Remove a dashboard subscription: one's own, or any for an admin."""
+    found = next((s for s in alerting.records.subscriptions() if s.id == subscription_id), None)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+    if found.owner != user.name and user.role != Role.ADMIN:
+        raise HTTPException(
+            status_code=403,
+            detail=f"this subscription is {found.owner}'s: they or an admin may remove it",
+        )
+    alerting.records.unsubscribe(subscription_id, user.name, now)
+    return RedirectResponse("/alerts/subscriptions", status_code=303)
+
+
+# -- deliveries -------------------------------------------------------------------------------
+
+
+@router.post("/alerts/deliveries/{delivery_id}/retry", tags=["pages"])
+def retry_delivery(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    delivery_id: RowId,
+) -> RedirectResponse:
+    """Queue a failed delivery again (someone fixed the address or the relay)."""
+    if not alerting.outbox.retry(delivery_id, now):
+        raise HTTPException(status_code=404, detail=f"no failed delivery {delivery_id}")
+    log.info("%s queued delivery %d again", user.name, delivery_id)
+    return RedirectResponse("/alerts#deliveries", status_code=303)
+
+
+# -- one alert --------------------------------------------------------------------------------
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse, tags=["pages"])
+def alert_page(
+    user: AlertUserDep,
+    request: Request,
+    alerting: AlertingDep,
+    accounts: AccountsDep,
+    site: SiteDep,
+    store: StoreDep,
+    now: NowDep,
+    templates: TemplatesDep,
+    alert_id: RowId,
+) -> HTMLResponse:
+    alert = _alert_or_404(alerting, alert_id)
+    view = AlertView(alerting, now)
+    rule = alert.rule_snapshot
+    profile = alerting.monitor.profile
+    people = [contact.name for contact in site.alerts.ladder] + [
+        u.name for u in accounts.users() if u.may_see(site.site.name)
+    ]
+    return templates.TemplateResponse(
+        request,
+        "alert.html",
+        {
+            "a": alert,
+            "v": view,
+            "rule": rule,
+            "unit": UNITS.get(rule.get("kind", ""), ""),
+            "source": _source(profile, rule.get("source")),
+            "profile": profile,
+            "building": alerting.monitor.buildings.get(alert.room),
+            "timeline": [(e, event_text(e, view, alert)) for e in alerting.records.audit(alert_id)],
+            "actions": recorded_actions(alerting, store, site, alert, view.today),
+            "people": list(dict.fromkeys(people)),
+            "steps": STEPS,
+            "vocabulary": ACTIONS,
+            "action_label": action_label,
+            "step_label": step_label,
+            "verdict_band": VERDICT_BAND,
+            "severity_style": severity_style,
+            "effect": {
+                "days": EFFECT_DAYS,
+                "points": CLEAR_CHANGE_POINTS,
+                "school_days": MIN_SCHOOL_DAYS,
+            },
+        },
+    )
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["pages"])
+def acknowledge(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    alert_id: RowId,
+) -> RedirectResponse:
+    _alert_or_404(alerting, alert_id)
+    return _changed(alert_id, lambda: alerting.records.acknowledge(alert_id, user.name, now))
+
+
+@router.post("/alerts/{alert_id}/assign", tags=["pages"])
+def assign(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    alert_id: RowId,
+    to: Annotated[str, Form(min_length=1, max_length=120)],
+) -> RedirectResponse:
+    """Say who deals with it: a user, a ladder contact, or anyone named in free text."""
+    _alert_or_404(alerting, alert_id)
+    name = to.strip()
+    if not name:
+        raise HTTPException(status_code=400, detail="name who the alert is assigned to")
+    return _changed(alert_id, lambda: alerting.records.assign(alert_id, name, user.name, now))
+
+
+@router.post("/alerts/{alert_id}/comment", tags=["pages"])
+def comment(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    alert_id: RowId,
+    text: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> RedirectResponse:
+    """A note on the record; closed alerts take them too (a reply from the employer, say)."""
+    _alert_or_404(alerting, alert_id)
+    if not text.strip():
+        raise HTTPException(status_code=400, detail="the comment is empty")
+    return _changed(
+        alert_id, lambda: alerting.records.comment(alert_id, text.strip(), user.name, now)
+    )
+
+
+@router.post("/alerts/{alert_id}/action", tags=["pages"])
+def record_action(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    alert_id: RowId,
+    step: Annotated[str, Form(max_length=40)],
+    action: Annotated[str, Form(max_length=60)],
+    taken_on: Annotated[date, Form()],
+    note: Annotated[str, Form(max_length=4000)] = "",
+    close: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """What was done (a step of the guide), and optionally the end of the rep's work on it."""
+    _alert_or_404(alerting, alert_id)
+    try:
+        check_action(step, action)
+    except UnknownActionError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    today = now.astimezone(alerting.site.tz).date()
+    if taken_on > today:
+        raise HTTPException(status_code=400, detail=f"{taken_on} is after today: record it then")
+    return _changed(
+        alert_id,
+        lambda: alerting.records.record_action(
+            alert_id,
+            step=step,
+            action=action,
+            note=note.strip(),
+            taken_on=taken_on,
+            by=user.name,
+            at=now,
+            close=close,
+        ),
+    )
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/api/alerts",
+    dependencies=[Depends(ALERT_ROLES)],
+    tags=["api"],
+    responses={404: {"description": NOT_RUNNING}},
+)
+def alerts_api(
+    alerting: AlertingDep,
+    now: NowDep,
+    state: Annotated[
+        Literal["unclosed", "all"], Query(description="unclosed (default) or all alerts")
+    ] = "unclosed",
+) -> dict[str, Any]:
+    """The site's alerts, newest first, each as webhook messages carry it (`alert`, `rule`
+    with its source, links), the alert with who it is assigned to, when it was closed and
+    its age in school days besides."""
+    view = AlertView(alerting, now)
+    ctx = alerting.monitor.ctx
+    listed = []
+    for alert in alerting.records.alerts(unclosed=state == "unclosed"):
+        doc = document(alert, alert.condition, ctx, now)
+        doc["alert"] |= {
+            "assigned_to": alert.assigned_to,
+            "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+            "age_school_days": view.age(alert),
+        }
+        listed.append({key: doc[key] for key in ("alert", "rule", "room_url", "alert_url")})
+    return {
+        "site": ctx.site,
+        "generated_at": now.isoformat(),
+        "state": state,
+        "profile": {"id": ctx.profile.id, "version": ctx.profile.version},
+        "alerts": listed,
+    }

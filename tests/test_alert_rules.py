@@ -1,0 +1,361 @@
+"""Alert rules as pure functions: sustain, hysteresis, cooldown, recovery pairing, offline,
+escalation and quiet hours, on simulated clocks (no sleeping)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ventwatch.alerts.conditions import Observation, carry_forward, observe, trailing_run
+from ventwatch.alerts.lifecycle import Alert, escalation_due, step
+from ventwatch.alerts.monitor import quiet_until, school_days_after
+from ventwatch.alerts.rules import room_rules
+from ventwatch.analysis.occupancy import Schedule
+from ventwatch.analysis.profiles import AlertRule, load_profile
+from ventwatch.config import Calendar, DateRange, OccupiedHours, QuietHours, SiteConfig
+
+PROFILE = load_profile("joint-union")
+RULES = {r.id: r for r in PROFILE.alerts.rules}
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
+
+
+def minutes(n: int) -> list[datetime]:
+    return [T0 + timedelta(minutes=i) for i in range(n)]
+
+
+def judge(rule_id: str, values: list[float], occupied: list[bool] | None = None, scale=1.0):
+    occ = np.array(occupied if occupied is not None else [True] * len(values))
+    return observe(
+        RULES[rule_id],
+        minutes(len(values)),
+        np.array(values, dtype=float),
+        occ,
+        stale_minutes=PROFILE.stale_after_minutes,
+        scale=scale,
+    )
+
+
+def test_profile_rules_match_the_issue() -> None:
+    urgent, advisory = RULES["co2-urgent"], RULES["co2-advisory"]
+    assert (urgent.threshold, urgent.for_minutes, urgent.severity) == (1500, 20, "urgent")
+    assert (advisory.threshold, advisory.for_minutes, advisory.severity) == (800, 30, "advisory")
+    assert RULES["cold"].threshold == 16
+    assert RULES["offline"].for_minutes == 30
+    assert {r.kind for r in RULES.values()} == {
+        "co2_above", "temperature_below", "offline", "drift", "bb101_daily"
+    }  # fmt: skip
+
+
+def test_sustain_needs_the_full_run() -> None:
+    assert judge("co2-urgent", [1600.0] * 19).state == "unknown"
+    held = judge("co2-urgent", [700.0] + [1600.0] * 19 + [1700.0])
+    assert held.state == "holds"
+    assert held.since == T0 + timedelta(minutes=1)
+    assert held.worst == 1700.0
+    assert held.value == 1700.0
+
+
+def test_a_dip_restarts_the_run() -> None:
+    values = [1600.0] * 15 + [1400.0] + [1600.0] * 10
+    assert judge("co2-urgent", values).state == "unknown"
+
+
+def test_unoccupied_minutes_do_not_count() -> None:
+    values = [1600.0] * 40
+    occupied = [True] * 20 + [False] * 20  # lessons ended; air still bad
+    assert judge("co2-urgent", values, occupied).state == "unknown"
+    assert judge("co2-urgent", values[:20], occupied[:20]).state == "holds"
+
+
+def test_hysteresis_clears_only_under_the_margin_for_long_enough() -> None:
+    # 1450: under the figure but within the 100 ppm margin: neither holds nor clears.
+    assert judge("co2-urgent", [1600.0] * 5 + [1450.0] * 30).state == "unknown"
+    # Under 1400 for 9 minutes: not yet (needs 10).
+    assert judge("co2-urgent", [1600.0] * 5 + [1390.0] * 9).state == "unknown"
+    cleared = judge("co2-urgent", [1600.0] * 5 + [1390.0] * 10)
+    assert cleared.state == "clear"
+    assert cleared.value == 1390.0
+
+
+def test_slow_sensors_are_carried_over_gaps_up_to_the_stale_time() -> None:
+    # A reading every 5 minutes: 25 minutes above 1500 is a sustained run.
+    nan = float("nan")
+    values = ([1600.0] + [nan] * 4) * 5
+    assert judge("co2-urgent", values).state == "holds"
+    # A gap longer than the stale time breaks it: the room is unknown, not good or bad.
+    silent = [1600.0] * 20 + [nan] * 11
+    assert judge("co2-urgent", silent).state == "unknown"
+
+
+def test_cold_rule_looks_below() -> None:
+    assert judge("cold", [15.0] * 30).state == "holds"
+    assert judge("cold", [15.0] * 30).worst == 15.0
+    assert judge("cold", [15.0] * 5 + [16.5] * 20).state == "unknown"  # within margin
+    assert judge("cold", [15.0] * 5 + [17.0] * 15).state == "clear"
+
+
+def test_offline_counts_occupied_silence_only() -> None:
+    nan = float("nan")
+    # Sensor died during the last lesson: 15 occupied silent minutes, then the night...
+    values = [500.0] + [nan] * 60
+    occupied = [True] * 16 + [False] * 45
+    assert judge("offline", values, occupied).state == "unknown"
+    # ... and 15 more occupied minutes the next morning: now it holds.
+    values2 = [500.0] + [nan] * 75
+    occupied2 = occupied + [True] * 15
+    held = judge("offline", values2, occupied2)
+    assert held.state == "holds"
+    assert held.since == T0 + timedelta(minutes=1)
+    assert judge("offline", [nan] * 30 + [500.0]).state == "clear"
+
+
+def test_scale_divides_every_duration() -> None:
+    # The demo at 10x: 20 simulated minutes are 2 real minutes.
+    assert judge("co2-urgent", [1600.0] * 2, scale=10).state == "holds"
+    assert judge("co2-urgent", [1600.0] * 1, scale=10).state == "unknown"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), max_size=60))
+def test_trailing_run_counts_the_last_true_elements(flags: list[bool]) -> None:
+    expected = 0
+    for flag in reversed(flags):
+        if not flag:
+            break
+        expected += 1
+    assert trailing_run(np.array(flags, dtype=bool)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.floats(300, 5000)), max_size=50),
+    st.integers(min_value=0, max_value=12),
+)
+def test_carry_forward_never_reaches_past_its_limit(raw: list[float | None], limit: int) -> None:
+    values = np.array([np.nan if v is None else v for v in raw], dtype=float)
+    out = carry_forward(values, limit)
+    last_seen = None
+    for i, v in enumerate(values):
+        if not np.isnan(v):
+            last_seen = i
+            assert out[i] == v
+        elif last_seen is not None and i - last_seen <= limit:
+            assert out[i] == values[last_seen]
+        else:
+            assert np.isnan(out[i])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(300, 3000), min_size=1, max_size=80))
+def test_holds_and_clear_never_both_and_match_the_definition(values: list[float]) -> None:
+    rule = RULES["co2-urgent"]
+    seen = judge("co2-urgent", values)
+    tail_above = trailing_run(np.array(values) > rule.threshold)
+    tail_back = trailing_run(np.array(values) <= rule.threshold - rule.clear_margin)
+    assert seen.state == (
+        "holds" if tail_above >= rule.for_minutes
+        else "clear" if tail_back >= rule.clear_minutes
+        else "unknown"
+    )  # fmt: skip
+
+
+# -- the lifecycle -------------------------------------------------------------------------
+
+SNAPSHOT = {**RULES["co2-urgent"].model_dump(), "described": "CO2 above 1500 ppm"}
+HOLDS = Observation("holds", value=1600.0, worst=1650.0, since=T0)
+CLEAR = Observation("clear", value=1300.0)
+UNKNOWN = Observation("unknown")
+
+
+def advance(latest: Alert | None, seen: Observation, at: datetime, cooldown_min: int = 120):
+    changed, events = step(
+        latest, seen, room="Room 1", rule=SNAPSHOT, now=at, cooldown=timedelta(minutes=cooldown_min)
+    )
+    return (changed if changed is not None else latest), events
+
+
+def test_an_alert_opens_once_and_stays_open_while_the_condition_holds() -> None:
+    alert, events = advance(None, HOLDS, T0)
+    assert alert is not None
+    assert [e.kind for e in events] == ["opened"]
+    assert events[0].notify
+    for m in range(1, 30):
+        alert, events = advance(alert, HOLDS, T0 + timedelta(minutes=m))
+        assert events == []
+    assert alert.condition == "active"
+    assert alert.occurrences == 1
+
+
+def test_one_recovery_message_per_announced_opening() -> None:
+    alert, _ = advance(None, HOLDS, T0)
+    alert, events = advance(alert, CLEAR, T0 + timedelta(minutes=40))
+    assert [(e.kind, e.notify) for e in events] == [("recovered", True)]
+    assert alert.condition == "recovered"
+    assert alert.recovered_at == T0 + timedelta(minutes=40)
+    alert, events = advance(alert, CLEAR, T0 + timedelta(minutes=41))
+    assert events == []  # not twice
+
+
+def test_a_recurrence_inside_the_cooldown_is_not_sent_again_nor_its_recovery() -> None:
+    alert, _ = advance(None, HOLDS, T0)
+    alert, _ = advance(alert, CLEAR, T0 + timedelta(minutes=40))
+    alert, events = advance(alert, HOLDS, T0 + timedelta(minutes=80))
+    assert [(e.kind, e.notify) for e in events] == [("reopened", False)]
+    assert alert.occurrences == 2
+    assert alert.id is None  # the same alert, not a new one
+    alert, events = advance(alert, CLEAR, T0 + timedelta(minutes=100))
+    assert [(e.kind, e.notify) for e in events] == [("recovered", False)]
+    # After the cooldown, a recurrence is announced again.
+    alert, events = advance(alert, HOLDS, T0 + timedelta(minutes=130))
+    assert [(e.kind, e.notify) for e in events] == [("reopened", True)]
+    assert alert.occurrences == 3
+
+
+def test_unknown_changes_nothing() -> None:
+    assert advance(None, UNKNOWN, T0) == (None, [])
+    alert, _ = advance(None, HOLDS, T0)
+    assert advance(alert, UNKNOWN, T0 + timedelta(minutes=5)) == (alert, [])
+
+
+def test_a_closed_alert_is_replaced_by_a_new_one_only_after_recovery() -> None:
+    alert, _ = advance(None, HOLDS, T0)
+    closed = replace(alert, workflow="closed", id=7)
+    again, events = advance(closed, HOLDS, T0 + timedelta(minutes=5))
+    assert events == []
+    assert again.id == 7  # still the same episode
+    recovered, events = advance(again, CLEAR, T0 + timedelta(minutes=30))
+    assert [e.kind for e in events] == ["recovered"]
+    new, events = advance(recovered, HOLDS, T0 + timedelta(days=1))
+    assert [(e.kind, e.notify) for e in events] == [("opened", True)]
+    assert new.id is None
+    assert new.occurrences == 1
+    assert new.workflow == "open"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["holds", "clear", "unknown"]), max_size=60))
+def test_messages_pair_up_and_never_repeat_inside_the_cooldown(states: list[str]) -> None:
+    seen = {"holds": HOLDS, "clear": CLEAR, "unknown": UNKNOWN}
+    alert = None
+    announced: list[datetime] = []
+    open_msgs = recover_msgs = 0
+    for i, state in enumerate(states):
+        at = T0 + timedelta(minutes=15 * i)
+        alert, events = advance(alert, seen[state], at, cooldown_min=60)
+        for e in events:
+            if e.kind in ("opened", "reopened") and e.notify:
+                open_msgs += 1
+                assert not announced or at - announced[-1] >= timedelta(minutes=60)
+                announced.append(at)
+            if e.kind == "recovered" and e.notify:
+                recover_msgs += 1
+    active = alert is not None and alert.condition == "active" and alert.notified
+    assert open_msgs == recover_msgs + (1 if active else 0)
+
+
+# -- escalation, school days and quiet hours -----------------------------------------------
+
+SCHEDULE = Schedule(
+    OccupiedHours(),
+    Calendar(holidays=[date(2026, 11, 26)]),  # a Thursday INSET day
+    LONDON,
+)
+
+
+def test_school_days_skip_weekends_and_holidays() -> None:
+    monday = date(2026, 11, 23)
+    assert school_days_after(monday, monday, SCHEDULE) == 0
+    assert school_days_after(monday, date(2026, 11, 25), SCHEDULE) == 2  # Tue, Wed
+    assert school_days_after(monday, date(2026, 11, 30), SCHEDULE) == 4  # + Fri, Mon
+    term = Schedule(OccupiedHours(), Calendar(terms=[DateRange(start=monday, end=monday)]), LONDON)
+    assert school_days_after(monday, date(2026, 11, 30), term) == 0
+
+
+def test_escalation_climbs_one_rung_per_period_up_to_the_top() -> None:
+    alert, _ = advance(None, HOLDS, T0)
+    assert escalation_due(alert, 2, 3, 3) == 0
+    assert escalation_due(alert, 3, 3, 3) == 1
+    assert escalation_due(alert, 7, 3, 3) == 2
+    assert escalation_due(alert, 30, 3, 3) == 3
+    assert escalation_due(replace(alert, workflow="closed"), 30, 3, 3) == 0
+    assert escalation_due(alert, 30, 3, 0) == 0
+
+
+def test_quiet_hours_hold_messages_until_they_end() -> None:
+    quiet = QuietHours(start=time(18, 0), end=time(7, 30))
+    evening = datetime(2026, 11, 23, 19, 0, tzinfo=LONDON)
+    now = evening.astimezone(UTC)
+    until = quiet_until(now, quiet, evening)
+    assert until == datetime(2026, 11, 24, 7, 30, tzinfo=LONDON)
+    early = datetime(2026, 11, 24, 6, 0, tzinfo=LONDON)
+    assert quiet_until(early.astimezone(UTC), quiet, early) == datetime(
+        2026, 11, 24, 7, 30, tzinfo=LONDON
+    )
+    day = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
+    assert quiet_until(day.astimezone(UTC), quiet, day) is None
+    assert quiet_until(day, None, day) is None
+    lunch = QuietHours(start=time(12, 0), end=time(13, 0))
+    noon = datetime(2026, 11, 24, 12, 30, tzinfo=LONDON)
+    assert quiet_until(noon, lunch, noon) == datetime(2026, 11, 24, 13, 0, tzinfo=LONDON)
+
+
+# -- site overrides -------------------------------------------------------------------------
+
+
+def site_with(overrides: list[dict]) -> SiteConfig:
+    return SiteConfig.model_validate(
+        {
+            "site": {"name": "S"},
+            "rooms": [{"name": "Music"}, {"name": "Room 1"}],
+            "alerts": {"rules": overrides},
+        }
+    )
+
+
+def test_overrides_change_one_room_or_switch_a_rule_off() -> None:
+    rules = room_rules(
+        site_with(
+            [
+                {"rule": "co2-advisory", "rooms": ["Music"], "threshold": 700},
+                {"rule": "drift", "enabled": False},
+            ]
+        ),
+        PROFILE,
+    )
+    music = {r.id: r for r in rules["Music"]}
+    room1 = {r.id: r for r in rules["Room 1"]}
+    assert music["co2-advisory"].threshold == 700
+    assert room1["co2-advisory"].threshold == 800
+    assert "drift" not in music
+    assert "drift" not in room1
+    assert music["co2-advisory"].source == "NEU-CO2"  # still cites its source
+
+
+def test_a_rule_needs_its_figures() -> None:
+    with pytest.raises(ValueError, match="needs a threshold"):
+        AlertRule(
+            id="x", kind="co2_above", severity="urgent", meaning="m", source="s", for_minutes=5
+        )
+
+
+def test_the_demo_clock_replays_the_day_faster_and_has_no_past() -> None:
+    import pandas as pd
+
+    from ventwatch.alerts.monitor import SiteClock
+
+    real = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    clock = SiteClock(real, datetime(2026, 11, 25, 9, 45, tzinfo=UTC), 10.0)
+    grid = pd.date_range(real - timedelta(minutes=2), periods=5, freq="min")
+    mapped = clock.site(grid)
+    assert mapped[2] == pd.Timestamp("2026-11-25 09:45", tz="UTC")
+    assert mapped[3] == pd.Timestamp("2026-11-25 09:55", tz="UTC")  # 1 real minute = 10
+    assert list(clock.began(grid)) == [False, False, True, True, True]
+    assert SiteClock().site(grid).equals(grid)
+    assert clock.site_now(real + timedelta(minutes=6)) == datetime(2026, 11, 25, 10, 45, tzinfo=UTC)

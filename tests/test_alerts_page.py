@@ -1,0 +1,621 @@
+"""The alerts pages against real parts: a DuckDB store, the accounts file holding the alert
+records and the outbox (as `ventwatch run` keeps them), `Alerting` on a fixed clock with its
+threads not started, and an SMTP port with nothing listening for a delivery that fails.
+Alerts are written with `AlertRecords` as the monitor writes them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.conftest import free_port, sign_in
+from tests.test_accounts import api_routes, required_roles
+from ventwatch.accounts import Accounts, Role
+from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.lifecycle import Alert
+from ventwatch.alerts.messages import alert_notice
+from ventwatch.alerts.rules import describe
+from ventwatch.analysis.profiles import load_profile
+from ventwatch.config import Recipient, SiteConfig
+from ventwatch.dashboard.app import create_app
+from ventwatch.readings import Reading
+from ventwatch.settings import resolve
+from ventwatch.store.duckdb import DuckDBStore
+
+NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)  # a Tuesday; GMT, so local = UTC
+BOLD = "<b>Bold</b>"
+PROFILE = load_profile("joint-union")
+RULES = {rule.id: rule for rule in PROFILE.alerts.rules}
+SITE = SiteConfig.model_validate(
+    {
+        "site": {"name": "Hillside Academy", "timezone": "Europe/London"},
+        "rooms": [
+            {"name": "Room 4"},
+            {"name": "Lab 3", "building": "Science"},
+            {"name": BOLD},
+            {"name": "-1.05", "building": "Science"},  # a basement room, as numbered
+        ],
+        "alerts": {
+            "ladder": [{"name": "Head teacher", "email": "head@hillside.example"}],
+            "rules": [
+                {"rule": "co2-advisory", "rooms": ["Lab 3"], "threshold": 700},
+                {"rule": "cold", "rooms": ["Lab 3"], "enabled": False},
+            ],
+            "subscriptions": [{"name": "Union rep", "email": "rep@union.example"}],
+        },
+    }
+)
+ALERT_ROLES = frozenset({Role.ADMIN, Role.SITE_MANAGER, Role.REP})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> DuckDBStore:
+    return DuckDBStore(tmp_path / "store.duckdb")
+
+
+@pytest.fixture
+def alerting(store: DuckDBStore, accounts: Accounts) -> Alerting:
+    """Alerting as `ventwatch run` builds it, its records beside the accounts; the SMTP relay
+    is a port nothing listens on."""
+    env = {
+        "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+        "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?from=ventwatch@hillside.example",
+    }
+    return Alerting(SITE, resolve(SITE, None, env=env), store, PROFILE, clock=lambda: NOW)
+
+
+@pytest.fixture
+def app(alerting: Alerting, store: DuckDBStore, accounts: Accounts) -> FastAPI:
+    return create_app(SITE, store, accounts=accounts, clock=lambda: NOW, alerting=alerting)
+
+
+def opened(
+    alerting: Alerting,
+    room: str,
+    rule_id: str = "co2-urgent",
+    at: datetime = NOW - timedelta(days=4),  # Friday 13 November
+    worst: float = 1840,
+    value: float = 1620,
+    occurrences: int = 1,
+) -> Alert:
+    """An alert as the monitor opens one: saved with its "opened" audit row."""
+    rule = RULES[rule_id]
+    alert = Alert(
+        room=room,
+        rule=rule.id,
+        severity=rule.severity,
+        opened_at=at,
+        active_since=at,
+        notified_at=at,
+        notified=True,
+        occurrences=occurrences,
+        worst=worst,
+        value=value,
+        rule_snapshot={**rule.model_dump(), "described": describe(rule)},
+    )
+    details = {"value": value, "worst": worst, "since": at}
+    return alerting.records.save(alert, at, "opened", details)
+
+
+def client_for(app: FastAPI, role: Role) -> TestClient:
+    client = TestClient(app)
+    sign_in(client, role.value)
+    return client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def squeeze(html: str) -> str:
+    """Runs of spaces and newlines as one space (no-break spaces kept: they are content)."""
+    return re.sub(r"[ \n]+", " ", html)
+
+
+def row(html: str, attribute: str, key: object) -> str:
+    """One table row by its data attribute, squeezed."""
+    found = re.search(rf'<tr {attribute}="{re.escape(str(key))}">(.*?)</tr>', html, re.S)
+    assert found, f"no row {attribute}={key}"
+    return squeeze(found.group(1))
+
+
+def post(client: TestClient, path: str, page: str, **form: Any) -> Any:
+    return client.post(path, data={"csrf": csrf_of(page), **form}, follow_redirects=False)
+
+
+# -- seeing -----------------------------------------------------------------------------------
+
+
+def test_a_rep_sees_open_alerts_and_the_rooms_left_unresolved(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    urgent = opened(alerting, "Room 4", occurrences=3)
+    cold = opened(alerting, "Room 4", "cold", at=NOW - timedelta(hours=2), worst=14.5, value=15)
+    lab = opened(alerting, "Lab 3", "co2-advisory", at=NOW - timedelta(days=1), worst=990)
+    html = client_for(app, Role.REP).get("/alerts").text
+
+    first = row(html, "data-alert", urgent.id)
+    assert '<a href="/room?name=Room+4">Room 4</a>' in first
+    assert f'<a href="/alerts/{urgent.id}">CO2 above 1500 ppm for 20 occupied minutes</a>' in first
+    assert "✖</span> urgent" in first
+    assert "active since Fri 13 Nov 10:30" in first
+    # episodes, workflow, assigned to, escalation, age in school days (Mon 16 and Tue 17)
+    assert "<td>3</td> <td>open</td> <td>–</td> <td>–</td> <td>2</td>" in first
+    assert "worst 1840\u00a0ppm" in first
+    assert "<td>0</td>" in row(html, "data-alert", cold.id)  # opened today
+    assert "▲</span> advisory" in row(html, "data-alert", lab.id)
+
+    room4 = row(html, "data-room", "Room 4")
+    # open alerts, oldest age, episodes (3 + 1), worst of each quantity
+    assert "<td>2</td> <td>2</td> <td>4</td>" in room4
+    assert "1840\u00a0ppm; 14.5\u00a0°C" in room4
+    assert "none recorded" in room4
+    assert html.index('data-room="Room 4"') < html.index('data-room="Lab 3"')  # oldest first
+
+
+def test_the_monitor_state_is_shown_and_a_stale_one_says_so(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    client = client_for(app, Role.REP)
+    assert "has not judged the rooms yet" in client.get("/alerts").text
+    alerting.monitor.last_tick = NOW - timedelta(seconds=15)
+    html = client.get("/alerts").text
+    assert "Alert monitor: last judged the rooms Tue 17 Nov 10:29 (every 20 s)" in html
+    assert "al-trouble" not in html
+    alerting.monitor.last_tick = NOW - timedelta(minutes=30)
+    alerting.monitor.last_error = "store: InfluxDB at http://influx:8086 did not answer"
+    html = client.get("/alerts").text
+    assert "The alert monitor is stale:</strong> it last judged the rooms Tue 17 Nov 10:00" in html
+    assert "store: InfluxDB at http://influx:8086 did not answer" in html
+
+
+def test_the_rules_in_force_show_site_changes_and_cite_their_sources(app: FastAPI) -> None:
+    html = client_for(app, Role.SITE_MANAGER).get("/alerts").text
+    advisory = row(html, "data-rule", "co2-advisory")
+    assert (
+        "CO2 above 800 ppm for 30 occupied minutes: Room 4, &lt;b&gt;Bold&lt;/b&gt;, -1.05"
+        in advisory
+    )
+    assert "CO2 above 700 ppm for 30 occupied minutes: Lab 3 (changed by the site file)" in (
+        re.sub(r"<[^>]+>", "", advisory)
+    )
+    assert '<a href="https://neu.org.uk/advice/use-co2-monitors"' in advisory
+    cold = row(html, "data-rule", "cold")
+    assert "Switched off by the site file: Lab 3" in cold
+    assert "HSE, 2013; secondary" in cold
+    urgent = row(html, "data-rule", "co2-urgent")
+    assert "CO2 above 1500 ppm for 20 occupied minutes: every room" in urgent
+
+
+def test_a_room_name_with_markup_is_escaped(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, BOLD)
+    client = client_for(app, Role.REP)
+    for path in ("/alerts", f"/alerts/{alert.id}"):
+        html = client.get(path).text
+        assert BOLD not in html, path
+        assert "&lt;b&gt;Bold&lt;/b&gt;" in html, path
+        assert "/room?name=%3Cb%3EBold%3C%2Fb%3E" in html, path
+
+
+def test_staff_are_refused_and_see_no_alerts_link(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, "Room 4")
+    staff = client_for(app, Role.STAFF)
+    for path in (
+        "/alerts", f"/alerts/{alert.id}", "/alerts/audit.csv", "/alerts/subscriptions",
+        "/api/alerts",
+    ):  # fmt: skip
+        assert staff.get(path).status_code == 403, path
+    csrf = csrf_of(staff.get("/").text)  # their own valid token: still not theirs to use
+    answer = staff.post(f"/alerts/{alert.id}/acknowledge", data={"csrf": csrf})
+    assert answer.status_code == 403
+    assert alerting.records.get(alert.id).workflow == "open"  # type: ignore[union-attr]
+    assert '<a href="/alerts">Alerts</a>' not in staff.get("/").text
+    assert '<a href="/alerts">Alerts</a>' in client_for(app, Role.REP).get("/").text
+
+
+def test_every_alerts_route_admits_admins_site_managers_and_reps(app: FastAPI) -> None:
+    roles = {
+        (method, route.path): required_roles(route)
+        for route in api_routes(app.routes)
+        for method in route.methods
+        if "alerts" in route.path
+    }
+    assert set(roles) == {
+        ("GET", "/alerts"),
+        ("GET", "/alerts/audit.csv"),
+        ("GET", "/alerts/subscriptions"),
+        ("POST", "/alerts/subscriptions"),
+        ("POST", "/alerts/subscriptions/{subscription_id}/delete"),
+        ("POST", "/alerts/deliveries/{delivery_id}/retry"),
+        ("GET", "/alerts/{alert_id}"),
+        ("POST", "/alerts/{alert_id}/acknowledge"),
+        ("POST", "/alerts/{alert_id}/assign"),
+        ("POST", "/alerts/{alert_id}/comment"),
+        ("POST", "/alerts/{alert_id}/action"),
+        ("GET", "/api/alerts"),
+    }
+    assert set(roles.values()) == {ALERT_ROLES}
+
+
+def test_without_alerting_the_pages_say_it_is_not_running(
+    store: DuckDBStore, accounts: Accounts
+) -> None:
+    app = create_app(SITE, store, accounts=accounts, clock=lambda: NOW)
+    client = client_for(app, Role.REP)
+    page = client.get("/alerts")
+    assert page.status_code == 404
+    assert "alerting is not running in this process" in page.text
+    assert "<h1>Not found</h1>" in page.text
+    api = client.get("/api/alerts")
+    assert (api.status_code, api.json()) == (
+        404, {"detail": "alerting is not running in this process"},
+    )  # fmt: skip
+
+
+# -- the workflow -----------------------------------------------------------------------------
+
+
+def test_acknowledge_assign_comment_and_close_write_the_audit_log_in_order(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    alert = opened(alerting, "Room 4")
+    rep = client_for(app, Role.REP)
+    path = f"/alerts/{alert.id}"
+    page = rep.get(path).text
+    assert 'list="people"' in page
+    assert '<option value="Head teacher">' in page  # the ladder's contact
+    assert '<option value="site_manager">' in page  # and the users
+    steps = [
+        ("acknowledge", {}),
+        ("assign", {"to": "Head teacher"}),
+        ("comment", {"text": "Windows in Room 4 are painted shut."}),
+        (
+            "action",
+            {
+                "step": "practical-steps",
+                "action": "windows-opened",
+                "taken_on": "2026-11-16",
+                "note": "Site team freed two windows.",
+                "close": "true",
+            },
+        ),
+    ]
+    for name, form in steps:
+        answer = post(rep, f"{path}/{name}", page, **form)
+        assert answer.status_code == 303, (name, answer.text)
+        assert answer.headers["location"] == path
+
+    log = alerting.records.audit(alert.id)
+    assert [(e.kind, e.actor) for e in log] == [
+        ("opened", "ventwatch"),
+        ("acknowledged", "rep"),
+        ("assigned", "rep"),
+        ("commented", "rep"),
+        ("closed", "rep"),
+    ]
+    assert [e.at for e in log[1:]] == [NOW] * 4
+    assert log[4].details == {
+        "step": "practical-steps", "action": "windows-opened",
+        "note": "Site team freed two windows.", "taken_on": "2026-11-16",
+    }  # fmt: skip
+    closed = alerting.records.get(alert.id)
+    assert closed is not None
+    assert (closed.workflow, closed.assigned_to, closed.closed_at) == (
+        "closed",
+        "Head teacher",
+        NOW,
+    )
+    [action] = alerting.records.actions(alert_id=alert.id)
+    assert (action.room, action.taken_on, action.recorded_by) == (
+        "Room 4",
+        date(2026, 11, 16),
+        "rep",
+    )
+
+    page = rep.get(path).text
+    timeline = squeeze(page.split('id="timeline-heading"')[1])
+    expected = [
+        "<strong>ventwatch</strong>: Opened: 1620\u00a0ppm (worst 1840\u00a0ppm)",
+        "<strong>rep</strong>: Acknowledged",
+        "<strong>rep</strong>: Assigned to Head teacher",
+        "<strong>rep</strong>: Comment: Windows in Room 4 are painted shut.",
+        "<strong>rep</strong>: Closed with action: Windows opened (Practical steps to improve"
+        " ventilation), taken on 2026-11-16. Note: Site team freed two windows.",
+    ]
+    positions = [timeline.index(text) for text in expected]
+    assert positions == sorted(positions)
+    # Closed: only the comment form is left.
+    assert f'action="{path}/comment"' in page
+    for form in ("acknowledge", "assign", "action"):
+        assert f'action="{path}/{form}"' not in page
+
+
+def test_a_closed_alert_takes_comments_only(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, "Room 4")
+    alerting.records.record_action(
+        alert.id, step="evidence", action="reported-to-employer", note="", taken_on=NOW.date(),
+        by="rep", at=NOW, close=True,
+    )  # fmt: skip
+    rep = client_for(app, Role.REP)
+    path = f"/alerts/{alert.id}"
+    page = rep.get(path).text
+    again = post(
+        rep, f"{path}/action", page, step="evidence", action="reported-to-employer",
+        taken_on="2026-11-17", close="true",
+    )  # fmt: skip
+    assert again.status_code == 409
+    assert f"alert {alert.id} is closed" in again.text
+    assert post(rep, f"{path}/acknowledge", page).status_code == 409
+    assert post(rep, f"{path}/assign", page, to="Head teacher").status_code == 409
+    assert post(rep, f"{path}/comment", page, text="Employer replied.").status_code == 303
+    kinds = [e.kind for e in alerting.records.audit(alert.id)]
+    assert kinds == ["opened", "closed", "commented"]
+
+
+def test_the_forms_need_their_csrf_token(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, "Room 4")
+    rep = client_for(app, Role.REP)
+    path = f"/alerts/{alert.id}"
+    forged = rep.post(f"{path}/acknowledge", data={"csrf": "forged"}, follow_redirects=False)
+    assert forged.status_code == 403
+    missing = rep.post(f"{path}/comment", data={"text": "hi"}, follow_redirects=False)
+    assert missing.status_code == 422
+    bearer = TestClient(app)  # a token has no session, so no form token either
+    token = app.state.accounts.new_token("rep", "tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = bearer.post(f"{path}/acknowledge", data={"csrf": "guessed"}, headers=headers)
+    assert answer.status_code == 403
+    assert [e.kind for e in alerting.records.audit(alert.id)] == ["opened"]
+
+
+@pytest.mark.parametrize(
+    ("form", "detail"),
+    [
+        ({"step": "evidence", "action": "air-cleaner-installed"}, "part of the step"),
+        ({"step": "practical-steps", "action": "prayed"}, "no action"),
+        ({"step": "practical-steps", "action": "windows-opened", "taken_on": "2026-11-18"},
+         "is after today"),
+    ],
+)  # fmt: skip
+def test_an_action_must_be_in_the_vocabulary_and_not_in_the_future(
+    app: FastAPI, alerting: Alerting, form: dict[str, str], detail: str
+) -> None:
+    alert = opened(alerting, "Room 4")
+    rep = client_for(app, Role.REP)
+    path = f"/alerts/{alert.id}"
+    answer = post(rep, f"{path}/action", rep.get(path).text, **{"taken_on": "2026-11-17", **form})
+    assert answer.status_code == 400
+    assert detail in answer.text
+    assert alerting.records.actions(alert_id=alert.id) == []
+
+
+def test_an_unknown_alert_is_not_found(app: FastAPI) -> None:
+    rep = client_for(app, Role.REP)
+    assert rep.get("/alerts/999").status_code == 404
+    page = rep.get("/alerts").text
+    assert post(rep, "/alerts/999/acknowledge", page).status_code == 404
+    assert rep.get(f"/alerts/{2**63}").status_code == 422  # past SQLite's integers
+
+
+def test_the_page_shows_the_rule_its_source_and_whether_the_action_helped(
+    app: FastAPI, alerting: Alerting, store: DuckDBStore
+) -> None:
+    """Two weeks at 1200 ppm through lessons, then two weeks at 650 after the windows were
+    opened on Monday 2 November: the page says it helped, with both sides' figures."""
+    taken_on = date(2026, 11, 2)
+    start = datetime(2026, 10, 19, tzinfo=UTC)
+    batch = []
+    for day in range(29):
+        local = start + timedelta(days=day)
+        if local.weekday() >= 5:
+            continue
+        level = 1200.0 if local.date() < taken_on else 650.0
+        for minute in range(8 * 60 + 45, 15 * 60 + 15):
+            at = local.astimezone(SITE.tz).replace(hour=minute // 60, minute=minute % 60)
+            batch.append(Reading(at, SITE.site.name, "Room 4", "s4", "tasmota", co2_ppm=level))
+    store.write(batch)
+    alert = opened(alerting, "Room 4", "co2-advisory", worst=1260, value=1200)
+    rep = client_for(app, Role.REP)
+    path = f"/alerts/{alert.id}"
+    answer = post(
+        rep, f"{path}/action", rep.get(path).text, step="practical-steps",
+        action="windows-opened", taken_on=taken_on.isoformat(), note="",
+    )  # fmt: skip
+    assert answer.status_code == 303
+    page = rep.get(path).text
+    assert "<h1>Room 4: CO2 above 800 ppm for 30 occupied minutes</h1>" in page
+    assert "800 ppm for 30 occupied minutes" in page
+    assert '<a href="https://neu.org.uk/advice/use-co2-monitors" rel="noopener noreferrer">' in page
+    assert PROFILE.title in page
+    assert f"({PROFILE.id} {PROFILE.version})" in page
+    action = squeeze(page.split('data-action="')[1].split("</article>")[0])
+    assert '✓ Helped</span> <span data-field="reason">time above 800 ppm 100% → 0%' in action
+    assert "mean 1200 → 650 ppm" in action
+    assert "Before <span" in action
+    assert "<td>10</td> <td>100\u00a0%</td> <td>1200\u00a0ppm</td> <td>100.0\u00a0%</td>" in action
+    assert "<td>10</td> <td>100\u00a0%</td> <td>650\u00a0ppm</td> <td>0.0\u00a0%</td>" in action
+
+
+# -- deliveries -------------------------------------------------------------------------------
+
+
+def test_retry_puts_a_failed_delivery_back_in_the_queue(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, "Lab 3")
+    head = Recipient(name="Head teacher", email="head@hillside.example")
+    notice = alert_notice(alert, "opened", alerting.monitor.ctx, NOW)
+    delivery_id = alerting.outbox.enqueue(head, notice, now=NOW, alert_id=alert.id)
+    at = NOW
+    for _ in range(alerting.outbox.max_attempts):  # the relay stays down through every retry
+        assert alerting.outbox.deliver_due(at) == 1
+        at += timedelta(hours=2)
+    [failed] = alerting.outbox.deliveries(status="failed")
+    assert failed.id == delivery_id
+
+    rep = client_for(app, Role.REP)
+    page = rep.get("/alerts").text
+    shown = row(page, "data-delivery", delivery_id)
+    assert "✖ failed" in shown
+    assert "Head teacher<br><code>head@hillside.example</code>" in shown
+    assert f"<td>{alerting.outbox.max_attempts}</td>" in shown
+    assert "127.0.0.1" in shown  # the relay's error, as the outbox recorded it
+    assert f'action="/alerts/deliveries/{delivery_id}/retry"' in shown
+
+    answer = post(rep, f"/alerts/deliveries/{delivery_id}/retry", page)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/alerts#deliveries"
+    [pending] = alerting.outbox.deliveries(status="pending")
+    assert (pending.id, pending.attempts, pending.next_attempt_at) == (delivery_id, 0, NOW)
+    shown = row(rep.get("/alerts").text, "data-delivery", delivery_id)
+    assert "◷ waiting" in shown
+    assert "/retry" not in shown
+    # Only a failed delivery can be retried.
+    assert post(rep, f"/alerts/deliveries/{delivery_id}/retry", page).status_code == 404
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+def test_subscriptions_from_the_file_and_from_the_dashboard(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    rep = client_for(app, Role.REP)
+    page = rep.get("/alerts/subscriptions").text
+    assert "These come from the site file's <code>alerts.subscriptions</code>" in page
+    assert "Union rep" in page
+    assert "rep@union.example" in page
+
+    bad = post(
+        rep, "/alerts/subscriptions", page, name="Ann Rep", email="not-an-email",
+        delivery="instant",
+    )  # fmt: skip
+    assert bad.status_code == 400
+    assert "The subscription was not added" in bad.text
+    assert "Email: &#39;not-an-email&#39; is not an email address" in bad.text
+    assert "Severities: tick at least one" in bad.text
+    assert 'value="Ann Rep"' in bad.text  # the form keeps what was typed
+    assert alerting.records.subscriptions() == []
+
+    good = rep.post(
+        "/alerts/subscriptions",
+        data={
+            "csrf": csrf_of(page), "name": "Ann Rep", "email": "ann@union.example",
+            "severities": ["urgent", "advisory"], "rooms": ["Lab 3"], "delivery": "digest",
+        },
+        follow_redirects=False,
+    )  # fmt: skip
+    assert good.status_code == 303
+    [stored] = alerting.records.subscriptions()
+    assert stored.owner == "rep"
+    assert [s.name for s in alerting.monitor.subscriptions()] == ["Union rep", "Ann Rep"]
+    added = alerting.monitor.subscriptions()[1]
+    assert (added.email, added.rooms, added.delivery) == ("ann@union.example", ["Lab 3"], "digest")
+    assert added.severities == ["urgent", "advisory"]
+
+    listed = row(rep.get("/alerts/subscriptions").text, "data-subscription", stored.id)
+    assert "ann@union.example" in listed
+    assert "Remove" in listed
+    manager = client_for(app, Role.SITE_MANAGER)
+    manager_page = manager.get("/alerts/subscriptions").text
+    assert "Remove" not in row(manager_page, "data-subscription", stored.id)
+    removal = f"/alerts/subscriptions/{stored.id}/delete"
+    assert post(manager, removal, manager_page).status_code == 403
+    assert post(rep, removal, page).status_code == 303
+    assert alerting.records.subscriptions() == []
+    log = [(e.kind, e.actor) for e in alerting.records.audit()]
+    assert log == [("subscribed", "rep"), ("unsubscribed", "rep")]
+
+
+def test_an_unknown_room_cannot_be_subscribed_to(app: FastAPI, alerting: Alerting) -> None:
+    rep = client_for(app, Role.REP)
+    page = rep.get("/alerts/subscriptions").text
+    answer = rep.post(
+        "/alerts/subscriptions",
+        data={
+            "csrf": csrf_of(page), "name": "Ann", "email": "ann@union.example",
+            "severities": ["urgent"], "rooms": ["Gym"],
+        },
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert "Rooms: no room &#39;Gym&#39; on this site" in answer.text
+    assert alerting.records.subscriptions() == []
+
+
+# -- for other programs -----------------------------------------------------------------------
+
+
+def test_the_audit_log_as_csv(app: FastAPI, alerting: Alerting) -> None:
+    alert = opened(alerting, "Room 4")
+    alerting.records.acknowledge(alert.id, "rep", NOW)
+    alerting.records.comment(alert.id, "Reported to the head; no reply yet.", "rep", NOW)
+    basement = opened(alerting, "-1.05", at=NOW)
+    answer = client_for(app, Role.REP).get("/alerts/audit.csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.headers["content-disposition"] == (
+        'attachment; filename="ventwatch-audit-2026-11-17.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["event"], r["actor"], r["alert_id"], r["room"], r["rule"]) for r in rows] == [
+        ("opened", "ventwatch", str(alert.id), "Room 4", "co2-urgent"),
+        ("acknowledged", "rep", str(alert.id), "Room 4", "co2-urgent"),
+        ("commented", "rep", str(alert.id), "Room 4", "co2-urgent"),
+        # A spreadsheet would take a cell starting with - + = @ as a formula: kept as text.
+        ("opened", "ventwatch", str(basement.id), "'-1.05", "co2-urgent"),
+    ]
+    assert rows[0]["at_utc"] == "2026-11-13T10:30:00+00:00"
+    assert rows[0]["site_time"] == "2026-11-13 10:30"
+    assert rows[0]["what"] == "Opened: 1620\u00a0ppm (worst 1840\u00a0ppm)"
+    assert json.loads(rows[0]["details"]) == {
+        "since": "2026-11-13T10:30:00+00:00", "value": 1620, "worst": 1840,
+    }  # fmt: skip
+    assert rows[2]["what"] == "Comment: Reported to the head; no reply yet."
+
+
+def test_api_alerts(app: FastAPI, alerting: Alerting, accounts: Accounts) -> None:
+    still = opened(alerting, "Room 4")
+    done = opened(alerting, "Lab 3", "co2-advisory", worst=990)
+    alerting.records.assign(still.id, "Head teacher", "rep", NOW)
+    alerting.records.record_action(
+        done.id, step="evidence", action="evidence-gathered", note="", taken_on=NOW.date(),
+        by="rep", at=NOW, close=True,
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {accounts.new_token('rep', 'tests')}"}
+    client = TestClient(app)
+    body = client.get("/api/alerts", headers=headers).json()
+    assert (body["site"], body["state"]) == ("Hillside Academy", "unclosed")
+    assert body["profile"] == {"id": PROFILE.id, "version": PROFILE.version}
+    [only] = body["alerts"]
+    listed = only["alert"]
+    assert (listed["id"], listed["room"], listed["rule"], listed["severity"]) == (
+        still.id, "Room 4", "co2-urgent", "urgent",
+    )  # fmt: skip
+    assert (listed["condition"], listed["workflow"], listed["assigned_to"]) == (
+        "active", "open", "Head teacher",
+    )  # fmt: skip
+    assert (listed["worst"], listed["unit"], listed["age_school_days"]) == (1840, "ppm", 2)
+    assert only["rule"]["threshold"] == 1500
+    assert only["rule"]["source"]["url"] == (
+        "https://www.hse.gov.uk/ventilation/using-co2-monitors.htm"
+    )
+    assert only["alert_url"].endswith(f"/alerts/{still.id}")
+    assert only["room_url"].endswith("/room?name=Room+4")
+    every = client.get("/api/alerts", params={"state": "all"}, headers=headers).json()
+    assert [(a["alert"]["id"], a["alert"]["workflow"]) for a in every["alerts"]] == [
+        (done.id, "closed"), (still.id, "open"),
+    ]  # fmt: skip
+    assert every["alerts"][0]["alert"]["closed_at"] == NOW.isoformat()
+    assert client.get("/api/alerts", params={"state": "some"}, headers=headers).status_code == 422
+    staff = {"Authorization": f"Bearer {accounts.new_token('staff', 'tests')}"}
+    assert client.get("/api/alerts", headers=staff).status_code == 403
+    assert client.get("/api/alerts").status_code == 401
