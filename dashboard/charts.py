@@ -170,8 +170,10 @@ def co2_figure(
     schedule: Schedule,
     periods: list[tuple[datetime, datetime]],
     episodes: Sequence[Episode],
+    actions: Sequence[tuple[datetime, str]] = (),
 ) -> dict[str, Any]:
-    """CO2 against the profile's bands, occupied hours shaded, episodes marked at their peaks."""
+    """CO2 against the profile's bands, occupied hours shaded, episodes marked at their peaks,
+    and the actions recorded on the rep's alerts as dashed lines: did the line move after?"""
     finite = data.co2_ppm[~np.isnan(data.co2_ppm)]
     edges = [b.below_ppm for b in profile.co2_bands if b.below_ppm is not None]
     top = max([*edges, float(finite.max()) if finite.size else 0.0]) * 1.12
@@ -225,6 +227,28 @@ def co2_figure(
                     f"{e.peak_ppm:.0f} ppm"
                     for e in episodes
                 ],
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    if actions:
+        when = _local([at for at, _ in actions], schedule)
+        shapes += [
+            {
+                "type": "line", "xref": "x", "yref": "paper", "x0": x0, "x1": x0, "y0": 0,
+                "y1": 1, "line": {"color": "#1b5e20", "width": 1.5, "dash": "dash"},
+                "name": "action",
+            }
+            for x0 in when
+        ]  # fmt: skip
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "Actions",
+                "x": when,
+                "y": [top * 0.96] * len(actions),
+                "marker": {"symbol": "diamond", "size": 10, "color": "#1b5e20"},
+                "text": [label for _, label in actions],
                 "hovertemplate": "%{text}<extra></extra>",
             }
         )

@@ -619,3 +619,28 @@ def test_api_alerts(app: FastAPI, alerting: Alerting, accounts: Accounts) -> Non
     staff = {"Authorization": f"Bearer {accounts.new_token('staff', 'tests')}"}
     assert client.get("/api/alerts", headers=staff).status_code == 403
     assert client.get("/api/alerts").status_code == 401
+
+
+def test_the_room_chart_marks_the_actions_recorded_that_week(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    alert = opened(alerting, "Room 4")
+    alerting.records.record_action(
+        alert.id, step="practical-steps", action="trickle-vents-unblocked", note="<vents> freed",
+        taken_on=date(2026, 11, 16), by="rep", at=NOW, close=False,
+    )  # fmt: skip
+    page = client_for(app, Role.STAFF).get("/room", params={"name": "Room 4", "range": "week"})
+    assert page.status_code == 200
+    html = squeeze(page.text)
+    assert "Mon 16 Nov: <strong>Trickle vents unblocked</strong>" in html
+    assert "&lt;vents&gt; freed" in html
+    figure = json.loads(re.search(r'id="co2-figure"[^>]*>(.*?)</script>', page.text, re.S)[1])
+    [marks] = [t for t in figure["data"] if t["name"] == "Actions"]
+    assert marks["x"] == ["2026-11-16T00:00:00"]  # local time, as the CO2 line
+    assert marks["text"] == ["Trickle vents unblocked: <vents> freed"]
+    # Not in another week's range.
+    other = client_for(app, Role.STAFF).get(
+        "/room",
+        params={"name": "Room 4", "range": "custom", "from": "2026-11-02", "to": "2026-11-06"},
+    )
+    assert "Actions recorded" not in other.text

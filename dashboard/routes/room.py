@@ -8,12 +8,15 @@ figures say come from the same minutes.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from ventwatch.alerts.actions import ACTIONS, STEPS
 from ventwatch.analysis.engine import RoomAnalysis, analyse_site
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds
 from ventwatch.config import Room, SiteConfig
@@ -91,6 +94,7 @@ def room_page(
     schedule = Schedule(room.occupied_hours or site.occupied_hours, site.calendar, site.tz)
     data = charts.series(means, start, end, charts.step_for(end - start))
     periods = charts.occupied_periods(start, end, schedule)
+    actions = _actions(request, room.name, span.first, span.last, site.tz)
     return templates.TemplateResponse(
         request,
         "room.html",
@@ -106,13 +110,58 @@ def room_page(
                 :EPISODES_SHOWN
             ],
             "facts": _facts(result),
-            "co2_figure": charts.co2_figure(data, profile, schedule, periods, result.co2.episodes),
+            "actions": actions,
+            "co2_figure": charts.co2_figure(
+                data,
+                profile,
+                schedule,
+                periods,
+                result.co2.episodes,
+                [
+                    (at, f"{record.action_label}: {record.note}".rstrip(": "))
+                    for at, record in actions
+                ],
+            ),
             "temperature_figure": charts.temperature_figure(data, profile, schedule, periods),
             "step_min": int(data.step.total_seconds() // 60),
             "tz": site.tz,
         },
         headers={"Content-Security-Policy": CHART_CSP},
     )
+
+
+@dataclass(frozen=True)
+class ShownAction:
+    taken_on: date
+    action_label: str
+    step_label: str
+    note: str
+    recorded_by: str
+    alert_id: int | None
+
+
+def _actions(
+    request: Request, room: str, first: date, last: date, tz: ZoneInfo
+) -> list[tuple[datetime, ShownAction]]:
+    """Actions recorded on the room's alerts in the range, each at the start of its day (the
+    rep records the day, not the hour). None when alerting is not running here."""
+    alerting = request.app.state.alerting
+    if alerting is None:
+        return []
+    shown = []
+    for record in alerting.records.actions(room=room):
+        if first <= record.taken_on <= last:
+            label = ACTIONS.get(record.action, (record.action, None))[0]
+            shown.append(
+                (
+                    datetime.combine(record.taken_on, time(0), tz),
+                    ShownAction(
+                        record.taken_on, label, STEPS.get(record.step, record.step), record.note,
+                        record.recorded_by, record.alert_id,
+                    ),
+                )
+            )  # fmt: skip
+    return shown
 
 
 def _facts(a: RoomAnalysis) -> list[tuple[str, Any, str]]:
