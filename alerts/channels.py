@@ -99,6 +99,11 @@ def notice_to_email(notice: Notice, sender: str, to: str) -> EmailMessage:
     # An empty HTML part would win over the text in most clients and show a blank message.
     if notice.html:
         message.add_alternative(notice.html, subtype="html")
+    for attachment in notice.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 

@@ -1,13 +1,24 @@
 """A message ready to send: the same content for every channel, each taking the part it can
-carry (email: subject, text and HTML; webhook and MQTT: the JSON document; chat: subject and
-text)."""
+carry (email: subject, text, HTML and attachments; webhook and MQTT: the JSON document; chat:
+subject and text)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NoticeKind = Literal["opened", "reopened", "recovered", "escalated", "digest", "test"]
+NoticeKind = Literal["opened", "reopened", "recovered", "escalated", "digest", "test", "report"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email (the weekly report's PDF and XLSX)."""
+
+    filename: str
+    content_type: str  # e.g. application/pdf
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +29,33 @@ class Notice:
     html: str
     # The JSON document webhooks and MQTT receive: {"event": kind, "alert": {...}, ...}.
     data: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+
+    def to_json(self) -> str:
+        """As the outbox keeps it until sent (attachments as base64)."""
+        return json.dumps(
+            {
+                "kind": self.kind,
+                "subject": self.subject,
+                "text": self.text,
+                "html": self.html,
+                "data": self.data,
+                "attachments": [
+                    {
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "data": base64.b64encode(a.data).decode("ascii"),
+                    }
+                    for a in self.attachments
+                ],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Notice:
+        doc = json.loads(text)
+        attachments = tuple(
+            Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+            for a in doc.pop("attachments", [])
+        )
+        return cls(**doc, attachments=attachments)

@@ -13,12 +13,11 @@ comparing the text compares the times.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,7 +122,7 @@ class Outbox:
                     recipient.name,
                     recipient.address,
                     recipient_json,
-                    json.dumps(asdict(notice)),
+                    notice.to_json(),
                     _iso(now),
                     _iso(not_before or now),
                 ),
@@ -266,7 +265,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         recipient_name=row["recipient_name"],
         address=row["address"],
         recipient=Recipient.model_validate_json(row["recipient_json"]),
-        notice=Notice(**json.loads(row["notice_json"])),
+        notice=Notice.from_json(row["notice_json"]),
         status=row["status"],
         attempts=row["attempts"],
         created_at=moment("created_at"),

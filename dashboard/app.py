@@ -41,6 +41,7 @@ from ventwatch.dashboard.routes import (
     live,
     login,
     overview,
+    reports,
     room,
     week,
 )
@@ -136,7 +137,19 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
     app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")
-    for area in (login, overview, room, history, live, week, sensor_pages, alerts, api, health):
+    for area in (
+        login,
+        overview,
+        room,
+        history,
+        live,
+        week,
+        sensor_pages,
+        alerts,
+        reports,
+        api,
+        health,
+    ):
         app.include_router(area.router)
     return app
 

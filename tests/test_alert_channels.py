@@ -26,7 +26,7 @@ from tests.conftest import (
     start_smtp,
 )
 from ventwatch.alerts.channels import Channels, DeliveryError, sign, verify_signature
-from ventwatch.alerts.notices import Notice
+from ventwatch.alerts.notices import Attachment, Notice
 from ventwatch.config import Recipient
 from ventwatch.settings import BrokerURL, SmtpSettings
 
@@ -334,3 +334,33 @@ def test_a_url_apprise_refuses_is_permanent_and_its_token_never_shown(
     assert "token-abc123" not in str(failure.value)
     assert "token-abc123" not in caplog.text
     assert "<the URL in CHAT_URL>" in caplog.text  # apprise did log it, redacted
+
+
+def test_attachments_arrive_byte_for_byte(smtp_server: SmtpServer) -> None:
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    notice = Notice(
+        "report", "Weekly report", "See attached.", "<p>See attached.</p>",
+        attachments=(Attachment("week.pdf", "application/pdf", pdf),),
+    )  # fmt: skip
+    Channels(smtp_relay(smtp_server), None).send(email_to(), notice)
+    [message] = smtp_server.wait_for(1)
+    [part] = list(message.iter_attachments())
+    assert part.get_filename() == "week.pdf"
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_content() == pdf
+    assert message.get_body(preferencelist=("plain",)).get_content().strip() == "See attached."
+
+
+@given(
+    st.text(max_size=40),
+    st.dictionaries(st.text(max_size=8), st.integers(), max_size=4),
+    st.lists(st.tuples(st.text(min_size=1, max_size=12), st.binary(max_size=200)), max_size=3),
+)
+def test_a_notice_survives_the_outbox_json(
+    subject: str, data: dict[str, int], files: list[tuple[str, bytes]]
+) -> None:
+    notice = Notice(
+        "report", subject, "text", "<p>html</p>", data,
+        tuple(Attachment(name, "application/octet-stream", body) for name, body in files),
+    )  # fmt: skip
+    assert Notice.from_json(notice.to_json()) == notice

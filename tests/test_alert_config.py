@@ -41,6 +41,12 @@ def test_the_documented_alerts_section_is_valid(example_site_path: Path, tmp_pat
     assert (settings.smtp.username, settings.smtp.password) == ("vw", "pw")
     assert "pw" not in str(settings.smtp)
     assert settings.dashboard_url == "https://ventwatch.hillside.example"
+    weekly = site.reports.weekly_email
+    assert weekly is not None
+    assert (weekly.day, weekly.attach) == ("mon", ["pdf", "xlsx"])
+    assert [r.email for r in weekly.recipients] == [
+        "staff@hillside.example", "hs.committee@hillside.example"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

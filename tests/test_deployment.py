@@ -5,6 +5,7 @@ the services, their healthchecks, the ports the README promises, and the InfluxD
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -49,8 +50,12 @@ def test_mounted_files_exist() -> None:
             if source.startswith("./") and source != "./site.yaml":
                 assert (ROOT / source).exists(), source
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("ventwatch", "ingest", "analysis", "dashboard", "simulator"):
-        assert f"COPY {folder} {folder}" in dockerfile
+    # Every folder the package is installed from (pyproject's package-dir) is in the image.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    folders = set(project["tool"]["setuptools"]["package-dir"].values())
+    assert {"ventwatch", "ingest", "analysis", "alerts", "reports", "dashboard"} <= folders
+    for folder in folders:
+        assert f"COPY {folder} {folder}" in dockerfile, folder
 
 
 def test_broker_config_does_not_drop_queued_messages() -> None:

@@ -25,6 +25,7 @@ import typer
 from ventwatch import __version__
 from ventwatch.accounts import ALL_SITES, Role
 from ventwatch.cli_alerts import alerts
+from ventwatch.cli_report import report
 from ventwatch.cli_users import users
 from ventwatch.config import SiteConfig, SiteConfigError, load_site
 from ventwatch.readings import Reading
@@ -45,6 +46,7 @@ app = typer.Typer(
 
 app.add_typer(users, name="users")
 app.add_typer(alerts, name="alerts")
+app.command("report")(report)
 
 # The documented example site, used by `demo` when no --config is given.
 EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "sensors.example.yaml"

@@ -349,6 +349,32 @@ class AlertsConfig(Strict):
     subscriptions: list[Subscription] = Field(default_factory=list)
 
 
+ReportFormat = Literal["pdf", "xlsx", "html", "csv", "daily-csv"]
+DEFAULT_ATTACH: tuple[ReportFormat, ...] = ("pdf", "xlsx")
+
+
+class WeeklyReportEmail(Strict):
+    """The last week's report, emailed on `day` at `at` (local time) to `recipients`: the
+    HTML summary in the body, `attach` formats attached. Uses the alerts' mail relay."""
+
+    day: Weekday = "mon"
+    at: time = time(7, 0)
+    recipients: list[Recipient] = Field(min_length=1)
+    attach: list[ReportFormat] = Field(default_factory=lambda: list(DEFAULT_ATTACH), min_length=1)
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, value: list[Recipient]) -> list[Recipient]:
+        for recipient in value:
+            if recipient.email is None:
+                raise ValueError(f"{recipient.name}: a report is emailed; give an email")
+        return value
+
+
+class ReportsConfig(Strict):
+    weekly_email: WeeklyReportEmail | None = None
+
+
 class SiteConfig(Strict):
     site: Site
     occupied_hours: OccupiedHours = Field(default_factory=OccupiedHours)
@@ -361,6 +387,7 @@ class SiteConfig(Strict):
     sensors: list[SensorEntry] = Field(default_factory=list)
     decoders: Decoders = Field(default_factory=Decoders)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -22,6 +22,7 @@ from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.ingest.worker import Ingest
+from ventwatch.reports.weekly_email import WeeklyEmail
 from ventwatch.settings import Settings
 from ventwatch.store import Store
 
@@ -44,13 +45,28 @@ class Service:
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
         self.accounts = Accounts(self.settings.accounts_db)
+        profile = load_profile(self.site.guidance.profile)
         self.alerting = Alerting(
             self.site,
             self.settings,
             self.store,
-            load_profile(self.site.guidance.profile),
+            profile,
             site_clock=self.site_clock,
             tick_s=self.alert_tick_s,
+        )
+        self.weekly_email = (
+            WeeklyEmail(
+                self.site,
+                profile,
+                self.store,
+                self.alerting.records,
+                self.alerting.outbox,
+                self.settings.accounts_db,
+                self.settings.dashboard_url,
+                clock=self.alerting.clock,
+            )
+            if self.site.reports.weekly_email is not None
+            else None
         )
         self.app = create_app(
             self.site,
@@ -65,6 +81,12 @@ class Service:
         """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""
         self.ingest.start()
         self.alerting.start(self.stop_event)
+        if self.weekly_email is not None:
+            weekly = threading.Thread(
+                target=self.weekly_email.run, args=(self.stop_event,), name="weekly-email"
+            )
+            self.companions.append(weekly)  # joined before the store closes
+            weekly.start()
         config = uvicorn.Config(
             self.app,
             host=self.settings.http.host,

@@ -58,8 +58,10 @@ def render_body(
     site: SiteConfig,
     profile: Profile,
     ingest: dict[str, Any] | None,
+    evidence: bool,
 ) -> Body:
-    """The body block for everyone who sees `ingest` (None: the panel is not shown)."""
+    """The body block for everyone who sees `ingest` (None: the panel is not shown) and, with
+    `evidence`, the evidence-pack export (reps and managers)."""
     profile_bands = {b.name for b in profile.co2_bands}
     context = {
         "live": rooms,
@@ -71,6 +73,7 @@ def render_body(
         "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
         "bands": present.BAND_STYLE,
         "ingest": ingest,
+        "evidence": evidence,
         "store_text": (
             present.store_text(ingest["store"], site.tz) if ingest and "store" in ingest else None
         ),
@@ -99,12 +102,13 @@ async def overview(
 ) -> HTMLResponse:
     # Quarantined payloads and ingest health are for the people who look after sensors.
     managers = user.role in (Role.ADMIN, Role.SITE_MANAGER)
+    evidence = managers or user.role is Role.REP
 
     def body_of_this_second() -> Body:
         ingest = get_ingest_stats(request) if managers else None
-        return render_body(templates, rooms, site, profile, ingest)
+        return render_body(templates, rooms, site, profile, ingest, evidence)
 
-    body = await cache.aget(now, ("overview", managers), body_of_this_second)
+    body = await cache.aget(now, ("overview", managers, evidence), body_of_this_second)
     context = {**body.context, "request": request}
     for processor in templates.context_processors:  # who is signed in, as for every page
         context.update(processor(request))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from ventwatch.accounts import Role
 from ventwatch.alerts.actions import ACTIONS, STEPS
 from ventwatch.analysis.engine import RoomAnalysis, analyse_site
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds
@@ -111,6 +112,7 @@ def room_page(
             ],
             "facts": _facts(result),
             "actions": actions,
+            "evidence": user.role in (Role.ADMIN, Role.SITE_MANAGER, Role.REP),
             "co2_figure": charts.co2_figure(
                 data,
                 profile,

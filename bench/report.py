@@ -1,0 +1,107 @@
+"""The weekly report of a 60-room site with 1-minute readings, as PDF and as XLSX, against
+the analysis alone of the same week, in the same run.
+
+Goal (reports issue): the report at most 2x the analysis time (ratio = XLSX report time /
+analysis time), and the PDF under 5 s. The analysis is what `ventwatch analyse` does: the
+store's minute means of the week, then every metric of every room. A report does more: it
+reads the previous week too (to compare), judges each school day on its own and bins each
+day's chart, then renders. Each report time below is that build plus its renderer. The
+renderers' imports (WeasyPrint takes about a second) happen before the clock starts.
+
+The data are bench/analyse.py's week, copied to the week before, so the comparison has data.
+
+    .venv/bin/python -m bench.report [--rooms 60] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from bench.analyse import MONDAY, SUNDAY, fill, site
+from ventwatch.analysis.engine import analyse_site
+from ventwatch.analysis.occupancy import local_day_bounds
+from ventwatch.analysis.profiles import load_profile
+from ventwatch.reports.inputs import load_report
+from ventwatch.reports.pdf_format import printer, render_pdf
+from ventwatch.reports.period import parse_week
+from ventwatch.reports.xlsx_format import render_xlsx
+from ventwatch.store.duckdb import DuckDBStore
+
+
+def seeded(rooms: int, keep: Path | None) -> Path:
+    folder = keep or Path(tempfile.mkdtemp(prefix="ventwatch-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"report-{rooms}.duckdb"
+    if not path.exists():
+        began = time.perf_counter()
+        fill(path, rooms)
+        con = duckdb.connect(str(path))
+        con.execute(
+            "INSERT INTO readings SELECT time - INTERVAL 7 day, site, room, sensor, family, "
+            "co2_ppm, temperature_c, humidity_pct, pressure_hpa, battery_pct FROM readings"
+        )
+        count = con.execute("SELECT count(*) FROM readings").fetchall()[0][0]
+        con.close()
+        print(f"generated {count:,} readings (two weeks) in {time.perf_counter() - began:.1f} s")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rooms", type=int, default=60)
+    parser.add_argument("--keep", type=Path, help="reuse/keep the store in this folder")
+    args = parser.parse_args()
+    path = seeded(args.rooms, args.keep)
+    cfg = site(args.rooms)
+    profile = load_profile("joint-union")
+    period = parse_week(f"{MONDAY.isocalendar().year}-W{MONDAY.isocalendar().week:02d}")
+    store = DuckDBStore(path)
+
+    began = time.perf_counter()
+    start, end = local_day_bounds(MONDAY, SUNDAY, cfg.tz)
+    result = analyse_site(store.minute_means(None, start, end), cfg, profile, MONDAY, SUNDAY)
+    analysis_s = time.perf_counter() - began
+
+    began = time.perf_counter()
+    report = load_report(store, cfg, profile, period, datetime.now(UTC), [])
+    build_s = time.perf_counter() - began
+    store.close()
+
+    began = time.perf_counter()
+    xlsx = render_xlsx(report)
+    xlsx_render_s = time.perf_counter() - began
+    began = time.perf_counter()
+    pdf = render_pdf(report)
+    pdf_render_s = time.perf_counter() - began
+
+    pdf_path = path.with_suffix(".pdf")
+    pdf_path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(pdf_path)], capture_output=True, text=True).stdout
+    pages = next((line.split()[-1] for line in info.splitlines() if line.startswith("Pages")), "?")
+    xlsx_s, pdf_s = build_s + xlsx_render_s, build_s + pdf_render_s
+    statuses = Counter(r.co2.status for r in result.rooms)
+    print(f"rooms {len(cfg.rooms)}  statuses {dict(statuses)}  PDF {pages} pages, "
+          f"{len(pdf) / 1e6:.1f} MB ({pdf_path}); XLSX {len(xlsx) / 1e3:.0f} kB")  # fmt: skip
+    print(f"analysis alone (minute means + all metrics)   {analysis_s:6.2f} s")
+    print(f"report model (two weeks read, days, charts)   {build_s:6.2f} s")
+    print(f"XLSX rendering                                {xlsx_render_s:6.2f} s")
+    print(f"PDF rendering (HTML + {printer()})  {pdf_render_s:6.2f} s")
+    print(f"XLSX report {xlsx_s:.2f} s = {xlsx_s / analysis_s:.2f}x the analysis (goal <= 2x)")
+    print(f"PDF report  {pdf_s:.2f} s (goal < 5 s)")
+    print(
+        f"RESULT report ratio={xlsx_s / analysis_s:.2f} goal=2 pdf_s={pdf_s:.2f} pdf_goal_s=5 "
+        f"xlsx_s={xlsx_s:.2f} build_s={build_s:.2f} analysis_s={analysis_s:.2f} "
+        f"rooms={len(cfg.rooms)} pages={pages}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""The report as CSV, for spreadsheets and scripts: one row per room (`render_csv`), or one
+row per room and school day (`render_daily_csv`). UTF-8, comma-separated, a header row, and
+numbers written plainly (a dot for decimals, no thousands separator, no units); an empty
+cell means "no value" (no data, or not judged). The columns are a contract, listed here and
+in the README; new columns are only ever added at the end.
+
+Rooms CSV (`--format csv`), one row per room:
+
+- site, room, building, ventilation_type: from the site file;
+- from, to: the report's first and last dates (YYYY-MM-DD, inclusive); period: its label
+  (2026-W47, or "FROM to TO");
+- profile_id, profile_version: the guidance profile applied;
+- status (green, amber, red, grey), status_reason, status_source: the period's judgement
+  and the source key of the rule that decided it (empty for green and grey);
+- coverage_pct, occupied_minutes, minutes_with_data: occupied minutes with a reading;
+- co2_mean_ppm, pct_time_above_800, pct_time_above_1500, longest_above_1500_min,
+  max_20min_mean_ppm: as in `ventwatch analyse --format json`;
+- bb101_daily_mean_limit_ppm, bb101_days_over, bb101_days_with_data: BB101 daily means
+  against the design criterion for the room's ventilation type;
+- temperature_min_c, temperature_mean_c, minimum_temperature_c (the profile's minimum),
+  minutes_below_minimum_temperature;
+- cold_and_high_co2, cold_after_windows_opened: true or false (cold-and-stuffy flags);
+- offline_minutes, drift_suspected, health_notes ("; "-separated);
+- decay_ach, lps_per_person: ventilation estimates, empty when none could be made;
+- previous_status, change (better, worse, same, not comparable): against the previous
+  period of the same length;
+- actions_logged: how many actions the action log holds for the room in the period.
+
+Daily CSV (`--format daily-csv`), one row per room and school day it was in use:
+
+- site, room, building, date (YYYY-MM-DD), weekday (Mon..Sun);
+- status, status_reason, coverage_pct, occupied_minutes, minutes_with_data,
+  co2_mean_ppm, pct_time_above_800, pct_time_above_1500, longest_above_1500_min,
+  max_20min_mean_ppm: that day alone, as above;
+- bb101_under_daily_limit: true, false, or empty (no data that day);
+- temperature_min_c, minutes_below_minimum_temperature.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date
+from typing import Final
+
+from ventwatch.reports.model import Report, RoomReport
+
+ROOM_COLUMNS: Final = (
+    "site",
+    "room",
+    "building",
+    "ventilation_type",
+    "from",
+    "to",
+    "period",
+    "profile_id",
+    "profile_version",
+    "status",
+    "status_reason",
+    "status_source",
+    "coverage_pct",
+    "occupied_minutes",
+    "minutes_with_data",
+    "co2_mean_ppm",
+    "pct_time_above_800",
+    "pct_time_above_1500",
+    "longest_above_1500_min",
+    "max_20min_mean_ppm",
+    "bb101_daily_mean_limit_ppm",
+    "bb101_days_over",
+    "bb101_days_with_data",
+    "temperature_min_c",
+    "temperature_mean_c",
+    "minimum_temperature_c",
+    "minutes_below_minimum_temperature",
+    "cold_and_high_co2",
+    "cold_after_windows_opened",
+    "offline_minutes",
+    "drift_suspected",
+    "health_notes",
+    "decay_ach",
+    "lps_per_person",
+    "previous_status",
+    "change",
+    "actions_logged",
+)
+DAY_COLUMNS: Final = (
+    "site",
+    "room",
+    "building",
+    "date",
+    "weekday",
+    "status",
+    "status_reason",
+    "coverage_pct",
+    "occupied_minutes",
+    "minutes_with_data",
+    "co2_mean_ppm",
+    "pct_time_above_800",
+    "pct_time_above_1500",
+    "longest_above_1500_min",
+    "max_20min_mean_ppm",
+    "bb101_under_daily_limit",
+    "temperature_min_c",
+    "minutes_below_minimum_temperature",
+)
+
+Cell = str | int | float | bool | date | None
+
+
+def room_rows(report: Report) -> list[tuple[Cell, ...]]:
+    """The rooms table as values (the XLSX summary sheet writes the same rows)."""
+    h = report.header
+    rows: list[tuple[Cell, ...]] = []
+    for r in report.rooms:
+        a, m = r.analysis, r.analysis.co2
+        t, v = a.temperature, a.ventilation
+        rows.append(
+            (
+                h.site,
+                a.room,
+                a.building,
+                a.ventilation_type,
+                h.period.first,
+                h.period.last,
+                h.period.label,
+                h.profile_id,
+                h.profile_version,
+                m.status,
+                m.status_reason,
+                m.status_source,
+                m.coverage_pct,
+                m.occupied_minutes,
+                m.minutes_with_data,
+                m.co2_mean_ppm,
+                m.pct_time_above_800,
+                m.pct_time_above_1500,
+                m.longest_above_1500_min,
+                m.max_20min_mean_ppm,
+                a.bb101.daily_mean_limit_ppm,
+                a.bb101.days_failing,
+                sum(1 for d in a.bb101.days if d.passes is not None),
+                t.min_c,
+                t.mean_c,
+                t.minimum_c,
+                t.minutes_below_minimum,
+                t.cold_and_high_co2,
+                t.cold_because_windows_opened,
+                a.health.offline_minutes,
+                a.health.drift_suspected,
+                "; ".join(a.health.notes),
+                v.decay_ach,
+                v.lps_per_person,
+                r.previous.status,
+                r.change,
+                len(r.actions),
+            )
+        )
+    return rows
+
+
+def room_day_rows(site: str, room: RoomReport) -> list[tuple[Cell, ...]]:
+    """A room's rows of the daily table (the XLSX room sheets write the same rows)."""
+    rows: list[tuple[Cell, ...]] = []
+    for d in room.days:
+        m = d.co2
+        rows.append(
+            (
+                site,
+                room.room,
+                room.analysis.building,
+                d.day,
+                f"{d.day:%a}",
+                m.status,
+                m.status_reason,
+                m.coverage_pct,
+                m.occupied_minutes,
+                m.minutes_with_data,
+                m.co2_mean_ppm,
+                m.pct_time_above_800,
+                m.pct_time_above_1500,
+                m.longest_above_1500_min,
+                m.max_20min_mean_ppm,
+                d.bb101_passes,
+                d.temperature_min_c,
+                d.minutes_below_minimum_c,
+            )
+        )
+    return rows
+
+
+def day_rows(report: Report) -> list[tuple[Cell, ...]]:
+    return [row for r in report.rooms for row in room_day_rows(report.header.site, r)]
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # a float as its shortest round-trip form: 683.3, 100.0
+
+
+def _write(columns: Sequence[str], rows: list[tuple[Cell, ...]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def render_csv(report: Report) -> str:
+    """One row per room (the columns are in this module's docstring)."""
+    return _write(ROOM_COLUMNS, room_rows(report))
+
+
+def render_daily_csv(report: Report) -> str:
+    """One row per room and school day the room was in use."""
+    return _write(DAY_COLUMNS, day_rows(report))

@@ -1,0 +1,415 @@
+"""One report model for every format: a site's rooms over a period, judged by the analysis
+engine against the site's guidance profile, with the previous period for comparison.
+
+`build_report` is pure: minute means (the store's, covering the previous period and the
+report's own), the site, the profile and the logged actions in; a `Report` out. The
+formats only lay it out, so a CSV, a spreadsheet and a printed page cannot disagree.
+
+What is in it, and why:
+- the whole period's judgement of each room is the engine's (`analyse_site`): what
+  `ventwatch analyse --from FIRST --to LAST` and the room page say of the same dates;
+- each school day is the engine's judgement of that day alone (the week view's day cells);
+- the previous period is judged the same way, so "better" or "worse" compares like with like;
+- every threshold, band and meaning is read from the profile, and the header names it (id,
+  version, sources): a printed report must say which guidance it applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from ventwatch import __version__
+from ventwatch.analysis.co2 import STATUS_ORDER, CO2Metrics, Status
+from ventwatch.analysis.engine import RoomAnalysis, analyse_site
+from ventwatch.analysis.occupancy import Schedule, local_day_bounds, minute_grid, occupied_mask
+from ventwatch.analysis.profiles import Profile, Source
+from ventwatch.config import OccupiedHours, SiteConfig
+from ventwatch.reports.period import Period
+
+# A day's chart plots 5-minute means: fine enough to show a lesson's build-up and a break's
+# airing, coarse enough that a 60-room report stays a small file (presentation choice).
+CHART_STEP_MINUTES: Final = 5
+# How many rooms the summary lists as the worst (presentation choice).
+WORST_ROOMS: Final = 5
+# Statuses from the most to the least pressing, the order summaries list them in.
+STATUS_RANK: Final[tuple[Status, ...]] = ("red", "amber", "green", "grey")
+
+Change = Literal["better", "worse", "same", "not comparable"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportAction:
+    """Something done about a room, as the rep's action log recorded it."""
+
+    room: str
+    taken_on: date
+    step: str  # the joint guide's step it belongs to
+    action: str
+    note: str
+    recorded_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BandNote:
+    """A CO2 band of the profile in plain words: what it means and what to do next."""
+
+    name: str
+    from_ppm: float | None  # the band below's upper bound; None for the lowest band
+    below_ppm: float | None  # None for the highest band
+    label: str
+    advice: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNote:
+    """What a room's status over the period means under the profile."""
+
+    status: Status
+    meaning: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    site: str
+    timezone: str
+    period: Period
+    school_days: list[date]  # the days with occupied minutes in any room reported
+    profile_id: str
+    profile_version: str
+    profile_title: str
+    profile_summary: str
+    sources: list[Source]
+    occupied_hours: str  # the site's; a room with its own hours says so in its section
+    generated_at: datetime
+    ventwatch_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayChart:
+    """A room's CO2 over one school day in steps of `step_minutes` from `start` (local time):
+    each step's mean, None where there was no reading, and whether the step is occupied (the
+    hours that count: breaks are not)."""
+
+    start: datetime
+    step_minutes: int
+    co2_ppm: list[float | None]
+    occupied: list[bool]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDay:
+    """The engine's judgement of one room over one school day."""
+
+    day: date
+    co2: CO2Metrics
+    bb101_passes: bool | None  # None: no data that day
+    temperature_min_c: float | None
+    minutes_below_minimum_c: int
+    chart: DayChart
+
+
+@dataclass(frozen=True, slots=True)
+class RoomReport:
+    analysis: RoomAnalysis  # the whole period
+    previous: CO2Metrics  # the previous period, judged the same way
+    change: Change
+    days: list[RoomDay]  # school days the room was in use
+    actions: list[ReportAction]
+
+    @property
+    def room(self) -> str:
+        return self.analysis.room
+
+    @property
+    def status(self) -> Status:
+        return self.analysis.co2.status
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    counts: dict[Status, int]  # in STATUS_RANK order
+    previous_counts: dict[Status, int]
+    worst: list[str]  # red and amber rooms, worst first
+    not_enough_data: list[str]
+    better: list[str]
+    worse: list[str]
+    cold: list[str]  # rooms below the profile's minimum temperature at some occupied minute
+    cold_below_c: float  # that minimum
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    header: Header
+    summary: SiteSummary
+    bands: list[BandNote]
+    statuses: list[StatusNote]
+    rooms: list[RoomReport] = field(default_factory=list)
+
+
+def band_notes(profile: Profile) -> list[BandNote]:
+    notes = []
+    lower: float | None = None
+    for band in profile.co2_bands:
+        notes.append(
+            BandNote(band.name, lower, band.below_ppm, band.label, band.advice, band.source)
+        )
+        lower = band.below_ppm
+    return notes
+
+
+def status_notes(profile: Profile) -> list[StatusNote]:
+    """The meaning of each status, from the profile's rules; green and grey are worded from
+    the same rules and the profile's coverage, so they cannot drift from what was applied."""
+    rules = {r.status: r for r in profile.status.rules}
+    notes = [StatusNote(s, rules[s].meaning, rules[s].source) for s in STATUS_RANK if s in rules]
+    mildest = profile.status.rules[-1]
+    figure = (
+        " / ".join(f"{kind} {ppm:g}" for kind, ppm in mildest.above_ppm.items())
+        if isinstance(mildest.above_ppm, dict)
+        else f"{mildest.above_ppm:g}"
+    )
+    notes.append(
+        StatusNote(
+            "green",
+            f"No run of {mildest.for_minutes} consecutive occupied minutes above {figure} ppm.",
+            mildest.source,
+        )
+    )
+    notes.append(
+        StatusNote(
+            "grey",
+            f"Not judged: fewer than {profile.status.min_coverage_pct:g}% of occupied minutes "
+            "have a reading. A silent sensor is never taken as good air.",
+            None,
+        )
+    )
+    return notes
+
+
+def change_between(previous: Status, now: Status) -> Change:
+    """Better or worse by status only: a figure that moves within a status is shown as
+    numbers, not judged. A period without enough data cannot be compared."""
+    if "grey" in (previous, now):
+        return "not comparable"
+    before, after = STATUS_ORDER.index(previous), STATUS_ORDER.index(now)
+    if after == before:
+        return "same"
+    return "worse" if after > before else "better"
+
+
+def _worst_first(room: RoomReport) -> tuple[int, int, float, float]:
+    m = room.analysis.co2
+    return (
+        STATUS_RANK.index(m.status),
+        -m.longest_above_1500_min,
+        -(m.pct_time_above_800 or 0.0),
+        -(m.max_20min_mean_ppm or 0.0),
+    )
+
+
+def _counts(statuses: Iterable[Status]) -> dict[Status, int]:
+    counts = dict.fromkeys(STATUS_RANK, 0)
+    for s in statuses:
+        counts[s] += 1
+    return counts
+
+
+def summarise(rooms: Sequence[RoomReport], profile: Profile) -> SiteSummary:
+    worst = sorted((r for r in rooms if r.status in ("red", "amber")), key=_worst_first)
+    return SiteSummary(
+        counts=_counts(r.status for r in rooms),
+        previous_counts=_counts(r.previous.status for r in rooms),
+        worst=[r.room for r in worst[:WORST_ROOMS]],
+        not_enough_data=[r.room for r in rooms if r.status == "grey"],
+        better=[r.room for r in rooms if r.change == "better"],
+        worse=[r.room for r in rooms if r.change == "worse"],
+        cold=[r.room for r in rooms if r.analysis.temperature.minutes_below_minimum],
+        cold_below_c=profile.temperature.minimum_c,
+    )
+
+
+def _ns(when: datetime) -> int:
+    return int(pd.Timestamp(when).as_unit("ns").value)
+
+
+def _occupied_on(day: date, hours: OccupiedHours, site: SiteConfig) -> bool:
+    start, end = local_day_bounds(day, day, site.tz)
+    return bool(
+        occupied_mask(minute_grid(start, end), Schedule(hours, site.calendar, site.tz)).any()
+    )
+
+
+def _charts(
+    day_minutes: pd.DataFrame, day: date, site: SiteConfig, rooms: list[str]
+) -> dict[str, DayChart]:
+    """Each room's chart of `day`: 5-minute means over its occupied hours' span (breaks
+    included, drawn as not occupied), all rooms binned at once."""
+    tz = site.tz
+    midnight, _ = local_day_bounds(day, day, tz)
+    step_ns = CHART_STEP_MINUTES * 60_000_000_000
+    codes = pd.Index(rooms).get_indexer(day_minutes["room"].astype(object))
+    stamps = day_minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
+    bins = (stamps - _ns(midnight)) // step_ns
+    co2 = day_minutes["co2_ppm"].to_numpy(dtype=float)
+    keep = (codes >= 0) & ~np.isnan(co2) & (bins >= 0)
+    width = max(int(bins[keep].max()) + 1 if keep.any() else 1, 25 * 60 // CHART_STEP_MINUTES)
+    flat = codes[keep].astype(np.int64) * width + bins[keep]
+    sums = np.bincount(flat, weights=co2[keep], minlength=len(rooms) * width)
+    counts = np.bincount(flat, minlength=len(rooms) * width)
+    sums, counts = sums.reshape(len(rooms), width), counts.reshape(len(rooms), width)
+    by_room = {r.name: r for r in site.rooms}
+    # The span and occupied steps of each schedule, shared by the rooms that keep it.
+    spans: dict[int, tuple[int, int, datetime, list[bool]]] = {}
+    out = {}
+    for code, name in enumerate(rooms):
+        hours = by_room[name].occupied_hours or site.occupied_hours
+        if id(hours) not in spans:
+            start = datetime.combine(day, hours.start, tz)
+            end = datetime.combine(day, hours.end, tz)
+            first = (_ns(start) - _ns(midnight)) // step_ns
+            last = -(-(_ns(end) - _ns(midnight)) // step_ns)  # the step holding the end
+            steps = pd.date_range(
+                pd.Timestamp(midnight) + pd.Timedelta(minutes=first * CHART_STEP_MINUTES),
+                periods=last - first,
+                freq=f"{CHART_STEP_MINUTES}min",
+            )
+            occupied = occupied_mask(steps, Schedule(hours, site.calendar, tz))
+            spans[id(hours)] = (
+                first,
+                last,
+                steps[0].to_pydatetime().astimezone(tz),
+                [bool(x) for x in occupied],
+            )
+        first, last, begins, occupied_steps = spans[id(hours)]
+        n = counts[code, first:last]
+        means = np.divide(sums[code, first:last], n, out=np.full(len(n), np.nan), where=n > 0)
+        out[name] = DayChart(
+            start=begins,
+            step_minutes=CHART_STEP_MINUTES,
+            co2_ppm=[None if np.isnan(v) else round(float(v), 1) for v in means],
+            occupied=occupied_steps,
+        )
+    return out
+
+
+def build_report(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    period: Period,
+    generated_at: datetime,
+    actions: Iterable[ReportAction] = (),
+    rooms: list[str] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+    version: str = __version__,
+) -> Report:
+    """The report of `period`. `minutes` are the store's minute means from the start of
+    `period.previous()` to the end of `period`; `rooms` limits the report to those rooms (in
+    the site file's order). `on_step(done, total)` is told as each day is judged, for a
+    progress bar."""
+    previous = period.previous()
+    wanted = [r.name for r in site.rooms if rooms is None or r.name in rooms]
+    total = period.days + 2
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if on_step is not None:
+            on_step(done, total)
+
+    # Each analysis gets only its own rows: the engine's cost grows with the rows it is given.
+    stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
+
+    def between(first: date, last: date) -> pd.DataFrame:
+        start, end = local_day_bounds(first, last, site.tz)
+        return minutes[(stamps >= _ns(start)) & (stamps < _ns(end))]
+
+    whole = analyse_site(
+        between(period.first, period.last), site, profile, period.first, period.last, wanted
+    )
+    step()
+    before = {
+        r.room: r.co2
+        for r in analyse_site(
+            between(previous.first, previous.last),
+            site,
+            profile,
+            previous.first,
+            previous.last,
+            wanted,
+        ).rooms
+    }
+    step()
+    hours = {id(h): h for h in (r.occupied_hours or site.occupied_hours for r in site.rooms
+                                if r.name in wanted)}.values()  # fmt: skip
+    days: dict[str, list[RoomDay]] = {name: [] for name in wanted}
+    school_days = []
+    for day in period.dates():
+        if not any(_occupied_on(day, h, site) for h in hours):  # a weekend, a holiday
+            step()
+            continue
+        day_minutes = between(day, day)
+        judged = analyse_site(day_minutes, site, profile, day, day, wanted)
+        in_use = [r for r in judged.rooms if r.co2.occupied_minutes]
+        if in_use:
+            school_days.append(day)
+            charts = _charts(day_minutes, day, site, [r.room for r in in_use])
+            for r in in_use:
+                bb = r.bb101.days[0] if r.bb101.days else None
+                days[r.room].append(
+                    RoomDay(
+                        day=day,
+                        co2=r.co2,
+                        bb101_passes=bb.passes if bb else None,
+                        temperature_min_c=r.temperature.min_c,
+                        minutes_below_minimum_c=r.temperature.minutes_below_minimum,
+                        chart=charts[r.room],
+                    )
+                )
+        step()
+    logged: dict[str, list[ReportAction]] = {name: [] for name in wanted}
+    for action in sorted(actions, key=lambda a: (a.taken_on, a.room)):
+        if action.room in logged and period.first <= action.taken_on <= period.last:
+            logged[action.room].append(action)
+    reports = []
+    for r in whole.rooms:
+        prev = before[r.room]
+        reports.append(
+            RoomReport(
+                analysis=r,
+                previous=prev,
+                change=change_between(prev.status, r.co2.status),
+                days=days[r.room],
+                actions=logged[r.room],
+            )
+        )
+    header = Header(
+        site=site.site.name,
+        timezone=site.tz.key,
+        period=period,
+        school_days=school_days,
+        profile_id=profile.id,
+        profile_version=profile.version,
+        profile_title=profile.title,
+        profile_summary=profile.summary,
+        sources=list(profile.sources),
+        occupied_hours=Schedule(site.occupied_hours, site.calendar, site.tz).describe(),
+        generated_at=generated_at,
+        ventwatch_version=version,
+    )
+    return Report(
+        header=header,
+        summary=summarise(reports, profile),
+        bands=band_notes(profile),
+        statuses=status_notes(profile),
+        rooms=reports,
+    )
