@@ -5,6 +5,7 @@ results out; the command line and the pages do the I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,6 +109,82 @@ def minute_arrays(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class RoomDay:
+    """A room over one day alone: its CO2 judgement and temperature, as `analyse_site` over
+    that day would give them (the day's BB101 result is in the period's `bb101.days`)."""
+
+    co2: CO2Metrics
+    temperature: TemperatureResult
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """What judging one room needs, shared by `analyse_site` and `analyse_days`."""
+
+    room: Room
+    profile: Profile
+    overrides: dict[str, float]
+    schedule: Schedule
+    occupied: np.ndarray
+    grid: OccupiedGrid
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def co2(self) -> np.ndarray:
+        return self.arrays["co2_ppm"][self.occupied]
+
+    def co2_and_temperature(self) -> tuple[CO2Metrics, TemperatureResult]:
+        co2 = self.co2
+        metrics = co2_metrics(self.grid, co2, self.profile, self.room.ventilation)
+        amber = next(
+            (
+                r.threshold(self.room.ventilation)
+                for r in self.profile.status.rules
+                if r.status == "amber"
+            ),
+            800.0,
+        )
+        temp = self.arrays["temperature_c"][self.occupied]
+        return metrics, temperature(temp, co2, self.grid.segment, self.profile, amber)
+
+
+def _rooms_over(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    start: datetime,
+    end: datetime,
+    rooms: list[str] | None,
+) -> Iterator[_Judged]:
+    """Each wanted room with its occupied minutes over [start, end) and its data there."""
+    tz = site.tz
+    index = minute_grid(start, end)
+    data = minute_arrays(minutes, index)
+    empty = np.full(len(index), np.nan)
+    schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid]] = {}
+    for room in site.rooms:
+        if rooms is not None and room.name not in rooms:
+            continue
+        hours = room.occupied_hours or site.occupied_hours
+        if id(hours) not in schedules:
+            schedule = Schedule(hours, site.calendar, tz)
+            occ = occupied_mask(index, schedule)
+            schedules[id(hours)] = (schedule, occ, OccupiedGrid.build(index[occ], tz))
+        schedule, occ, grid = schedules[id(hours)]
+        arrays = data.get(room.name, {})
+        room_profile, overrides = _room_profile(profile, site, room)
+        yield _Judged(
+            room,
+            room_profile,
+            overrides,
+            schedule,
+            occ,
+            grid,
+            {c: arrays.get(c, empty) for c in MINUTE_COLUMNS},
+        )
+
+
 def analyse_site(
     minutes: pd.DataFrame,
     site: SiteConfig,
@@ -120,53 +197,48 @@ def analyse_site(
     """Judge each room over the local dates first..last (inclusive), or only up to `until`
     (today so far: minutes still to come are not missing data). `minutes` is the output of
     `minute_means` (or the store's own minute means: same columns)."""
-    tz = site.tz
-    start, end = local_day_bounds(first, last, tz)
+    start, end = local_day_bounds(first, last, site.tz)
     if until is not None:
         end = max(start, min(end, until))
-    index = minute_grid(start, end)
-    data = minute_arrays(minutes, index)
-    empty = np.full(len(index), np.nan)
-    schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid]] = {}
     results = []
-    for room in site.rooms:
-        if rooms is not None and room.name not in rooms:
-            continue
-        hours = room.occupied_hours or site.occupied_hours
-        if id(hours) not in schedules:
-            schedule = Schedule(hours, site.calendar, tz)
-            occ = occupied_mask(index, schedule)
-            schedules[id(hours)] = (schedule, occ, OccupiedGrid.build(index[occ], tz))
-        schedule, occ, grid = schedules[id(hours)]
-        arrays = data.get(room.name, {})
-        co2_all = arrays.get("co2_ppm", empty)
-        temp_all = arrays.get("temperature_c", empty)
-        room_profile, overrides = _room_profile(profile, site, room)
-        co2 = co2_all[occ]
-        metrics = co2_metrics(grid, co2, room_profile, room.ventilation)
-        amber = next(
-            (
-                r.threshold(room.ventilation)
-                for r in room_profile.status.rules
-                if r.status == "amber"
-            ),
-            800.0,
-        )
+    for j in _rooms_over(minutes, site, profile, start, end, rooms):
+        metrics, temp = j.co2_and_temperature()
+        co2 = j.co2
         results.append(
             RoomAnalysis(
-                room=room.name,
-                building=room.building,
-                ventilation_type=room.ventilation,
-                schedule=schedule.describe(),
-                overrides=overrides,
+                room=j.room.name,
+                building=j.room.building,
+                ventilation_type=j.room.ventilation,
+                schedule=j.schedule.describe(),
+                overrides=j.overrides,
                 co2=metrics,
-                bb101=bb101(grid, co2, room_profile, room.ventilation),
-                temperature=temperature(temp_all[occ], co2, grid.segment, room_profile, amber),
-                ventilation=ventilation(co2_all, occ, room, room_profile, room.age_group),
-                health=health(grid, co2, co2_all[~occ], room_profile),
+                bb101=bb101(j.grid, co2, j.profile, j.room.ventilation),
+                temperature=temp,
+                ventilation=ventilation(
+                    j.arrays["co2_ppm"], j.occupied, j.room, j.profile, j.room.age_group
+                ),
+                health=health(j.grid, co2, j.arrays["co2_ppm"][~j.occupied], j.profile),
             )
         )
-    return SiteAnalysis(site.site.name, tz.key, profile, first, last, results)
+    return SiteAnalysis(site.site.name, site.tz.key, profile, first, last, results)
+
+
+def analyse_days(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    day: date,
+    rooms: list[str] | None = None,
+) -> dict[str, RoomDay]:
+    """Each room's CO2 and temperature over one day alone, as `analyse_site(day, day)` judges
+    them, without the parts that only mean something over a longer period (ventilation
+    estimates, sensor health): a report's daily rows cost a third of a full analysis."""
+    start, end = local_day_bounds(day, day, site.tz)
+    out = {}
+    for j in _rooms_over(minutes, site, profile, start, end, rooms):
+        metrics, temp = j.co2_and_temperature()
+        out[j.room.name] = RoomDay(metrics, temp)
+    return out
 
 
 def _plain(value: Any) -> Any:

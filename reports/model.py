@@ -26,7 +26,7 @@ import pandas as pd
 
 from ventwatch import __version__
 from ventwatch.analysis.co2 import STATUS_ORDER, CO2Metrics, Status
-from ventwatch.analysis.engine import RoomAnalysis, analyse_site
+from ventwatch.analysis.engine import RoomAnalysis, analyse_days, analyse_site
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile, Source
 from ventwatch.config import OccupiedHours, SiteConfig
@@ -352,27 +352,29 @@ def build_report(
     hours = {id(h): h for h in (r.occupied_hours or site.occupied_hours for r in site.rooms
                                 if r.name in wanted)}.values()  # fmt: skip
     days: dict[str, list[RoomDay]] = {name: [] for name in wanted}
+    # A day's BB101 result is the period's for that day (judged over that day alone).
+    bb101_by_day = {(r.room, d.date): d.passes for r in whole.rooms for d in r.bb101.days}
     school_days = []
     for day in period.dates():
         if not any(_occupied_on(day, h, site) for h in hours):  # a weekend, a holiday
             step()
             continue
         day_minutes = between(day, day)
-        judged = analyse_site(day_minutes, site, profile, day, day, wanted)
-        in_use = [r for r in judged.rooms if r.co2.occupied_minutes]
+        judged = analyse_days(day_minutes, site, profile, day, wanted)
+        in_use = [name for name, r in judged.items() if r.co2.occupied_minutes]
         if in_use:
             school_days.append(day)
-            charts = _charts(day_minutes, day, site, [r.room for r in in_use])
-            for r in in_use:
-                bb = r.bb101.days[0] if r.bb101.days else None
-                days[r.room].append(
+            charts = _charts(day_minutes, day, site, in_use)
+            for name in in_use:
+                r = judged[name]
+                days[name].append(
                     RoomDay(
                         day=day,
                         co2=r.co2,
-                        bb101_passes=bb.passes if bb else None,
+                        bb101_passes=bb101_by_day.get((name, day)),
                         temperature_min_c=r.temperature.min_c,
                         minutes_below_minimum_c=r.temperature.minutes_below_minimum,
-                        chart=charts[r.room],
+                        chart=charts[name],
                     )
                 )
         step()

@@ -283,3 +283,45 @@ def test_status_is_monotone_when_every_value_rises(values: list[float], rise: fl
     before = analyse(lesson(values)).co2.status
     after = analyse(lesson([v + rise for v in values])).co2.status
     assert ORDER.index(after) >= ORDER.index(before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2 * 1440 - 1),
+            st.floats(350, 2500),
+            st.floats(10, 25),
+        ),
+        max_size=300,
+    )
+)
+def test_analyse_days_judges_a_day_as_analyse_site_does(
+    points: list[tuple[int, float, float]],
+) -> None:
+    """A report's daily rows come from `analyse_days`; they must be what a one-day
+    `analyse_site` says, and the period's BB101 days what each day alone says."""
+    from ventwatch.analysis.engine import analyse_days
+
+    cfg = site(end="12:00", breaks=[{"start": "10:30", "end": "10:45"}])
+    start = datetime.combine(MONDAY, datetime.min.time(), UTC)
+    readings = pd.DataFrame(
+        {
+            "time": pd.to_datetime([start + timedelta(minutes=m) for m, _, _ in points], utc=True),
+            "room": "A",
+            "co2_ppm": [c for _, c, _ in points],
+            "temperature_c": [t for _, _, t in points],
+            "humidity_pct": 45.0,
+        }
+    )
+    minutes = minute_means(readings)
+    period = analyse_site(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1)).rooms[0]
+    for day in (MONDAY, MONDAY + timedelta(days=1)):
+        alone = analyse_site(minutes, cfg, PROFILE, day, day).rooms[0]
+        fast = analyse_days(minutes, cfg, PROFILE, day)["A"]
+        assert fast.co2 == alone.co2
+        assert fast.temperature == alone.temperature
+        [bb] = [d for d in period.bb101.days if d.date == day] or [None]
+        assert (bb.passes if bb else None) == (
+            alone.bb101.days[0].passes if alone.bb101.days else None
+        )
