@@ -29,7 +29,7 @@ from ventwatch.assignments import Assignments
 from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
-from ventwatch.dashboard.auth import LoginRequiredError
+from ventwatch.dashboard.auth import LoginRequiredError, for_machines
 from ventwatch.dashboard.deps import IngestStats
 from ventwatch.dashboard.headers import SECURITY_HEADERS
 from ventwatch.dashboard.rooms import NowCache, TodayCache
@@ -40,6 +40,7 @@ from ventwatch.dashboard.routes import (
     history,
     live,
     login,
+    metrics,
     overview,
     reports,
     room,
@@ -110,7 +111,7 @@ def create_app(
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:
-        if request.url.path.startswith("/api/"):
+        if for_machines(request.url.path):
             return JSONResponse(
                 {"detail": "sign in, or send an API token (Authorization: Bearer ...)"},
                 status_code=401,
@@ -123,7 +124,7 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """A page says what went wrong in a page (with the account bar, so a refused user
         sees who they are signed in as); the API keeps FastAPI's JSON."""
-        if request.url.path.startswith("/api/") or exc.status_code < 400:
+        if for_machines(request.url.path) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         return app.state.templates.TemplateResponse(
             request,
@@ -148,6 +149,7 @@ def create_app(
         alerts,
         reports,
         api,
+        metrics,
         health,
     ):
         app.include_router(area.router)

@@ -5,8 +5,8 @@ the app's route table and fails for any route without one, so a new route cannot
 open by accident. A browser signs in with a session cookie (HttpOnly, SameSite=Lax, Secure
 over https); an integration sends `Authorization: Bearer <token>` (`ventwatch users token`).
 
-Anonymous requests get 401 on `/api/...` and a redirect to the login page elsewhere; a signed-in
-user without the role, or without the site, gets 403.
+Anonymous requests get 401 on `/api/...` and `/metrics`, and a redirect to the login page
+elsewhere; a signed-in user without the role, or without the site, gets 403.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from ventwatch.accounts import Accounts, Role, Session, User
 from ventwatch.dashboard.deps import SiteDep
 
 SESSION_COOKIE = "ventwatch_session"
+
+
+def for_machines(path: str) -> bool:
+    """Machines' routes (the API, Prometheus' `/metrics`) answer in JSON, and an anonymous
+    request with 401; a page redirects a person to the login form instead."""
+    return path.startswith("/api/") or path == "/metrics"
 
 
 class LoginRequiredError(Exception):
