@@ -92,13 +92,21 @@ def minute_arrays(
     stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
     positions = (stamps - start) // 60_000_000_000
     keep = (positions >= 0) & (positions < len(index))
-    codes, names = pd.factorize(minutes["room"].to_numpy()[keep])
+    room = minutes["room"]
+    if isinstance(room.dtype, pd.CategoricalDtype):
+        # The store's minute means name rooms by category: their codes are the factorisation,
+        # with no string per row to hash (most of this function's time otherwise).
+        codes, names = room.cat.codes.to_numpy()[keep], room.cat.categories.to_numpy()
+    else:
+        codes, names = pd.factorize(room.to_numpy()[keep])
     positions = positions[keep]
     columns = {c: minutes[c].to_numpy(dtype=float)[keep] for c in MINUTE_COLUMNS}
     # One stable sort by room, then each room is a slice: no per-room scan of all rows.
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     for code, name in enumerate(names):
+        if bounds[code] == bounds[code + 1]:
+            continue  # a category without rows here: the room has no data, as if unnamed
         rows = order[bounds[code] : bounds[code + 1]]
         arrays = {}
         for column, values in columns.items():
@@ -110,9 +118,8 @@ def minute_arrays(
 
 
 @dataclass(frozen=True, slots=True)
-class RoomDay:
-    """A room over one day alone: its CO2 judgement and temperature, as `analyse_site` over
-    that day would give them (the day's BB101 result is in the period's `bb101.days`)."""
+class RoomCO2:
+    """A room's CO2 judgement and temperature over a period, as `analyse_site` gives them."""
 
     co2: CO2Metrics
     temperature: TemperatureResult
@@ -120,7 +127,7 @@ class RoomDay:
 
 @dataclass(frozen=True)
 class _Judged:
-    """What judging one room needs, shared by `analyse_site` and `analyse_days`."""
+    """What judging one room needs, shared by `analyse_site` and `analyse_co2`."""
 
     room: Room
     profile: Profile
@@ -223,21 +230,22 @@ def analyse_site(
     return SiteAnalysis(site.site.name, site.tz.key, profile, first, last, results)
 
 
-def analyse_days(
+def analyse_co2(
     minutes: pd.DataFrame,
     site: SiteConfig,
     profile: Profile,
-    day: date,
+    first: date,
+    last: date,
     rooms: list[str] | None = None,
-) -> dict[str, RoomDay]:
-    """Each room's CO2 and temperature over one day alone, as `analyse_site(day, day)` judges
-    them, without the parts that only mean something over a longer period (ventilation
-    estimates, sensor health): a report's daily rows cost a third of a full analysis."""
-    start, end = local_day_bounds(day, day, site.tz)
+) -> dict[str, RoomCO2]:
+    """Each room's CO2 and temperature over the local dates first..last, as `analyse_site`
+    judges them, without the parts a report's comparisons and daily rows do not show (BB101,
+    ventilation estimates, sensor health): about a third of the cost of a full analysis."""
+    start, end = local_day_bounds(first, last, site.tz)
     out = {}
     for j in _rooms_over(minutes, site, profile, start, end, rooms):
         metrics, temp = j.co2_and_temperature()
-        out[j.room.name] = RoomDay(metrics, temp)
+        out[j.room.name] = RoomCO2(metrics, temp)
     return out
 
 

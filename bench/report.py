@@ -6,7 +6,8 @@ analysis time), and the PDF under 5 s. The analysis is what `ventwatch analyse` 
 store's minute means of the week, then every metric of every room. A report does more: it
 reads the previous week too (to compare), judges each school day on its own and bins each
 day's chart, then renders. Each report time below is that build plus its renderer. The
-renderers' imports (WeasyPrint takes about a second) happen before the clock starts.
+renderers' imports (WeasyPrint takes about a second) and one untimed run of each happen
+before the clock starts; each figure is the median of three timed runs.
 
 The data are bench/analyse.py's week, copied to the week before, so the comparison has data.
 
@@ -20,20 +21,29 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 import duckdb
 
 from bench.analyse import MONDAY, SUNDAY, fill, site
-from ventwatch.analysis.engine import analyse_site
+from ventwatch.analysis.engine import SiteAnalysis, analyse_site
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.reports.inputs import load_report
+from ventwatch.reports.model import Report
 from ventwatch.reports.pdf_format import printer, render_pdf
 from ventwatch.reports.period import parse_week
 from ventwatch.reports.xlsx_format import render_xlsx
 from ventwatch.store.duckdb import DuckDBStore
+
+
+def timed(run: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    run()
+    return time.perf_counter() - began
 
 
 def seeded(rooms: int, keep: Path | None) -> Path:
@@ -58,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rooms", type=int, default=60)
     parser.add_argument("--keep", type=Path, help="reuse/keep the store in this folder")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median)")
     args = parser.parse_args()
     path = seeded(args.rooms, args.keep)
     cfg = site(args.rooms)
@@ -65,22 +76,24 @@ def main() -> None:
     period = parse_week(f"{MONDAY.isocalendar().year}-W{MONDAY.isocalendar().week:02d}")
     store = DuckDBStore(path)
 
-    began = time.perf_counter()
-    start, end = local_day_bounds(MONDAY, SUNDAY, cfg.tz)
-    result = analyse_site(store.minute_means(None, start, end), cfg, profile, MONDAY, SUNDAY)
-    analysis_s = time.perf_counter() - began
+    def analysis() -> SiteAnalysis:
+        start, end = local_day_bounds(MONDAY, SUNDAY, cfg.tz)
+        return analyse_site(store.minute_means(None, start, end), cfg, profile, MONDAY, SUNDAY)
 
-    began = time.perf_counter()
-    report = load_report(store, cfg, profile, period, datetime.now(UTC), [])
-    build_s = time.perf_counter() - began
+    def build() -> Report:
+        return load_report(store, cfg, profile, period, datetime.now(UTC), [])
+
+    # Each figure is the median of --repeat runs, after one run of each that is not counted
+    # (DuckDB's first query and the renderers' first use are start-up, not a report's cost).
+    result = analysis()
+    report = build()
+    render_pdf(report)
+    analysis_s = median(timed(analysis) for _ in range(args.repeat))
+    build_s = median(timed(build) for _ in range(args.repeat))
     store.close()
-
-    began = time.perf_counter()
-    xlsx = render_xlsx(report)
-    xlsx_render_s = time.perf_counter() - began
-    began = time.perf_counter()
-    pdf = render_pdf(report)
-    pdf_render_s = time.perf_counter() - began
+    xlsx_render_s = median(timed(lambda: render_xlsx(report)) for _ in range(args.repeat))
+    pdf_render_s = median(timed(lambda: render_pdf(report)) for _ in range(args.repeat))
+    xlsx, pdf = render_xlsx(report), render_pdf(report)
 
     pdf_path = path.with_suffix(".pdf")
     pdf_path.write_bytes(pdf)

@@ -82,10 +82,7 @@ ENVIRONMENT: Final = _environment()
 
 def render_html(report: Report) -> str:
     """The whole report as one HTML document."""
-    charts = {
-        room.room: room_chart(room.days, report.bands, f"r{i}")
-        for i, room in enumerate(report.rooms)
-    }
+    charts = {room.room: room_chart(room.days, report.bands) for room in report.rooms}
     sources = {s.key: s for s in report.header.sources}
 
     def cite(key: str | None) -> str:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ventwatch import __version__
 from ventwatch.analysis.co2 import STATUS_ORDER, CO2Metrics, Status
-from ventwatch.analysis.engine import RoomAnalysis, analyse_days, analyse_site
+from ventwatch.analysis.engine import RoomAnalysis, analyse_co2, analyse_site
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile, Source
 from ventwatch.config import OccupiedHours, SiteConfig
@@ -337,16 +337,17 @@ def build_report(
         between(period.first, period.last), site, profile, period.first, period.last, wanted
     )
     step()
+    # The previous period is only compared by status: its CO2 judgement is all it needs.
     before = {
-        r.room: r.co2
-        for r in analyse_site(
+        name: r.co2
+        for name, r in analyse_co2(
             between(previous.first, previous.last),
             site,
             profile,
             previous.first,
             previous.last,
             wanted,
-        ).rooms
+        ).items()
     }
     step()
     hours = {id(h): h for h in (r.occupied_hours or site.occupied_hours for r in site.rooms
@@ -360,7 +361,7 @@ def build_report(
             step()
             continue
         day_minutes = between(day, day)
-        judged = analyse_days(day_minutes, site, profile, day, wanted)
+        judged = analyse_co2(day_minutes, site, profile, day, day, wanted)
         in_use = [name for name, r in judged.items() if r.co2.occupied_minutes]
         if in_use:
             school_days.append(day)

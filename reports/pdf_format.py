@@ -4,9 +4,9 @@ cannot differ.
 Two printers, chosen by what the machine has:
 - **Headless Chromium** (Debian's `chromium`, driven through Playwright's library with the
   system browser: nothing downloaded) when it is installed: a 60-room week prints in about
-  4 s, about the issue's 5 s goal. JavaScript is off and every request is refused, so the
-  page is printed exactly as written. Chromium draws the CSS page numbers but not the
-  running title (CSS `string-set`), which its printer's footer adds instead.
+  3 s (bench/report.py), under the issue's 5 s goal. JavaScript is off and every request is
+  refused, so the page is printed exactly as written. Chromium draws the CSS page numbers
+  but not the running title (CSS `string-set`), which its printer's footer adds instead.
 - **WeasyPrint** (PyPI; needs only the system's Pango) otherwise: no browser on the server,
   but about 2.5 pages a second, so a 60-room week takes some 20 s. It draws the inline SVG
   charts and the page-margin footer itself, and is given a fetcher that refuses everything.

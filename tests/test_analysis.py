@@ -296,12 +296,12 @@ def test_status_is_monotone_when_every_value_rises(values: list[float], rise: fl
         max_size=300,
     )
 )
-def test_analyse_days_judges_a_day_as_analyse_site_does(
+def test_analyse_co2_judges_a_day_as_analyse_site_does(
     points: list[tuple[int, float, float]],
 ) -> None:
-    """A report's daily rows come from `analyse_days`; they must be what a one-day
-    `analyse_site` says, and the period's BB101 days what each day alone says."""
-    from ventwatch.analysis.engine import analyse_days
+    """A report's daily rows and previous-period comparison come from `analyse_co2`; they
+    must be what `analyse_site` says, and the period's BB101 days what each day alone says."""
+    from ventwatch.analysis.engine import analyse_co2
 
     cfg = site(end="12:00", breaks=[{"start": "10:30", "end": "10:45"}])
     start = datetime.combine(MONDAY, datetime.min.time(), UTC)
@@ -316,9 +316,15 @@ def test_analyse_days_judges_a_day_as_analyse_site_does(
     )
     minutes = minute_means(readings)
     period = analyse_site(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1)).rooms[0]
+    both = analyse_co2(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1))["A"]
+    # The stores name rooms by category (with rooms of other sites among the categories).
+    named = minutes.assign(room=pd.Categorical(minutes["room"], categories=["Z", "A"]))
+    [by_category] = analyse_site(named, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1)).rooms
+    assert (by_category.co2, by_category.temperature) == (period.co2, period.temperature)
+    assert (both.co2, both.temperature) == (period.co2, period.temperature)
     for day in (MONDAY, MONDAY + timedelta(days=1)):
         alone = analyse_site(minutes, cfg, PROFILE, day, day).rooms[0]
-        fast = analyse_days(minutes, cfg, PROFILE, day)["A"]
+        fast = analyse_co2(minutes, cfg, PROFILE, day, day)["A"]
         assert fast.co2 == alone.co2
         assert fast.temperature == alone.temperature
         [bb] = [d for d in period.bb101.days if d.date == day] or [None]

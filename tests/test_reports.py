@@ -44,7 +44,7 @@ from ventwatch.reports.inputs import load_report, logged_actions
 from ventwatch.reports.model import Report, ReportAction, RoomReport, build_report
 from ventwatch.reports.pdf_format import render_pdf
 from ventwatch.reports.period import EARLIEST, LATEST, BadPeriodError, parse_range, parse_week
-from ventwatch.reports.svg import room_chart
+from ventwatch.reports.svg import HATCH_SPACING, _hatch, room_chart
 from ventwatch.reports.xlsx_format import EXCEL_RESERVED, FORBIDDEN, render_xlsx, sheet_names
 from ventwatch.store.duckdb import DuckDBStore
 
@@ -529,7 +529,7 @@ def test_pdf_tools_are_installed() -> None:
 
 def test_chart_keeps_every_mark_inside_its_panel(seeded: Seeded) -> None:
     days = room(seeded.report, "Lab 1").days
-    svg = str(room_chart(days, seeded.report.bands, "t"))
+    svg = str(room_chart(days, seeded.report.bands))
     width, height = map(float, re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
     line = re.search(r'<path d="([^"]*)" fill="none" stroke="#000"', svg).group(1)
     numbers = [float(n) for n in re.findall(r"-?[\d.]+", line)]
@@ -539,7 +539,37 @@ def test_chart_keeps_every_mark_inside_its_panel(seeded: Seeded) -> None:
     assert min(ys) >= 0
     assert max(ys) <= height
     assert len(re.findall("M", line)) == len(days)  # one unbroken line a day
-    assert str(room_chart([], seeded.report.bands, "t")) == ""
+    assert str(room_chart([], seeded.report.bands)) == ""
+
+
+@given(
+    st.floats(0, 700),
+    st.floats(0, 500),
+    st.floats(0.5, 200),
+    st.floats(0.5, 100),
+)
+def test_hatching_lines_lie_inside_their_band_and_line_up(
+    x: float, y: float, w: float, h: float
+) -> None:
+    """The highest band's hatching: diagonal segments that stay inside the band's rectangle,
+    each on a line x + y = k * spacing (so panels side by side continue each other's lines),
+    and as many as those lines crossing the rectangle."""
+    path = _hatch(x, y, w, h)
+    segments = re.findall(r"M(-?[\d.]+) (-?[\d.]+)L(-?[\d.]+) (-?[\d.]+)", path)
+    assert "".join(f"M{a} {b}L{c} {d}" for a, b, c, d in segments) == path
+    slack = 0.11  # one decimal place, rounded at each end
+    for a, b, c, d in segments:
+        for px, py in ((float(a), float(b)), (float(c), float(d))):
+            assert x - slack <= px <= x + w + slack
+            assert y - slack <= py <= y + h + slack
+            k = (px + py) / HATCH_SPACING
+            assert abs(k - round(k)) * HATCH_SPACING <= 2 * slack
+    crossing = [
+        k
+        for k in range(int((x + y) // HATCH_SPACING) - 1, int((x + w + y + h) // HATCH_SPACING) + 2)
+        if x + y < k * HATCH_SPACING < x + w + y + h
+    ]
+    assert len(segments) == len(crossing)
 
 
 # -- the action log adapter -----------------------------------------------------------------
