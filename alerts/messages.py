@@ -56,8 +56,14 @@ class MessageContext:
         return when.astimezone(self.timezone).strftime("%a %d %b %H:%M") if when else "-"
 
 
+# Decimals shown per unit: sensors resolve CO2 to whole ppm, minute means do not.
+DECIMALS = {"ppm": 0, "°C": 1}
+
+
 def _figure(value: float | None, unit: str) -> str:
-    return f"{value:g} {unit}".strip() if value is not None else "-"
+    if value is None:
+        return "-"
+    return f"{value:.{DECIMALS.get(unit, 1)}f} {unit}".strip()
 
 
 def summary_line(alert: Alert, event: str, ctx: MessageContext) -> str:

@@ -447,6 +447,16 @@ def test_the_page_shows_the_rule_its_source_and_whether_the_action_helped(
     assert "<td>10</td> <td>100\u00a0%</td> <td>650\u00a0ppm</td> <td>0.0\u00a0%</td>" in action
 
 
+def test_messages_show_minute_means_as_a_sensor_would(alerting: Alerting) -> None:
+    """Minute means have decimals; a message shows CO2 in whole ppm and °C to a tenth."""
+    co2 = opened(alerting, "Lab 3", value=1361.5, worst=1857.7)
+    text = alert_notice(co2, "recovered", alerting.monitor.ctx, NOW).text
+    assert "Latest value: 1362 ppm\nWorst value: 1858 ppm\n" in text
+    cold = opened(alerting, "Room 4", rule_id="cold", value=15.46, worst=14.04)
+    text = alert_notice(cold, "opened", alerting.monitor.ctx, NOW).text
+    assert "Latest value: 15.5 °C\nWorst value: 14.0 °C\n" in text
+
+
 # -- deliveries -------------------------------------------------------------------------------
 
 
