@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
-from ventwatch.dashboard.rooms import NowCache, RoomsNow, rooms_now_json
+from ventwatch.dashboard.rooms import NowCache, RoomsAnswer, RoomsNow, rooms_now_json
 from ventwatch.store import Store
 
 IngestStats = Callable[[], dict[str, Any]]
@@ -83,7 +83,7 @@ async def rooms_now_at(
     profile: Profile,
     cache: NowCache,
     now: datetime,
-) -> tuple[RoomsNow, bytes]:
+) -> RoomsAnswer:
     """The rooms at `now` and their JSON, from the per-second cache (computed off the loop).
     The live stream calls this once a tick; routes get it through `RoomsNowJSONDep`."""
     compute = partial(rooms_now_json, site, store, profile, now, request.app.state.today)
@@ -97,15 +97,15 @@ async def get_rooms_now_json(
     profile: ProfileDep,
     now: NowDep,
     cache: NowCacheDep,
-) -> tuple[RoomsNow, bytes]:
+) -> RoomsAnswer:
     return await rooms_now_at(request, site, store, profile, cache, now)
 
 
-RoomsNowJSONDep = Annotated[tuple[RoomsNow, bytes], Depends(get_rooms_now_json)]
+RoomsNowJSONDep = Annotated[RoomsAnswer, Depends(get_rooms_now_json)]
 
 
 async def get_rooms_now(rooms: RoomsNowJSONDep) -> RoomsNow:
-    return rooms[0]
+    return rooms.rooms
 
 
 RoomsNowDep = Annotated[RoomsNow, Depends(get_rooms_now)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
 
@@ -23,6 +24,7 @@ from ventwatch.analysis.live import NO_CO2, NO_DATA, STALE, site_status
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
+from ventwatch.dashboard.compression import gzip_of, segment
 from ventwatch.store import Store
 
 # How far back the store is asked for a room's newest values. Older than the stale limit is
@@ -128,12 +130,22 @@ def rooms_now(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RoomsAnswer:
+    """The rooms now, and the same as JSON, plain and gzipped: `/api/rooms` sends these bytes
+    as they are, and the live stream the plain ones."""
+
+    rooms: RoomsNow
+    json: bytes
+    gzip: bytes
+
+
 def rooms_now_json(
     site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
-) -> tuple[RoomsNow, bytes]:
-    """The rooms now, and the same as JSON: `/api/rooms` sends these bytes as they are."""
+) -> RoomsAnswer:
     rooms = rooms_now(site, store, profile, now, today)
-    return rooms, rooms.model_dump_json().encode()
+    json = rooms.model_dump_json().encode()
+    return RoomsAnswer(rooms, json, gzip_of(segment(json)))
 
 
 class NowCache:

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
 from tests.conftest import PASSWORD, sign_in
-from ventwatch.accounts import SESSION_LIFETIME, AccountError, Accounts, Role
+from ventwatch import accounts as accounts_module
+from ventwatch.accounts import REMEMBER_S, SESSION_LIFETIME, AccountError, Accounts, Role
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.auth import SESSION_COOKIE, Require
@@ -205,6 +206,42 @@ def test_accounts_store_only_hashes(tmp_path: Path) -> None:
     accounts.add_user("cy", Role.STAFF, PASSWORD, ["S"])
     with pytest.raises(AccountError, match="exists"):
         accounts.add_user("cy", Role.STAFF, PASSWORD, ["S"])
+
+
+def test_what_another_process_changes_applies_within_the_remembered_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard remembers sessions and tokens for `REMEMBER_S`: a user removed by the
+    users command (another process, another `Accounts`) is refused once that has passed;
+    one removed here, and a session ended here, at once."""
+    clock = [1000.0]
+    monkeypatch.setattr(accounts_module.time, "monotonic", lambda: clock[0])
+    dashboard = Accounts(tmp_path / "a.sqlite")
+    command = Accounts(tmp_path / "a.sqlite")
+    for name in ("ann", "bob"):
+        dashboard.add_user(name, Role.REP, PASSWORD, ["S"])
+    ann_token = dashboard.new_token("ann", "integration")
+    ann_cookie, _ = dashboard.start_session(dashboard.user("ann"))  # type: ignore[arg-type]
+    assert dashboard.token_user(ann_token) is not None
+    assert dashboard.session(ann_cookie) is not None
+
+    command.remove_user("ann")
+    clock[0] += REMEMBER_S - 0.5
+    assert dashboard.token_user(ann_token) is not None  # still remembered
+    clock[0] += 1.0
+    assert dashboard.token_user(ann_token) is None
+    assert dashboard.session(ann_cookie) is None
+
+    bob_token = dashboard.new_token("bob", "integration")
+    bob_cookie, bob_session = dashboard.start_session(dashboard.user("bob"))  # type: ignore[arg-type]
+    assert dashboard.session(bob_cookie) == bob_session
+    # A remembered session still ends when it expires.
+    assert dashboard.session(bob_cookie, bob_session.expires) is None
+    dashboard.end_session(bob_cookie)
+    assert dashboard.session(bob_cookie) is None  # logged out here: at once
+    assert dashboard.token_user(bob_token) is not None
+    dashboard.remove_user("bob")
+    assert dashboard.token_user(bob_token) is None
 
 
 def test_users_command(tmp_path: Path, example_site_path: Path) -> None:

@@ -275,3 +275,20 @@ def test_today_comes_from_the_analysis_engine(tmp_path: Path, accounts: Accounts
     assert first["today_status"] == "red"
     assert "consecutive occupied minutes above 1500 ppm" in first["today"]
     assert second["today_status"] == "green"
+
+
+@pytest.mark.parametrize("path", ["/", "/api/rooms"])
+def test_big_answers_are_gzipped_for_clients_that_ask(
+    path: str, store: DuckDBStore, accounts: Accounts
+) -> None:
+    client = app_with(store, accounts, ingest_stats=lambda: STATS)
+    sign_in(client, "site_manager")
+    plain = client.get(path, headers={"accept-encoding": "identity"})
+    packed = client.get(path, headers={"accept-encoding": "gzip, deflate"})
+    assert plain.status_code == packed.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert plain.headers["vary"] == packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # the same page, decoded by httpx
+    assert len(packed.content) > 1000
+    assert packed.num_bytes_downloaded < len(packed.content) / 2

@@ -16,6 +16,7 @@ import hashlib
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ventwatch.sqlite_file import SqliteFile
 
 SESSION_LIFETIME = timedelta(hours=12)
+# How long this process trusts what it last read about a session or API token. Every request
+# carries one, and reading it from the file was a quarter of the dashboard's time under load
+# (bench/dashboard.py). Changes made here (logout, a new password, a removed user) apply at
+# once; changes made by another process (`ventwatch users remove`) within this many seconds.
+REMEMBER_S = 5.0
+REMEMBER_MAX = 10_000  # entries; a flood of distinct valid tokens cannot grow it past this
 MIN_PASSWORD_LENGTH = 10
 ALL_SITES = "*"
 
@@ -84,6 +91,10 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 """
 
 
+def _user(name: str, role: str, sites: str) -> User:
+    return User(name, Role(role), tuple(sites.split("\n")))
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -93,6 +104,25 @@ class Accounts:
         self._file = SqliteFile(path, _SCHEMA)
         self.path = path
         self._hasher = PasswordHasher()
+        # token digest -> (monotonic time read, its user or session). Only found ones: an
+        # unknown token is looked up every time, so guessing fills nothing.
+        self._remembered: dict[str, tuple[float, User | Session]] = {}
+
+    def _recall(self, digest: str) -> User | Session | None:
+        found = self._remembered.get(digest)
+        if found is None or time.monotonic() - found[0] > REMEMBER_S:
+            return None
+        return found[1]
+
+    def _remember(self, digest: str, value: User | Session) -> None:
+        if len(self._remembered) >= REMEMBER_MAX:
+            self._remembered.clear()
+        self._remembered[digest] = (time.monotonic(), value)
+
+    def _forget_all(self) -> None:
+        """After any change to users or sessions: simpler than knowing which entries it
+        touched, and changes are rare next to requests."""
+        self._remembered.clear()
 
     # -- users ------------------------------------------------------------------------------
     def add_user(self, name: str, role: Role, password: str, sites: Sequence[str]) -> User:
@@ -116,6 +146,7 @@ class Accounts:
         with self._file.transaction() as db:
             if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
                 raise AccountError(f"no user {name!r}")
+        self._forget_all()
 
     def set_password(self, name: str, password: str) -> None:
         """A new password also ends every session of the user (a leaked one stops working)."""
@@ -128,16 +159,17 @@ class Accounts:
             if not changed:
                 raise AccountError(f"no user {name!r}")
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+        self._forget_all()
 
     def users(self) -> list[User]:
         with self._file.transaction() as db:
             rows = db.execute("SELECT name, role, sites FROM users ORDER BY name").fetchall()
-        return [User(n, Role(r), tuple(s.split("\n"))) for n, r, s in rows]
+        return [_user(*row) for row in rows]
 
     def user(self, name: str) -> User | None:
         with self._file.transaction() as db:
             row = db.execute("SELECT role, sites FROM users WHERE name = ?", (name,)).fetchone()
-        return None if row is None else User(name, Role(row[0]), tuple(row[1].split("\n")))
+        return None if row is None else _user(name, *row)
 
     def check_password(self, name: str, password: str) -> User | None:
         """The user, if the password is theirs. An unknown name costs a hash too, so the
@@ -187,19 +219,26 @@ class Accounts:
 
     def session(self, token: str, now: datetime | None = None) -> Session | None:
         now = now or datetime.now(UTC)
-        with self._file.transaction() as db:
-            row = db.execute(
-                "SELECT user, csrf, expires FROM sessions WHERE token_sha256 = ?",
-                (_digest(token),),
-            ).fetchone()
-        if row is None or datetime.fromisoformat(row[2]) <= now:
-            return None
-        user = self.user(row[0])
-        return None if user is None else Session(user, row[1], datetime.fromisoformat(row[2]))
+        digest = _digest(token)
+        found = self._recall(digest)
+        if not isinstance(found, Session):
+            with self._file.transaction() as db:
+                row = db.execute(
+                    "SELECT s.csrf, s.expires, u.name, u.role, u.sites FROM sessions s"
+                    " JOIN users u ON u.name = s.user WHERE s.token_sha256 = ?",
+                    (digest,),
+                ).fetchone()
+            if row is None:
+                return None
+            csrf, expires, name, role, sites = row
+            found = Session(_user(name, role, sites), csrf, datetime.fromisoformat(expires))
+            self._remember(digest, found)
+        return found if found.expires > now else None
 
     def end_session(self, token: str) -> None:
         with self._file.transaction() as db:
             db.execute("DELETE FROM sessions WHERE token_sha256 = ?", (_digest(token),))
+        self._forget_all()
 
     # -- API tokens -------------------------------------------------------------------------
     def new_token(self, name: str, label: str) -> str:
@@ -215,11 +254,21 @@ class Accounts:
         return token
 
     def token_user(self, token: str) -> User | None:
+        digest = _digest(token)
+        found = self._recall(digest)
+        if isinstance(found, User):
+            return found
         with self._file.transaction() as db:
             row = db.execute(
-                "SELECT user FROM api_tokens WHERE token_sha256 = ?", (_digest(token),)
+                "SELECT u.name, u.role, u.sites FROM api_tokens t"
+                " JOIN users u ON u.name = t.user WHERE t.token_sha256 = ?",
+                (digest,),
             ).fetchone()
-        return None if row is None else self.user(row[0])
+        if row is None:
+            return None
+        user = _user(*row)
+        self._remember(digest, user)
+        return user
 
 
 class LoginThrottle:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ventwatch import __version__
 from ventwatch.dashboard.auth import EVERYONE, MANAGERS
+from ventwatch.dashboard.compression import VARY, accepts_gzip
 from ventwatch.dashboard.deps import IngestDep, RoomsNowJSONDep
 from ventwatch.dashboard.rooms import RoomsNow
 
@@ -23,10 +24,13 @@ def openapi(request: Request) -> dict[str, Any]:
 # The two routes below do no I/O of their own: `async def` keeps them on the event loop, where
 # a plain `def` would be a round trip through a worker thread per request.
 @router.get("/rooms", dependencies=[Depends(EVERYONE)], response_model=RoomsNow)
-async def rooms(now: RoomsNowJSONDep) -> Response:
+async def rooms(request: Request, now: RoomsNowJSONDep) -> Response:
     """Every room of the site with its band, newest values and their age."""
-    # Serialised once a second for every caller (see rooms.NowCache), not once per request.
-    return Response(now[1], media_type="application/json")
+    # Serialised and compressed once a second for every caller (see rooms.NowCache).
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers = {"content-encoding": "gzip", **VARY}
+        return Response(now.gzip, media_type="application/json", headers=headers)
+    return Response(now.json, media_type="application/json", headers=VARY)
 
 
 @router.get("/version", dependencies=[Depends(EVERYONE)])

@@ -25,7 +25,7 @@ from ventwatch.dashboard.deps import (
     StoreDep,
     rooms_now_at,
 )
-from ventwatch.dashboard.rooms import RoomsNow
+from ventwatch.dashboard.rooms import RoomsAnswer, RoomsNow
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -41,7 +41,7 @@ def _signature(now: RoomsNow) -> tuple[object, ...]:
 
 
 async def _events(
-    request: Request, fetch: Callable[[], Awaitable[tuple[RoomsNow, bytes]]]
+    request: Request, fetch: Callable[[], Awaitable[RoomsAnswer]]
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     started = time.monotonic()
@@ -52,10 +52,10 @@ async def _events(
             return
         # The per-second cache the overview and /api/rooms share: every open stream of a
         # second costs one computation, and the JSON is serialised once.
-        rooms, body = await fetch()
-        signature = _signature(rooms)
+        answer = await fetch()
+        signature = _signature(answer.rooms)
         if signature != last_signature or time.monotonic() - last_sent >= REFRESH_S:
-            yield f"event: rooms\ndata: {body.decode()}\n\n"
+            yield f"event: rooms\ndata: {answer.json.decode()}\n\n"
             last_signature, last_sent = signature, time.monotonic()
         await asyncio.sleep(TICK_S)
 
@@ -76,7 +76,7 @@ def rooms_stream(
 ) -> StreamingResponse:
     """`/api/rooms` as server-sent events (`event: rooms`), whenever a room changes."""
 
-    def fetch() -> Awaitable[tuple[RoomsNow, bytes]]:
+    def fetch() -> Awaitable[RoomsAnswer]:
         return rooms_now_at(request, site, store, profile, cache, clock())
 
     return StreamingResponse(

@@ -25,6 +25,7 @@ from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import UserDep
+from ventwatch.dashboard.compression import VARY, Segment, accepts_gzip, gzip_of, segment
 from ventwatch.dashboard.deps import (
     NowCacheDep,
     NowDep,
@@ -48,7 +49,8 @@ FRAME = '{% extends "overview.html" %}{% block body %}' + BODY_MARK + "{% endblo
 @dataclass(frozen=True)
 class Body:
     context: dict[str, Any]  # the page's other blocks use it too (title, time zone)
-    html: bytes  # encoded once: a page of a thousand tiles is most of a request's time
+    # Encoded and compressed once: a page of a thousand tiles is most of a request's time.
+    html: Segment
     frame: jinja2.Template
 
 
@@ -86,7 +88,7 @@ def render_body(
     # No request, user or form token in this context: the templates' StrictUndefined makes a
     # body block that ever uses them fail here, rather than show one user's page to another.
     html = "".join(template.blocks["body"](template.new_context(context)))
-    return Body(context, html.encode(), templates.env.from_string(FRAME))
+    return Body(context, segment(html.encode()), templates.env.from_string(FRAME))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -113,4 +115,7 @@ async def overview(
     for processor in templates.context_processors:  # who is signed in, as for every page
         context.update(processor(request))
     head, _, tail = body.frame.render(context).partition(BODY_MARK)
-    return HTMLResponse(head.encode() + body.html + tail.encode())
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        page = gzip_of(segment(head.encode()), body.html, segment(tail.encode()))
+        return HTMLResponse(page, headers={"content-encoding": "gzip", **VARY})
+    return HTMLResponse(head.encode() + body.html.raw + tail.encode(), headers=VARY)
