@@ -7,6 +7,8 @@ module only joins them with the site file's rooms.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
@@ -32,6 +34,7 @@ from ventwatch.store import Store
 LOOKBACK = timedelta(hours=24)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ProfileRef(BaseModel):
@@ -153,13 +156,16 @@ class NowCache:
     overview's tiles), each computed at most once per clock second and shared by every request
     of that second: fifty open overviews must not each scan the store and render a thousand
     tiles. A second is below what a tile shows (ages are in seconds and readings arrive every
-    few), so nothing is shown staler than it is: a value is served in the second it was made
-    in (and to a request that read the clock just before that second began), never later.
+    few): a value is served in the second it was made in, and in the next one while its
+    successor is being made, never later. (A value made from another, as the tiles are made
+    from the rooms, may so be two seconds old; the stale limit is ten minutes.)
 
-    A route awaits `aget`: a value of this second is returned without leaving the event loop;
-    a missing one is computed once, in a worker thread, while the other requests of the second
-    wait for it without holding a thread each (with forty of them blocked on a lock, the
-    thread pool had none left for anything else)."""
+    A route awaits `aget`. A value of this second is returned without leaving the event loop.
+    A missing one is computed once, in a worker thread; meanwhile the requests of the second
+    get the previous second's value at once if there is one (rather than queueing behind the
+    computation: that wait was most of the overview's p95 in bench/dashboard.py), and wait
+    otherwise, without holding a thread each (with forty of them blocked on a lock, the thread
+    pool had none left for anything else)."""
 
     def __init__(self) -> None:
         self._compute = threading.Lock()  # one computation at a time, from any thread
@@ -167,6 +173,10 @@ class NowCache:
         # (second, values): replaced whole when the second changes, so that a reader on the
         # loop sees a second and its values together, never the next second's half-filled.
         self._current: tuple[datetime, dict[Hashable, object]] | None = None
+        # The values of the second before `_current`'s, kept while `_current` fills up.
+        self._previous: tuple[datetime, dict[Hashable, object]] | None = None
+        self._refreshing: set[Hashable] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # referenced until done (asyncio's rule)
 
     def _find(self, second: datetime, key: Hashable) -> object | None:
         current = self._current
@@ -175,6 +185,15 @@ class NowCache:
         if current is None or not timedelta(0) <= current[0] - second <= timedelta(seconds=1):
             return None
         return current[1].get(key)
+
+    def _recent(self, second: datetime, key: Hashable) -> object | None:
+        """The value of the second before `second`, if there is one."""
+        for stored in (self._current, self._previous):
+            if stored is not None and stored[0] == second - timedelta(seconds=1):
+                found = stored[1].get(key)
+                if found is not None:
+                    return found
+        return None
 
     def get(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> T:
         """This second's value for `key`, from `compute()` if there is none yet (blocking: `aget`
@@ -186,6 +205,7 @@ class NowCache:
                 found = compute()
                 current = self._current
                 if current is None or current[0] < second:
+                    self._previous = current
                     self._current = (second, {key: found})
                 elif current[0] == second:
                     current[1][key] = found
@@ -197,8 +217,34 @@ class NowCache:
         second = now.replace(microsecond=0)
         found = self._find(second, key)
         if found is None:
-            async with self._waiting:
-                found = self._find(second, key)  # the request before may have made it
-                if found is None:
-                    found = await run_in_threadpool(self.get, now, key, compute)
+            recent = self._recent(second, key)
+            if recent is not None:
+                self._refresh(now, key, compute)
+                return cast(T, recent)
+            found = await self._made(now, key, compute)
         return cast(T, found)
+
+    async def _made(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> T:
+        async with self._waiting:
+            found = self._find(now.replace(microsecond=0), key)  # the request before made it
+            if found is None:
+                found = await run_in_threadpool(self.get, now, key, compute)
+        return cast(T, found)
+
+    def _refresh(self, now: datetime, key: Hashable, compute: Callable[[], T]) -> None:
+        """Make this second's value in the background, once however many ask."""
+        if key in self._refreshing:
+            return
+        self._refreshing.add(key)
+
+        async def refresh() -> None:
+            try:
+                await self._made(now, key, compute)
+            except Exception:  # the requests that wait for the next value will see it too
+                log.exception("computing %r for the dashboard failed", key)
+            finally:
+                self._refreshing.discard(key)
+
+        task = asyncio.get_running_loop().create_task(refresh())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
