@@ -97,7 +97,9 @@ def co2_metrics(
     status: Status = "green"
     reason = "no run above the profile's thresholds"
     source = None
-    if coverage < profile.status.min_coverage_pct:
+    if not len(grid):  # a weekend, a holiday, or today before the first lesson
+        status, reason = "grey", "no occupied time in this period: nothing to judge"
+    elif coverage < profile.status.min_coverage_pct:
         status, reason = (
             "grey",
             (

@@ -123,6 +123,8 @@ def test_a_range_wholly_after_until_has_nothing_to_judge() -> None:
     )
     assert result.rooms[0].co2.status == "grey"
     assert result.rooms[0].co2.occupied_minutes == 0
+    # Said as it is: there was nothing to judge, not too little data.
+    assert result.rooms[0].co2.status_reason == "no occupied time in this period: nothing to judge"
 
 
 def test_sub_minute_readings_are_averaged_per_minute() -> None:
