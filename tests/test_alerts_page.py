@@ -62,15 +62,19 @@ def store(tmp_path: Path) -> DuckDBStore:
     return DuckDBStore(tmp_path / "store.duckdb")
 
 
-@pytest.fixture
-def alerting(store: DuckDBStore, accounts: Accounts) -> Alerting:
-    """Alerting as `ventwatch run` builds it, its records beside the accounts; the SMTP relay
-    is a port nothing listens on."""
+def alerting_for(site: SiteConfig, store: DuckDBStore, accounts: Accounts) -> Alerting:
+    """Alerting as `ventwatch run` builds it, its records beside the accounts, on the fixed
+    clock; the SMTP relay is a port nothing listens on."""
     env = {
         "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
         "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?from=ventwatch@hillside.example",
     }
-    return Alerting(SITE, resolve(SITE, None, env=env), store, PROFILE, clock=lambda: NOW)
+    return Alerting(site, resolve(site, None, env=env), store, PROFILE, clock=lambda: NOW)
+
+
+@pytest.fixture
+def alerting(store: DuckDBStore, accounts: Accounts) -> Alerting:
+    return alerting_for(SITE, store, accounts)
 
 
 @pytest.fixture

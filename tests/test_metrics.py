@@ -3,7 +3,7 @@ store, the accounts file and `Alerting` as `ventwatch run` builds them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port, sign_in
-from tests.test_alerts_page import opened
+from tests.conftest import sign_in
+from tests.test_alerts_page import NOW, alerting_for, opened
 from ventwatch import __version__
 from ventwatch.accounts import Accounts, Role
 from ventwatch.alerts.alerting import Alerting
@@ -23,10 +23,8 @@ from ventwatch.config import Recipient, SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.metrics import Family, render
 from ventwatch.readings import Reading
-from ventwatch.settings import resolve
 from ventwatch.store.duckdb import DuckDBStore
 
-NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
 # A name with every character the text format escapes in a label value.
 ODD = 'Room "B"\\annex\nupstairs'
 PROFILE = load_profile("joint-union")
@@ -87,11 +85,7 @@ def store(tmp_path: Path) -> DuckDBStore:
 
 @pytest.fixture
 def alerting(store: DuckDBStore, accounts: Accounts) -> Alerting:
-    env = {
-        "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
-        "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?from=ventwatch@hillside.example",
-    }
-    return Alerting(SITE, resolve(SITE, None, env=env), store, PROFILE, clock=lambda: NOW)
+    return alerting_for(SITE, store, accounts)
 
 
 @pytest.fixture
