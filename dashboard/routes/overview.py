@@ -3,11 +3,13 @@
 Rendered complete on the server (it works without JavaScript); `static/overview.js` then keeps
 the tiles current from `/api/rooms`.
 
-The page's `body` block (the tiles, and the ingest panel for those who look after sensors) is
-the same for every user of a role group, and a thousand tiles take tens of milliseconds to
-render: it is rendered once a second per group (see `rooms.NowCache`). The frame around it
-(base.html: who is signed in, their session's form token) is each request's own and is
-rendered per request, after the login check.
+A thousand tiles take tens of milliseconds to render, so the page is made in three layers:
+the tiles, the same for everyone, rendered once a second; the rest of the `body` block (the
+export form, and the ingest panel for those who look after sensors), the same for every user
+of a role group, rendered once a second per group around the tiles (see `rooms.NowCache`);
+and the frame (base.html: who is signed in, their session's form token), each request's own,
+rendered per request after the login check. The layers are joined as bytes, or as gzip
+segments (`compression`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from ventwatch.accounts import Role
 from ventwatch.analysis.profiles import Profile
@@ -44,14 +47,24 @@ RECENT_QUARANTINE = 5  # the panel is a hint that something is wrong; /api/inges
 # contain "<": only this template's own text can be the mark.
 BODY_MARK = "<!-- the body block -->"
 FRAME = '{% extends "overview.html" %}{% block body %}' + BODY_MARK + "{% endblock %}"
+# Where the tiles (`_tiles.html`, the same for every role) go in each role's body block.
+TILES_MARK = "<!-- the tiles -->"
 
 
 @dataclass(frozen=True)
 class Body:
     context: dict[str, Any]  # the page's other blocks use it too (title, time zone)
-    # Encoded and compressed once: a page of a thousand tiles is most of a request's time.
-    html: Segment
+    # The body block as its part before the tiles, the tiles and the part after, each encoded
+    # and compressed once: a page of a thousand tiles is most of a request's time.
+    parts: tuple[Segment, Segment, Segment]
     frame: jinja2.Template
+
+
+def render_tiles(templates: Jinja2Templates, rooms: RoomsNow) -> Segment:
+    """Every room's tile: rendered once a second for all roles (a thousand tiles take about
+    50 ms), where each role's own parts of the page are small."""
+    groups = present.by_building_and_floor(rooms.rooms)
+    return segment(templates.get_template("_tiles.html").render(groups=groups).encode())
 
 
 def render_body(
@@ -61,9 +74,10 @@ def render_body(
     profile: Profile,
     ingest: dict[str, Any] | None,
     evidence: bool,
+    tiles: Segment,
 ) -> Body:
     """The body block for everyone who sees `ingest` (None: the panel is not shown) and, with
-    `evidence`, the evidence-pack export (reps and managers)."""
+    `evidence`, the evidence-pack export (reps and managers), around `tiles`."""
     profile_bands = {b.name for b in profile.co2_bands}
     context = {
         "live": rooms,
@@ -74,6 +88,8 @@ def render_body(
         # Profile bands always show (a "0 poor" is news too); the rest only when present.
         "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
         "bands": present.BAND_STYLE,
+        # A constant of this module, never data: autoescaped data cannot contain "<".
+        "tiles_here": Markup(TILES_MARK),  # noqa: S704
         "ingest": ingest,
         "evidence": evidence,
         "store_text": (
@@ -88,7 +104,9 @@ def render_body(
     # No request, user or form token in this context: the templates' StrictUndefined makes a
     # body block that ever uses them fail here, rather than show one user's page to another.
     html = "".join(template.blocks["body"](template.new_context(context)))
-    return Body(context, segment(html.encode()), templates.env.from_string(FRAME))
+    before, _, after = html.partition(TILES_MARK)
+    parts = (segment(before.encode()), tiles, segment(after.encode()))
+    return Body(context, parts, templates.env.from_string(FRAME))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -106,9 +124,11 @@ async def overview(
     managers = user.role in (Role.ADMIN, Role.SITE_MANAGER)
     evidence = managers or user.role is Role.REP
 
+    tiles = await cache.aget(now, "tiles", lambda: render_tiles(templates, rooms))
+
     def body_of_this_second() -> Body:
         ingest = get_ingest_stats(request) if managers else None
-        return render_body(templates, rooms, site, profile, ingest, evidence)
+        return render_body(templates, rooms, site, profile, ingest, evidence, tiles)
 
     body = await cache.aget(now, ("overview", managers, evidence), body_of_this_second)
     context = {**body.context, "request": request}
@@ -116,6 +136,7 @@ async def overview(
         context.update(processor(request))
     head, _, tail = body.frame.render(context).partition(BODY_MARK)
     if accepts_gzip(request.headers.get("accept-encoding", "")):
-        page = gzip_of(segment(head.encode()), body.html, segment(tail.encode()))
+        page = gzip_of(segment(head.encode()), *body.parts, segment(tail.encode()))
         return HTMLResponse(page, headers={"content-encoding": "gzip", **VARY})
-    return HTMLResponse(head.encode() + body.html.raw + tail.encode(), headers=VARY)
+    html = b"".join((head.encode(), *(part.raw for part in body.parts), tail.encode()))
+    return HTMLResponse(html, headers=VARY)
