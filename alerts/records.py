@@ -242,6 +242,17 @@ class AlertRecords:
             rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", (self.site, limit)).fetchall()
         return [_alert(r) for r in rows]
 
+    def unclosed_counts(self) -> dict[tuple[str, str, str], int]:
+        """How many alerts the rep has not closed, by (rule, severity, condition): all of them,
+        where `alerts` stops at a page's worth."""
+        with self._file.transaction() as db:
+            rows = db.execute(
+                "SELECT rule, severity, condition, count(*) FROM alerts"
+                " WHERE site = ? AND workflow != 'closed' GROUP BY rule, severity, condition",
+                (self.site,),
+            ).fetchall()
+        return {(rule, severity, condition): n for rule, severity, condition, n in rows}
+
     def audit(self, alert_id: int | None = None, limit: int = 1000) -> list[AuditEntry]:
         """The audit log, oldest first: one alert's, or the site's."""
         sql = "SELECT id, alert_id, at, actor, kind, details FROM alert_events WHERE site = ?"

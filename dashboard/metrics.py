@@ -152,7 +152,7 @@ def sensor_families(sensors: SensorsNow) -> list[Family]:
 
 
 def alert_families(
-    unclosed: Iterable[tuple[str, str, str]], deliveries: Mapping[str, int]
+    unclosed: Mapping[tuple[str, str, str], int], deliveries: Mapping[str, int]
 ) -> list[Family]:
     """Alerts not yet closed, by (rule, severity, condition), and the outbox by status: a
     `failed` count above 0 is a message nobody received."""
@@ -161,7 +161,7 @@ def alert_families(
         "gauge",
         "Alerts not closed by a rep, by rule, severity and condition (active or recovered).",
     )
-    for (rule, severity, condition), count in sorted(Counter(unclosed).items()):
+    for (rule, severity, condition), count in sorted(unclosed.items()):
         alerts.add(count, rule=rule, severity=severity, condition=condition)
     outbox = Family(
         "ventwatch_alert_deliveries", "gauge", "Alert messages in the outbox, by status."

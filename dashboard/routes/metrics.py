@@ -30,8 +30,7 @@ def prometheus(
         families += metrics.ingest_families(ingest)
     alerting: Alerting | None = request.app.state.alerting
     if alerting is not None:
-        unclosed = [
-            (a.rule, a.severity, a.condition) for a in alerting.records.alerts(unclosed=True)
-        ]
-        families += metrics.alert_families(unclosed, alerting.outbox.counts())
+        families += metrics.alert_families(
+            alerting.records.unclosed_counts(), alerting.outbox.counts()
+        )
     return Response(metrics.render(families), media_type=metrics.CONTENT_TYPE)
