@@ -6,7 +6,7 @@ a fixed clock. Each area of the dashboard is a router of its own under `routes/`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -44,9 +44,12 @@ from ventwatch.dashboard.routes import (
     overview,
     reports,
     room,
+    schema,
+    site_list,
     week,
 )
 from ventwatch.dashboard.routes import sensors as sensor_pages
+from ventwatch.dashboard.sites import SITES_PREFIX, mount_point
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.store import Store
@@ -84,15 +87,14 @@ def create_app(
     sensors: SensorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
     alerting: Alerting | None = None,
+    base: str = "",
 ) -> FastAPI:
-    # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
-    # `routes/api.py` behind a login instead (and Swagger UI would load scripts from a CDN).
-    app = FastAPI(
-        title=f"ventwatch: {site.site.name}", docs_url=None, redoc_url=None, openapi_url=None
+    """One site's dashboard. `base` is where it is mounted: "" when it is the whole app,
+    `/sites/<slug>` inside a site list (`create_site_list`)."""
+    app = base_app(
+        f"ventwatch: {site.site.name}", (site.site.name,), accounts, clock, base, site_pages=True
     )
     app.state.site = site
-    app.state.accounts = accounts
-    app.state.login_throttle = LoginThrottle()
     app.state.store = store
     app.state.profile = load_profile(site.guidance.profile)
     app.state.ingest_stats = ingest_stats
@@ -101,41 +103,9 @@ def create_app(
     app.state.alerting = alerting
     # Rooms given to sensors from the dashboard, beside the accounts (ingest reads them too).
     app.state.assignments = Assignments(accounts.path)
-    app.state.clock = clock
     app.state.today = TodayCache()
     app.state.now_cache = NowCache()
     app.state.week = WeekCache()
-    app.state.templates = _templates()
-
-    app.add_middleware(SecurityHeaders)
-
-    @app.exception_handler(LoginRequiredError)
-    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
-        if for_machines(request.url.path):
-            return JSONResponse(
-                {"detail": "sign in, or send an API token (Authorization: Bearer ...)"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """A page says what went wrong in a page (with the account bar, so a refused user
-        sees who they are signed in as); the API keeps FastAPI's JSON."""
-        if for_machines(request.url.path) or exc.status_code < 400:
-            return await http_exception_handler(request, exc)
-        return app.state.templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": exc.status_code, "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
-
-    # Style and script only: no data in there, and the login page needs them.
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
     app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")
     for area in (
@@ -149,6 +119,7 @@ def create_app(
         alerts,
         reports,
         api,
+        schema,
         metrics,
         health,
     ):
@@ -156,8 +127,85 @@ def create_app(
     return app
 
 
-def _templates() -> Jinja2Templates:
-    """Autoescaping always on (not chosen by file suffix): room names and payloads are data."""
+def create_site_list(
+    site_apps: Sequence[FastAPI],
+    accounts: Accounts,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Several sites' dashboards, each made by `create_app(..., base=mount_point(name))` and
+    mounted there, and at `/` the list of the sites a user may see (`routes/site_list.py`).
+    Only the accounts are shared: one login opens every site a user is scoped to."""
+    names = [a.state.site.site.name for a in site_apps]
+    bases = [a.state.base for a in site_apps]
+    if bases != [mount_point(n) for n in names] or len(set(bases)) != len(bases):
+        raise ValueError(f"each site needs a name of its own, also as a URL: {names}")
+    app = base_app("ventwatch: your sites", tuple(names), accounts, clock, "", site_pages=False)
+    app.state.site_apps = tuple(site_apps)
+    for area in (login, site_list, schema):
+        app.include_router(area.router)
+    for site_app in site_apps:
+        app.mount(site_app.state.base, site_app)
+    return app
+
+
+def base_app(
+    title: str,
+    site_names: tuple[str, ...],
+    accounts: Accounts,
+    clock: Callable[[], datetime],
+    base: str,
+    *,
+    site_pages: bool,
+) -> FastAPI:
+    """What every ventwatch app has, a site's dashboard or a site list: accounts and the login
+    throttle, templates, static files, security headers, and the answers to a missing login
+    or an HTTP error."""
+    # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
+    # `routes/schema.py` behind a login instead (and Swagger UI would load scripts from a CDN).
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.title = title.removeprefix("ventwatch: ")
+    app.state.site_names = site_names  # a user who may see none of these is refused
+    app.state.base = base
+    app.state.accounts = accounts
+    app.state.login_throttle = LoginThrottle()
+    app.state.clock = clock
+    app.state.templates = _templates(base, site_pages)
+
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
+        if for_machines(request):
+            return JSONResponse(
+                {"detail": "sign in, or send an API token (Authorization: Bearer ...)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{base}/login?{urlencode({'next': target})}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A page says what went wrong in a page (with the account bar, so a refused user
+        sees who they are signed in as); the API keeps FastAPI's JSON."""
+        if for_machines(request) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    # Style and script only: no data in there, and the login page needs them.
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app
+
+
+def _templates(base: str, site_pages: bool) -> Jinja2Templates:
+    """Autoescaping always on (not chosen by file suffix): room names and payloads are data.
+    Every link starts with `base`; a site mounted in a site list links back to the list."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -172,7 +220,12 @@ def _templates() -> Jinja2Templates:
         truncate_text=present.truncate,
     )
     env.globals.update(
-        band_style=present.band_style, status_style=present.status_style, timedelta=timedelta
+        band_style=present.band_style,
+        status_style=present.status_style,
+        timedelta=timedelta,
+        base=base,
+        site_pages=site_pages,  # a site's own pages (overview, week...) or a site list's
+        site_list=base.startswith(SITES_PREFIX),  # a site of a site list links back to it
     )
     return Jinja2Templates(env=env, context_processors=[_account])
 

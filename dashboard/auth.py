@@ -17,14 +17,14 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 
 from ventwatch.accounts import Accounts, Role, Session, User
-from ventwatch.dashboard.deps import SiteDep
 
 SESSION_COOKIE = "ventwatch_session"
 
 
-def for_machines(path: str) -> bool:
+def for_machines(request: Request) -> bool:
     """Machines' routes (the API, Prometheus' `/metrics`) answer in JSON, and an anonymous
     request with 401; a page redirects a person to the login form instead."""
+    path = request.url.path.removeprefix(request.app.state.base)
     return path.startswith("/api/") or path == "/metrics"
 
 
@@ -59,12 +59,13 @@ class Require:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(self, request: Request, site: SiteDep, accounts: AccountsDep) -> User:
+    def __call__(self, request: Request, accounts: AccountsDep) -> User:
         found = authenticate(request, accounts)
         if found is None:
             raise LoginRequiredError
         user, session = found
-        if user.role not in self.roles or not user.may_see(site.site.name):
+        sites = request.app.state.site_names  # this site's, or every site of a site list
+        if user.role not in self.roles or not any(user.may_see(name) for name in sites):
             raise HTTPException(status_code=403, detail="your account may not see this")
         request.state.user = user
         request.state.session = session

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import State
 
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
@@ -31,6 +32,12 @@ ROOMS = "rooms"  # the `NowCache` key of the rooms now and their JSON
 
 async def get_site(request: Request) -> SiteConfig:
     return request.app.state.site
+
+
+async def get_base(request: Request) -> str:
+    """Where this site's dashboard is mounted: "" when it is the whole app, `/sites/<slug>`
+    beside other sites. Every link and redirect a page makes starts with it."""
+    return request.app.state.base
 
 
 async def get_store(request: Request) -> Store:
@@ -66,6 +73,7 @@ def get_ingest_stats(request: Request) -> dict[str, Any] | None:
 
 
 SiteDep = Annotated[SiteConfig, Depends(get_site)]
+BaseDep = Annotated[str, Depends(get_base)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ProfileDep = Annotated[Profile, Depends(get_profile)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
@@ -76,29 +84,16 @@ NowCacheDep = Annotated[NowCache, Depends(get_now_cache)]
 IngestDep = Annotated[dict[str, Any] | None, Depends(get_ingest_stats)]
 
 
-async def rooms_now_at(
-    request: Request,
-    site: SiteConfig,
-    store: Store,
-    profile: Profile,
-    cache: NowCache,
-    now: datetime,
-) -> RoomsAnswer:
-    """The rooms at `now` and their JSON, from the per-second cache (computed off the loop).
-    The live stream calls this once a tick; routes get it through `RoomsNowJSONDep`."""
-    compute = partial(rooms_now_json, site, store, profile, now, request.app.state.today)
-    return await cache.aget(now, ROOMS, compute)
+async def rooms_now_of(state: State, now: datetime) -> RoomsAnswer:
+    """The rooms at `now` and their JSON for the site dashboard whose `app.state` this is, from
+    its per-second cache (computed off the loop). Routes get it through `RoomsNowJSONDep`; the
+    live stream calls it once a tick, and a site list once per site."""
+    compute = partial(rooms_now_json, state.site, state.store, state.profile, now, state.today)
+    return await state.now_cache.aget(now, ROOMS, compute)
 
 
-async def get_rooms_now_json(
-    request: Request,
-    site: SiteDep,
-    store: StoreDep,
-    profile: ProfileDep,
-    now: NowDep,
-    cache: NowCacheDep,
-) -> RoomsAnswer:
-    return await rooms_now_at(request, site, store, profile, cache, now)
+async def get_rooms_now_json(request: Request, now: NowDep) -> RoomsAnswer:
+    return await rooms_now_of(request.app.state, now)
 
 
 RoomsNowJSONDep = Annotated[RoomsAnswer, Depends(get_rooms_now_json)]

@@ -285,21 +285,26 @@ def interrupt(process: subprocess.Popen[bytes], what: str) -> None:
 
 
 @contextmanager
-def ventwatch_run(site_path: Path, folder: Path, broker_url: str) -> Iterator[str]:
-    """The real `ventwatch run` process on a free port, its store, spool and accounts in
-    `folder`; yields the dashboard's base URL once ingest is connected to the broker, and
-    checks it stops cleanly on Ctrl-C."""
+def ventwatch_run(site_path: Path | list[Path], folder: Path, broker_url: str) -> Iterator[str]:
+    """The real `ventwatch run` process on a free port, its accounts in `folder`; yields the
+    dashboard's base URL once it listens, and checks it stops cleanly on Ctrl-C. One site
+    keeps its store and spool in `folder` too; several (a site list) keep theirs where each
+    site file says."""
     import sys
 
     port = free_port()
+    paths = site_path if isinstance(site_path, list) else [site_path]
     env = {
         **os.environ,
         "VENTWATCH_BROKER_URL": broker_url,
-        "VENTWATCH_STORE_URL": f"duckdb://{folder / 'store.duckdb'}",
-        "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
         "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
     }
-    command = [sys.executable, "-m", "ventwatch", "run", "--config", str(site_path)]
+    if len(paths) == 1:
+        env["VENTWATCH_STORE_URL"] = f"duckdb://{folder / 'store.duckdb'}"
+        env["VENTWATCH_SPOOL_DIR"] = str(folder / "spool")
+    command = [sys.executable, "-m", "ventwatch", "run"]
+    for path in paths:
+        command += ["--config", str(path)]
     log_path = folder / "run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -241,3 +241,83 @@ def test_keyboard_and_phone(browser: Browser, dashboard: Dashboard) -> None:
     expect(page.locator("#co2-chart .main-svg").first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=dashboard.screenshots / "phone-room.png", full_page=True)
+
+
+# -- several sites in one dashboard ----------------------------------------------------------
+TRUST_SITES = {
+    "north": "North Academy",
+    "south": "South Academy",
+}
+
+
+def trust_site_yaml(key: str) -> str:
+    return f"""
+site: {{name: {TRUST_SITES[key]}, timezone: Europe/London}}
+store: {{url: "duckdb:///./{key}.duckdb", spool: {key}-spool}}
+rooms:
+  - {{name: {key.title()} Hall}}
+  - {{name: {key.title()} Lab}}
+sensors:
+  - {{family: tasmota, device: {key}-hall, room: {key.title()} Hall}}
+  - {{family: tasmota, device: {key}-lab, room: {key.title()} Lab}}
+"""
+
+
+@pytest.fixture(scope="module")
+def trust_dashboard(
+    mosquitto: MosquittoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
+    """`ventwatch run` with two site files: a site list over both, one accounts file."""
+    folder = tmp_path_factory.mktemp("trust")
+    paths = []
+    for key in TRUST_SITES:
+        path = folder / f"{key}.yaml"
+        path.write_text(trust_site_yaml(key))
+        paths.append(path)
+    accounts = Accounts(folder / "accounts.sqlite")
+    accounts.add_user("trust", Role.SITE_MANAGER, PASSWORD, list(TRUST_SITES.values()))
+    with ventwatch_run(paths, folder, mosquitto.url) as url:
+        yield Dashboard(url, folder)
+
+
+def tasmota_co2(mosquitto: MosquittoServer, device: str, ppm: int) -> None:
+    local = datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+    payload = {"Time": local.isoformat(), "SCD40": {"CarbonDioxide": ppm, "Temperature": 20.1}}
+    publish(mosquitto, f"tele/{device}/SENSOR", json.dumps(payload).encode())
+
+
+def test_a_trust_user_drills_down_from_the_site_list(
+    browser: Browser, trust_dashboard: Dashboard, mosquitto: MosquittoServer
+) -> None:
+    url = trust_dashboard.url
+    tasmota_co2(mosquitto, "south-lab", 1650)
+    page = browser.new_context().new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url + "/")
+    expect(page).to_have_url(f"{url}/login?next=%2F")
+    page.get_by_label("Name").fill("trust")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(url + "/")
+    expect(page.get_by_role("heading", name="Your sites")).to_be_visible()
+    expect(page.locator("tr[data-site]")).to_have_count(2)
+    south = page.locator('tr[data-site="South Academy"]')
+    # The ingested reading is counted in its own site only (the store of each site is its own).
+    expect(south.locator('[data-summary="poor"]')).to_contain_text("1 Poor", timeout=10_000)
+    expect(page.locator('tr[data-site="North Academy"] [data-summary="poor"]')).to_have_count(0)
+    page.screenshot(path=trust_dashboard.screenshots / "site-list.png", full_page=True)
+
+    page.get_by_role("link", name="South Academy").click()
+    expect(page).to_have_url(url + "/sites/south-academy/")
+    lab = tile(page, "South Lab")
+    expect(lab.locator("[data-field=co2]")).to_have_text("1650\u00a0ppm")
+    # The page script finds the live stream under the site's own address.
+    page.evaluate("window.notReloaded = true")
+    tasmota_co2(mosquitto, "south-lab", 720)
+    expect(lab.locator("[data-field=co2]")).to_have_text("720\u00a0ppm", timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True
+    page.screenshot(path=trust_dashboard.screenshots / "site-overview.png", full_page=True)
+    page.get_by_role("link", name="All sites").click()
+    expect(page).to_have_url(url + "/")
+    assert errors == []

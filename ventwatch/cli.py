@@ -333,26 +333,63 @@ def profiles(
 
 
 @app.command()
-def run(config: ConfigOption, port: PortOption = None, verbose: bool = False) -> None:
+def run(
+    config: Annotated[
+        list[Path],
+        typer.Option(
+            "--config",
+            "-c",
+            help="The site file (see sensors.example.yaml). Give it once per site to run "
+            "several sites in one dashboard: a site list at /, each site under /sites/<name>/.",
+        ),
+    ],
+    port: PortOption = None,
+    verbose: bool = False,
+) -> None:
     """Run ingest and the dashboard against the broker and store the site file names."""
-    from ventwatch.service import Service
+    from ventwatch.dashboard.sites import mount_point
+    from ventwatch.service import Service, serve, several_sites_problems, site_list
 
     _logging(verbose)
-    site = _site(config)
-    settings = _settings(site, config, port)
-    try:
-        store = open_store(settings.store_url, settings.store_base)
-    except StoreURLError as exc:
-        raise _fail(f"error: store: {exc}") from None
-    url = f"http://{settings.http.host}:{settings.http.port}"
-    service = Service(site, settings, store)
-    if not service.accounts.users():
+    sites = [(path, _site(path)) for path in config]
+    settings = [_settings(site, path, port) for path, site in sites]
+    if len(sites) > 1:
+        # Each site's links in its alerts and emails go to its own part of the dashboard.
+        settings = [
+            s
+            if site.alerts.dashboard_url
+            else replace(s, dashboard_url=s.dashboard_url + mount_point(site.site.name))
+            for (_, site), s in zip(sites, settings, strict=True)
+        ]
+        problems = several_sites_problems(
+            [(path, s, site) for (path, site), s in zip(sites, settings, strict=True)]
+        )
+        if problems:
+            raise _fail("error: these sites cannot run together:\n  " + "\n  ".join(problems))
+    stores = []
+    for s in settings:
+        try:
+            stores.append(open_store(s.store_url, s.store_base))
+        except StoreURLError as exc:
+            for store in stores:
+                store.close()
+            raise _fail(f"error: store: {exc}") from None
+    http = settings[0].http
+    url = f"http://{http.host}:{http.port}"
+    if len(sites) == 1:
+        service = Service(sites[0][1], settings[0], stores[0])
+        app, services = service.app, [service]
+    else:
+        app, services = site_list(
+            [(site, s, store) for (_, site), s, store in zip(sites, settings, stores, strict=True)]
+        )
+    if not services[0].accounts.users():
         typer.echo(
-            f"No users yet: add one with `ventwatch users add --config {config} NAME "
+            f"No users yet: add one with `ventwatch users add --config {config[0]} NAME "
             "--role admin`, or nobody can sign in.",
             err=True,
         )
-    service.serve(on_ready=lambda: typer.echo(f"Dashboard: {url}"))
+    serve(app, http, services, on_ready=lambda: typer.echo(f"Dashboard: {url}"))
 
 
 @app.command()

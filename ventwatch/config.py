@@ -10,6 +10,7 @@ naming a room that does not exist).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
@@ -96,6 +97,15 @@ class Calendar(Strict):
 
     terms: list[DateRange] = Field(default_factory=list)
     holidays: list[date | DateRange] = Field(default_factory=list)
+
+
+def site_slug(name: str) -> str:
+    """A site's name as a URL segment: `hillside-academy`, `ecole-saint-michel`. ASCII only
+    (accents dropped), so it reads the same in every address bar; two sites whose slugs clash
+    are refused where they would share one (`ventwatch run` with several site files)."""
+    plain = unicodedata.normalize("NFKD", name.lower())
+    words = re.split(r"[^a-z0-9]+", "".join(c for c in plain if c.isascii()))
+    return "-".join(w for w in words if w) or "site"
 
 
 class Site(Strict):

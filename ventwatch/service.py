@@ -4,27 +4,34 @@ shared by `ventwatch run` and `demo`.
 
 One process holds the embedded store, because a DuckDB file has a single writer: ingest writes
 and the dashboard reads through the same `Store` object.
+
+Several sites (a trust's, a local authority's) run as one `Service` each, side by side in one
+process: each keeps its own store, spool, broker session and alerts, and their dashboards are
+mounted in one site list (`dashboard.app.create_site_list`) over one accounts file.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from ventwatch.accounts import Accounts
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.monitor import SiteClock
 from ventwatch.analysis.profiles import load_profile
-from ventwatch.config import SiteConfig
-from ventwatch.dashboard.app import create_app
+from ventwatch.config import SiteConfig, site_slug
+from ventwatch.dashboard.app import create_app, create_site_list
+from ventwatch.dashboard.sites import mount_point
 from ventwatch.ingest.worker import Ingest
 from ventwatch.reports.weekly_email import WeeklyEmail
-from ventwatch.settings import Settings
-from ventwatch.store import Store
+from ventwatch.settings import HTTPAddress, Settings
+from ventwatch.store import Store, duckdb_file
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +48,13 @@ class Service:
     # The site's clock for alerts: the real one, or the demo's accelerated school day.
     site_clock: Callable[[], SiteClock] = SiteClock
     alert_tick_s: float = 20.0
+    # The accounts file this site's dashboard checks (shared by the sites of a site list).
+    shared_accounts: Accounts | None = None
+    base: str = ""  # where the dashboard is mounted: "" alone, /sites/<slug> in a site list
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
-        self.accounts = Accounts(self.settings.accounts_db)
+        self.accounts = self.shared_accounts or Accounts(self.settings.accounts_db)
         profile = load_profile(self.site.guidance.profile)
         self.alerting = Alerting(
             self.site,
@@ -75,10 +85,10 @@ class Service:
             ingest_stats=self.ingest.stats,
             sensors=self.ingest.pipeline.sensors,
             alerting=self.alerting,
+            base=self.base,
         )
 
-    def serve(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""
+    def start(self) -> None:
         self.ingest.start()
         self.alerting.start(self.stop_event)
         if self.weekly_email is not None:
@@ -87,23 +97,10 @@ class Service:
             )
             self.companions.append(weekly)  # joined before the store closes
             weekly.start()
-        config = uvicorn.Config(
-            self.app,
-            host=self.settings.http.host,
-            port=self.settings.http.port,
-            log_level="warning",
-            # Open live streams (server-sent events) would hold a shutdown up indefinitely.
-            timeout_graceful_shutdown=3,
-        )
-        server = uvicorn.Server(config)
-        if on_ready is not None:
-            threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the Ctrl-C it has already handled by shutting down
-        finally:
-            self.close()
+
+    def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until Ctrl-C (uvicorn handles the signal), then stop everything cleanly."""
+        serve(self.app, self.settings.http, [self], on_ready)
 
     def close(self) -> None:
         self.ingest.stop()  # sets stop_event, which the companions and alerting watch too
@@ -112,6 +109,86 @@ class Service:
         self.alerting.join()
         self.store.close()
         log.info("stopped")
+
+
+def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[FastAPI, list[Service]]:
+    """One `Service` per site, over the first site's accounts file, and the site list that
+    mounts their dashboards. `several_sites_problems` has checked that they can share."""
+    accounts = Accounts(sites[0][1].accounts_db)
+    services = [
+        Service(site, settings, store, shared_accounts=accounts, base=mount_point(site.site.name))
+        for site, settings, store in sites
+    ]
+    return create_site_list([s.app for s in services], accounts), services
+
+
+def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -> list[str]:
+    """What stops these sites running side by side in one process, each naming its files:
+    one accounts file for all (one login for every site), and no store, spool, broker
+    session or dashboard address used by two."""
+    problems = []
+
+    def clash(what: str, key: Callable[[Settings, SiteConfig], object]) -> None:
+        seen: dict[object, Path] = {}
+        for path, settings, site in sites:
+            value = key(settings, site)
+            if value in seen:
+                problems.append(f"{seen[value]} and {path} have the same {what}")
+            seen.setdefault(value, path)
+
+    accounts = {settings.accounts_db.resolve() for _, settings, _ in sites}
+    if len(accounts) > 1:
+        problems.append(
+            "the sites name different accounts files ("
+            + ", ".join(str(a) for a in sorted(accounts))
+            + "): one login serves every site, so give them one (accounts.database or "
+            "VENTWATCH_ACCOUNTS_DB)"
+        )
+    clash("site name as a URL", lambda _, site: site_slug(site.site.name))
+    clash("store (set store.url in each file, not VENTWATCH_STORE_URL)", _store_key)
+    clash("spool folder (store.spool, or VENTWATCH_SPOOL_DIR)", lambda s, _: s.spool_dir.resolve())
+    clash(
+        "broker session (broker.client_id)",
+        lambda s, _: (s.broker.host, s.broker.port, s.client_id),
+    )
+    return problems
+
+
+def _store_key(settings: Settings, _: SiteConfig) -> object:
+    """An embedded store by its file's full path; a server's by its URL. Two sites may share
+    an InfluxDB server, not one database of it: the store's queries do not filter by site."""
+    path = duckdb_file(settings.store_url, settings.store_base)
+    return settings.store_url if path is None else path.resolve()
+
+
+def serve(
+    app: FastAPI,
+    http: HTTPAddress,
+    services: Sequence[Service],
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Start the sites' services, serve `app` until Ctrl-C (uvicorn handles the signal), then
+    stop every service cleanly."""
+    for service in services:
+        service.start()
+    config = uvicorn.Config(
+        app,
+        host=http.host,
+        port=http.port,
+        log_level="warning",
+        # Open live streams (server-sent events) would hold a shutdown up indefinitely.
+        timeout_graceful_shutdown=3,
+    )
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it has already handled by shutting down
+    finally:
+        for service in services:
+            service.close()
 
 
 def _when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:

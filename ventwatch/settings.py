@@ -161,6 +161,12 @@ def parse_http(value: str, origin: str = "VENTWATCH_HTTP") -> HTTPAddress:
     return HTTPAddress(host=host.strip("[]"), port=int(port))
 
 
+def _client_slug(name: str) -> str:
+    """The site's part of the default MQTT client id, as since the first release: a new id
+    would start a new broker session and leave the old one's queued messages behind."""
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
 def resolve(
     site: SiteConfig,
     site_file: Path | None,
@@ -182,10 +188,9 @@ def resolve(
     if port is not None:
         http = HTTPAddress(http.host, port)
     store_url = env.get("VENTWATCH_STORE_URL", site.store.url)
-    slug = "".join(c if c.isalnum() else "-" for c in site.site.name.lower()).strip("-")
     return Settings(
         broker=broker,
-        client_id=site.broker.client_id or f"ventwatch-{slug}",
+        client_id=site.broker.client_id or f"ventwatch-{_client_slug(site.site.name)}",
         store_url=store_url,
         # A relative path in the site file is relative to the file; from the environment, to
         # the working directory, as any other command-line path.

@@ -45,7 +45,7 @@ from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Profile, Source
 from ventwatch.config import SiteConfig, Subscription
 from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
-from ventwatch.dashboard.deps import NowDep, SiteDep, StoreDep, TemplatesDep
+from ventwatch.dashboard.deps import BaseDep, NowDep, SiteDep, StoreDep, TemplatesDep
 from ventwatch.dashboard.present import DASH, quantity
 from ventwatch.store import Store, StoreError
 
@@ -300,13 +300,13 @@ def _alert_or_404(alerting: Alerting, alert_id: int) -> Alert:
     return alert
 
 
-def _changed(alert_id: int, change: Callable[[], object]) -> RedirectResponse:
+def _changed(base: str, alert_id: int, change: Callable[[], object]) -> RedirectResponse:
     """Run a workflow change; one the alert's state refuses is a 409 page saying why."""
     try:
         change()
     except WorkflowError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+    return RedirectResponse(f"{base}/alerts/{alert_id}", status_code=303)
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -479,6 +479,7 @@ def subscribe(
     alerting: AlertingDep,
     templates: TemplatesDep,
     now: NowDep,
+    base: BaseDep,
     name: Annotated[str, Form(max_length=120)],
     email: Annotated[str, Form(max_length=254)],
     delivery: Annotated[str, Form(max_length=20)] = "instant",
@@ -500,7 +501,7 @@ def subscribe(
         return _subscriptions_page(request, templates, alerting, user, form, errors, 400)
     alerting.records.subscribe(user.name, subscription.model_dump(mode="json"), now)
     log.info("%s subscribed %s to alerts", user.name, subscription.address)
-    return RedirectResponse("/alerts/subscriptions", status_code=303)
+    return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
 
 @router.post("/alerts/subscriptions/{subscription_id}/delete", tags=["pages"])
@@ -509,6 +510,7 @@ def unsubscribe(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     subscription_id: RowId,
 ) -> RedirectResponse:
     """Remove a dashboard subscription: one's own, or any for an admin."""
@@ -521,7 +523,7 @@ def unsubscribe(
             detail=f"this subscription is {found.owner}'s: they or an admin may remove it",
         )
     alerting.records.unsubscribe(subscription_id, user.name, now)
-    return RedirectResponse("/alerts/subscriptions", status_code=303)
+    return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
 
 # -- deliveries -------------------------------------------------------------------------------
@@ -533,13 +535,14 @@ def retry_delivery(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     delivery_id: RowId,
 ) -> RedirectResponse:
     """Queue a failed delivery again (someone fixed the address or the relay)."""
     if not alerting.outbox.retry(delivery_id, now):
         raise HTTPException(status_code=404, detail=f"no failed delivery {delivery_id}")
     log.info("%s queued delivery %d again", user.name, delivery_id)
-    return RedirectResponse("/alerts#deliveries", status_code=303)
+    return RedirectResponse(f"{base}/alerts#deliveries", status_code=303)
 
 
 # -- one alert --------------------------------------------------------------------------------
@@ -599,10 +602,11 @@ def acknowledge(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     alert_id: RowId,
 ) -> RedirectResponse:
     _alert_or_404(alerting, alert_id)
-    return _changed(alert_id, lambda: alerting.records.acknowledge(alert_id, user.name, now))
+    return _changed(base, alert_id, lambda: alerting.records.acknowledge(alert_id, user.name, now))
 
 
 @router.post("/alerts/{alert_id}/assign", tags=["pages"])
@@ -611,6 +615,7 @@ def assign(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     alert_id: RowId,
     to: Annotated[str, Form(min_length=1, max_length=120)],
 ) -> RedirectResponse:
@@ -619,7 +624,7 @@ def assign(
     name = to.strip()
     if not name:
         raise HTTPException(status_code=400, detail="name who the alert is assigned to")
-    return _changed(alert_id, lambda: alerting.records.assign(alert_id, name, user.name, now))
+    return _changed(base, alert_id, lambda: alerting.records.assign(alert_id, name, user.name, now))
 
 
 @router.post("/alerts/{alert_id}/comment", tags=["pages"])
@@ -628,6 +633,7 @@ def comment(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     alert_id: RowId,
     text: Annotated[str, Form(min_length=1, max_length=4000)],
 ) -> RedirectResponse:
@@ -636,7 +642,7 @@ def comment(
     if not text.strip():
         raise HTTPException(status_code=400, detail="the comment is empty")
     return _changed(
-        alert_id, lambda: alerting.records.comment(alert_id, text.strip(), user.name, now)
+        base, alert_id, lambda: alerting.records.comment(alert_id, text.strip(), user.name, now)
     )
 
 
@@ -646,6 +652,7 @@ def record_action(
     _csrf: Annotated[None, CsrfChecked],
     alerting: AlertingDep,
     now: NowDep,
+    base: BaseDep,
     alert_id: RowId,
     step: Annotated[str, Form(max_length=40)],
     action: Annotated[str, Form(max_length=60)],
@@ -663,6 +670,7 @@ def record_action(
     if taken_on > today:
         raise HTTPException(status_code=400, detail=f"{taken_on} is after today: record it then")
     return _changed(
+        base,
         alert_id,
         lambda: alerting.records.record_action(
             alert_id,

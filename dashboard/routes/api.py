@@ -15,12 +15,6 @@ from ventwatch.dashboard.rooms import RoomsNow
 router = APIRouter(prefix="/api", tags=["api"])
 
 
-@router.get("/openapi.json", dependencies=[Depends(EVERYONE)], include_in_schema=False)
-def openapi(request: Request) -> dict[str, Any]:
-    """The API's OpenAPI schema, for signed-in users and token holders."""
-    return request.app.openapi()
-
-
 # The two routes below do no I/O of their own: `async def` keeps them on the event loop, where
 # a plain `def` would be a round trip through a worker thread per request.
 @router.get("/rooms", dependencies=[Depends(EVERYONE)], response_model=RoomsNow)

@@ -19,11 +19,7 @@ from fastapi.responses import StreamingResponse
 from ventwatch.dashboard.auth import EVERYONE
 from ventwatch.dashboard.deps import (
     ClockDep,
-    NowCacheDep,
-    ProfileDep,
-    SiteDep,
-    StoreDep,
-    rooms_now_at,
+    rooms_now_of,
 )
 from ventwatch.dashboard.rooms import RoomsAnswer, RoomsNow
 
@@ -66,18 +62,11 @@ async def _events(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-def rooms_stream(
-    request: Request,
-    site: SiteDep,
-    store: StoreDep,
-    profile: ProfileDep,
-    cache: NowCacheDep,
-    clock: ClockDep,
-) -> StreamingResponse:
+def rooms_stream(request: Request, clock: ClockDep) -> StreamingResponse:
     """`/api/rooms` as server-sent events (`event: rooms`), whenever a room changes."""
 
     def fetch() -> Awaitable[RoomsAnswer]:
-        return rooms_now_at(request, site, store, profile, cache, clock())
+        return rooms_now_of(request.app.state, clock())
 
     return StreamingResponse(
         _events(request, fetch),

@@ -14,26 +14,32 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ventwatch.accounts import SESSION_LIFETIME
+from ventwatch.accounts import SESSION_LIFETIME, User
 from ventwatch.dashboard.auth import (
     EVERYONE,
     SESSION_COOKIE,
     AccountsDep,
     CsrfChecked,
 )
-from ventwatch.dashboard.deps import NowDep, SiteDep, TemplatesDep
+from ventwatch.dashboard.deps import BaseDep, NowDep, TemplatesDep
 
 router = APIRouter(tags=["login"])
 
 LOGIN_CSRF_COOKIE = "ventwatch_login_csrf"
 
 
-def _safe_next(target: str) -> str:
-    """Only a path on this site: a login link must not send people elsewhere afterwards."""
+def _safe_next(target: str, base: str) -> str:
+    """Only a path on this server: a login link must not send people elsewhere afterwards."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
+        return f"{base}/"
     return target
+
+
+def may_enter(request: Request, user: User) -> bool:
+    """A user may sign in here who may see one of the sites this app serves (one site's
+    dashboard serves one; the site list of several serves them all)."""
+    return any(user.may_see(name) for name in request.app.state.site_names)
 
 
 def _secure(request: Request) -> bool:
@@ -43,7 +49,6 @@ def _secure(request: Request) -> bool:
 def _form(
     request: Request,
     templates: TemplatesDep,
-    site: SiteDep,
     next_path: str,
     error: str | None = None,
     status: int = 200,
@@ -52,7 +57,7 @@ def _form(
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"site_name": site.site.name, "next": next_path, "csrf": token, "error": error},
+        {"site_name": request.app.state.title, "next": next_path, "csrf": token, "error": error},
         status_code=status,
     )
     response.set_cookie(
@@ -63,16 +68,16 @@ def _form(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request, templates: TemplatesDep, site: SiteDep, next: str = "/"
+    request: Request, templates: TemplatesDep, base: BaseDep, next: str = "/"
 ) -> HTMLResponse:
-    return _form(request, templates, site, _safe_next(next))
+    return _form(request, templates, _safe_next(next, base))
 
 
 @router.post("/login", response_model=None)
 def login(
     request: Request,
     templates: TemplatesDep,
-    site: SiteDep,
+    base: BaseDep,
     accounts: AccountsDep,
     now: NowDep,
     name: Annotated[str, Form(max_length=200)],
@@ -80,10 +85,10 @@ def login(
     csrf: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    target = _safe_next(next)
+    target = _safe_next(next, base)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf):
-        return _form(request, templates, site, target, "The form expired: please try again.", 400)
+        return _form(request, templates, target, "The form expired: please try again.", 400)
     throttle = request.app.state.login_throttle
     keys = [f"ip:{request.client.host if request.client else '?'}", f"user:{name.lower()}"]
     wait = throttle.retry_after(keys, now)
@@ -91,7 +96,6 @@ def login(
         response = _form(
             request,
             templates,
-            site,
             target,
             f"Too many failed logins: try again in {int(wait // 60) + 1} minutes.",
             429,
@@ -99,9 +103,9 @@ def login(
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     user = accounts.check_password(name, password)
-    if user is None or not user.may_see(site.site.name):
+    if user is None or not may_enter(request, user):
         throttle.failed(keys, now)
-        return _form(request, templates, site, target, "Wrong name or password.", 401)
+        return _form(request, templates, target, "Wrong name or password.", 401)
     throttle.succeeded(keys)
     token, _ = accounts.start_session(user, now)
     redirect = RedirectResponse(target, status_code=303)
@@ -118,10 +122,10 @@ def login(
 
 
 @router.post("/logout", dependencies=[Depends(EVERYONE), CsrfChecked])
-def logout(request: Request, accounts: AccountsDep) -> RedirectResponse:
+def logout(request: Request, accounts: AccountsDep, base: BaseDep) -> RedirectResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         accounts.end_session(token)
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(f"{base}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from ventwatch.accounts import Role
 from ventwatch.assignments import Assignments
 from ventwatch.dashboard.auth import MANAGERS, AdminDep, CsrfChecked, ManagerDep
-from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, TemplatesDep
+from ventwatch.dashboard.deps import BaseDep, NowDep, ProfileDep, SiteDep, TemplatesDep
 from ventwatch.dashboard.present import DASH
 from ventwatch.dashboard.sensors import HEALTH_STYLE, QUARANTINE_REASONS, SensorsNow, sensors_now
 from ventwatch.ingest.decoders import FAMILIES
@@ -99,6 +99,7 @@ def assign(
     _csrf: Annotated[None, CsrfChecked],
     site: SiteDep,
     assignments: AssignmentsDep,
+    base: BaseDep,
     now: NowDep,
     family: Annotated[str, Form(max_length=120)],
     device: Annotated[str, Form(min_length=1, max_length=500)],
@@ -117,4 +118,4 @@ def assign(
         )
     assignments.assign(site.site.name, family, device, room, user.name, now)
     log.info("%s assigned %s sensor %r to room %r", user.name, family, device, room)
-    return RedirectResponse("/sensors", status_code=303)
+    return RedirectResponse(f"{base}/sensors", status_code=303)

@@ -10,6 +10,8 @@
   const PAYLOAD_LIMIT = 160;
   const RECENT_QUARANTINE = 5;
   const DASH = "\u2013";
+  // Where this site's dashboard is mounted: "" alone, "/sites/<slug>" beside other sites.
+  const BASE = document.querySelector('meta[name="ventwatch-base"]').content;
 
   const bands = JSON.parse(document.getElementById("bands").textContent);
   const tiles = new Map();
@@ -133,7 +135,7 @@
     const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
     if (response.status === 401) {
       // The session ended (signed out elsewhere, expired): back to the login page.
-      window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+      window.location.assign(`${BASE}/login?next=${encodeURIComponent(window.location.pathname)}`);
     }
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     return response.json();
@@ -232,7 +234,7 @@
   // EventSource reconnects by itself; when it fails, one plain request tells a lost
   // connection (say so) from an ended session (back to the login page).
   function listen() {
-    const source = new EventSource("/api/rooms/stream");
+    const source = new EventSource(`${BASE}/api/rooms/stream`);
     source.addEventListener("rooms", (event) => {
       showRooms(JSON.parse(event.data));
       applyView();
@@ -240,7 +242,7 @@
     });
     source.addEventListener("error", async () => {
       try {
-        await getJSON("/api/rooms");
+        await getJSON(`${BASE}/api/rooms`);
       } catch (error) {
         disconnected();
       }
@@ -251,7 +253,7 @@
   async function pollIngest() {
     if (!document.getElementById("ingest") || document.hidden) return;
     try {
-      showIngest(await getJSON("/api/ingest"));
+      showIngest(await getJSON(`${BASE}/api/ingest`));
     } catch (error) {
       disconnected();
     }

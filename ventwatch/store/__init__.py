@@ -89,23 +89,31 @@ class StoreRejectedError(StoreError, ValueError):
     server's message."""
 
 
+def duckdb_file(url: str, base: Path | None = None) -> Path | None:
+    """The file a `duckdb://` URL names (a relative path taken from `base`, the site file's
+    folder), or None for another kind of store."""
+    parts = urlsplit(url)
+    if parts.scheme != "duckdb":
+        return None
+    raw = (parts.netloc + parts.path) if parts.netloc else parts.path
+    if not raw or raw == "/":
+        raise StoreURLError(f"{url!r}: give a file, e.g. duckdb:///var/lib/ventwatch/site.duckdb")
+    # duckdb:///abs/path -> /abs/path ; duckdb:///./rel or duckdb://rel -> relative
+    path = Path(raw[1:] if raw.startswith("/./") else raw)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path
+
+
 def open_store(url: str, base: Path | None = None) -> Store:
     """Open the store a URL names. A relative DuckDB path is taken from `base` (the site
     file's folder), so a site file works from wherever the command is run."""
-    parts = urlsplit(url)
-    if parts.scheme == "duckdb":
-        raw = (parts.netloc + parts.path) if parts.netloc else parts.path
-        if not raw or raw == "/":
-            raise StoreURLError(
-                f"{url!r}: give a file, e.g. duckdb:///var/lib/ventwatch/site.duckdb"
-            )
-        # duckdb:///abs/path -> /abs/path ; duckdb:///./rel or duckdb://rel -> relative
-        path = Path(raw[1:] if raw.startswith("/./") else raw)
-        if not path.is_absolute() and base is not None:
-            path = base / path
+    path = duckdb_file(url, base)
+    if path is not None:
         from ventwatch.store.duckdb import DuckDBStore
 
         return DuckDBStore(path)
+    parts = urlsplit(url)
     if parts.scheme in ("influxdb", "influxdbs"):
         from ventwatch.store.influxdb import InfluxDBStore
 
