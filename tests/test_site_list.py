@@ -4,7 +4,10 @@ all stay under `/sites/<slug>/`; a user of one site never sees another's."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,3 +284,36 @@ def test_slugs_of_real_names() -> None:
     assert site_slug("École Saint-Michel ★") == "ecole-saint-michel"
     assert site_slug("★") == "site"
     assert mount_point("Hillside Academy") == "/sites/hillside-academy"
+
+
+def test_run_refuses_sites_that_would_share_a_store(tmp_path: Path) -> None:
+    """Before anything starts: exit 1, naming both files and what they share."""
+    for name in ("North School", "South School"):
+        (tmp_path / f"{site_slug(name)}.yaml").write_text(
+            f"site: {{name: {name}}}\nrooms: [{{name: R1}}]\n"
+            'store: {url: "duckdb:///./one.duckdb"}\n'
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VENTWATCH_")}
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ventwatch",
+            "run",
+            "--config",
+            str(tmp_path / "north-school.yaml"),
+            "--config",
+            str(tmp_path / "south-school.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert answer.returncode == 1, answer.stderr
+    assert "these sites cannot run together" in answer.stderr
+    assert re.search(
+        r"north-school\.yaml and .*south-school\.yaml have the same store", answer.stderr
+    )
+    assert "same spool folder" in answer.stderr
+    assert not (tmp_path / "one.duckdb").exists()  # refused before any store was opened
