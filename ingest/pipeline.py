@@ -93,8 +93,13 @@ class Pipeline:
         sensors: SensorRegistry | None = None,
         assignments: Assignments | None = None,
         assignments_check_s: float = ASSIGNMENTS_CHECK_S,
+        other_sites: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.site = site
+        # (family, device) of the sensors the other sites of this process name in their files.
+        # Sites that share a broker hear each other's sensors: those are the other site's to
+        # store, not this site's unknown sensors to quarantine and offer for assignment.
+        self.other_sites = other_sites
         self.store = store
         self.spool = spool
         self._store_ok = True
@@ -178,6 +183,9 @@ class Pipeline:
                 self._reject(msg, Outcome.TIME_OFF, reason, sensor)
                 continue
             room = self._rooms.get(sensor)
+            if room is None and sensor in self.other_sites:
+                self.quarantine.count(Outcome.OTHER_SITE)
+                continue
             self.sensors.reading(
                 family, item.sensor, msg.topic, msg.arrived, room, item.values, decoded.signal
             )

@@ -26,6 +26,7 @@ class Outcome(StrEnum):
     UNDECODABLE = "undecodable"  # the payload is malformed or has no usable value
     OUT_OF_RANGE = "out_of_range"  # a value is physically impossible (the rest may be stored)
     UNKNOWN_SENSOR = "unknown_sensor"  # decoded, but the sensor is not in the site file
+    OTHER_SITE = "other_site"  # a sensor of another site run by this process: that site's
     TIME_OFF = "time_off"  # the message's own time is far from its arrival time
     REJECTED = "rejected"  # the store refused the reading itself (e.g. a field type conflict)
 

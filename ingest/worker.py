@@ -35,11 +35,16 @@ class Ingest:
         stop_event: threading.Event,
         share_group: str | None = None,
         client_id: str | None = None,
+        other_sites: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.settings = settings
         spool = Spool(settings.spool_dir, settings.spool_max_bytes)
         self.pipeline = Pipeline(
-            site, store, spool=spool, assignments=_assignments(settings.accounts_db)
+            site,
+            store,
+            spool=spool,
+            assignments=_assignments(settings.accounts_db),
+            other_sites=other_sites,
         )
         self.subscriber = Subscriber(
             settings.broker, client_id or settings.client_id, self.pipeline, share_group

@@ -320,4 +320,7 @@ def test_a_trust_user_drills_down_from_the_site_list(
     page.screenshot(path=trust_dashboard.screenshots / "site-overview.png", full_page=True)
     page.get_by_role("link", name="All sites").click()
     expect(page).to_have_url(url + "/")
+    # North's ingest heard South's sensor on the shared broker: South's, not an unknown one.
+    north = page.context.request.get(url + "/sites/north-academy/api/ingest").json()["counts"]
+    assert (north["other_site"], north["unknown_sensor"], north["stored"]) == (2, 0, 0)
     assert errors == []

@@ -96,6 +96,24 @@ def test_unknown_sensor_is_listed_as_unassigned(pipeline: Pipeline) -> None:
     )
 
 
+def test_another_site_s_sensor_is_left_to_that_site(site: SiteConfig, tmp_path: Path) -> None:
+    """Sites of one process on one broker hear each other's sensors: not unknown ones here."""
+    pipeline = Pipeline(
+        site,
+        DuckDBStore(tmp_path / "s.duckdb"),
+        clock=lambda: NOW,
+        other_sites=frozenset({("tasmota", "cupboard")}),
+    )
+    stored = pipeline.process(
+        [msg("tele/cupboard/SENSOR", tasmota(700)), msg("tele/attic/SENSOR", tasmota(710))]
+    )
+    snap = pipeline.quarantine.snapshot()
+    assert stored == 0
+    assert (snap["counts"]["other_site"], snap["counts"]["unknown_sensor"]) == (1, 1)
+    assert [q["topic"] for q in snap["quarantine"]] == ["tele/attic/SENSOR"]
+    assert [s.device for s in pipeline.sensors.snapshot() if s.room is None] == ["attic"]
+
+
 def test_presence_is_tracked_not_stored(pipeline: Pipeline) -> None:
     pipeline.process([msg("tele/room-4-co2/LWT", b"Offline")])
     assert pipeline.presence == {"tasmota:room-4-co2": "offline"}

@@ -51,9 +51,13 @@ class Service:
     # The accounts file this site's dashboard checks (shared by the sites of a site list).
     shared_accounts: Accounts | None = None
     base: str = ""  # where the dashboard is mounted: "" alone, /sites/<slug> in a site list
+    # The sensors the other sites of a site list name: theirs, not unknown ones of this site.
+    other_sites: frozenset[tuple[str, str]] = frozenset()
 
     def __post_init__(self) -> None:
-        self.ingest = Ingest(self.site, self.settings, self.store, self.stop_event)
+        self.ingest = Ingest(
+            self.site, self.settings, self.store, self.stop_event, other_sites=self.other_sites
+        )
         self.accounts = self.shared_accounts or Accounts(self.settings.accounts_db)
         profile = load_profile(self.site.guidance.profile)
         self.alerting = Alerting(
@@ -115,9 +119,17 @@ def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[Fast
     """One `Service` per site, over the first site's accounts file, and the site list that
     mounts their dashboards. `several_sites_problems` has checked that they can share."""
     accounts = Accounts(sites[0][1].accounts_db)
+    named = [frozenset(site.room_of()) for site, _, _ in sites]
     services = [
-        Service(site, settings, store, shared_accounts=accounts, base=mount_point(site.site.name))
-        for site, settings, store in sites
+        Service(
+            site,
+            settings,
+            store,
+            shared_accounts=accounts,
+            base=mount_point(site.site.name),
+            other_sites=frozenset().union(*(n for j, n in enumerate(named) if j != i)),
+        )
+        for i, (site, settings, store) in enumerate(sites)
     ]
     return create_site_list([s.app for s in services], accounts), services
 
