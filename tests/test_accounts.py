@@ -259,6 +259,14 @@ def test_users_command(tmp_path: Path, example_site_path: Path) -> None:
     added = users("add", "ann", "--role", "rep", "--password-stdin", stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
     assert users("list").stdout == "ann\trep\tHillside Academy\n"
+    # A trust user of several sites: each named as its own file names it, or told so.
+    trust = users(
+        "add", "tia", "--role", "site_manager", "--site", "Hillside Academy",
+        "--site", "Valley Schol", "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert trust.returncode == 0, trust.stderr
+    assert "note: 'Valley Schol' is not the site of" in trust.stderr
+    assert trust.stderr.count("note:") == 1  # none for this file's own site
     short = users("add", "bob", "--role", "staff", "--password-stdin", stdin="short\n")
     assert short.returncode == 1
     assert "at least 10" in short.stderr

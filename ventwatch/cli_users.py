@@ -75,6 +75,13 @@ def add(
     except AccountError as exc:
         raise _failed(exc) from None
     _done(f"added {name} ({role.value})")
+    for other in sorted(set(site or []) - {this_site, ALL_SITES}):
+        # Sites are matched by name: a misspelt one gives a user who sees nothing of it.
+        typer.echo(
+            f"note: {other!r} is not the site of {config} ({this_site!r}): it must be spelt "
+            "exactly as its own site file names it",
+            err=True,
+        )
 
 
 @users.command("remove")
