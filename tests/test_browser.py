@@ -306,6 +306,13 @@ def test_a_trust_user_drills_down_from_the_site_list(
     # The ingested reading is counted in its own site only (the store of each site is its own).
     expect(south.locator('[data-summary="poor"]')).to_contain_text("1 Poor", timeout=10_000)
     expect(page.locator('tr[data-site="North Academy"] [data-summary="poor"]')).to_have_count(0)
+    # The list keeps itself current: a new reading at South shows without a reload.
+    page.evaluate("window.notReloaded = true")
+    tasmota_co2(mosquitto, "south-hall", 1000)
+    expect(south.locator('[data-summary="act"]')).to_contain_text("1 Needs action", timeout=15_000)
+    expect(page.locator("#totals [data-summary=act]")).to_contain_text("1 Needs action")
+    expect(page.locator("[data-field=attention]").first).to_have_text("4")
+    assert page.evaluate("window.notReloaded") is True
     page.screenshot(path=trust_dashboard.screenshots / "site-list.png", full_page=True)
 
     page.get_by_role("link", name="South Academy").click()
@@ -322,5 +329,5 @@ def test_a_trust_user_drills_down_from_the_site_list(
     expect(page).to_have_url(url + "/")
     # North's ingest heard South's sensor on the shared broker: South's, not an unknown one.
     north = page.context.request.get(url + "/sites/north-academy/api/ingest").json()["counts"]
-    assert (north["other_site"], north["unknown_sensor"], north["stored"]) == (2, 0, 0)
+    assert (north["other_site"], north["unknown_sensor"], north["stored"]) == (3, 0, 0)
     assert errors == []

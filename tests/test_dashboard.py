@@ -195,6 +195,13 @@ def test_page_script_uses_dom_apis_only(client: TestClient) -> None:
         assert sink not in script.text, sink
     assert "textContent" in script.text
     assert client.get("/static/style.css").status_code == 200
+    # Every page script, the site list's too: DOM APIs only, never markup from data.
+    scripts = sorted((Path(__file__).parent.parent / "dashboard" / "static").glob("*.js"))
+    assert {p.name for p in scripts} >= {"overview.js", "room.js", "sites.js"}
+    for path in scripts:
+        text = client.get(f"/static/{path.name}").text
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in text, (path.name, sink)
 
 
 def test_healthz(client: TestClient, store: DuckDBStore) -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ventwatch.accounts import User
+from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import UserDep
 from ventwatch.dashboard.deps import NowDep, TemplatesDep
 from ventwatch.dashboard.routes.health import store_problem
@@ -47,6 +48,7 @@ async def site_list(
             "totals": totals,
             "attention": sum(s.attention for s in sites),
             "rooms": sum(s.rooms for s in sites),
+            "bands": present.BAND_STYLE,  # the page script's symbols and titles of bands
         },
     )
 
