@@ -28,7 +28,7 @@ from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.routes import live
 from ventwatch.dashboard.sites import mount_point
 from ventwatch.readings import Reading
-from ventwatch.service import several_sites_problems
+from ventwatch.service import in_site_list, several_sites_problems
 from ventwatch.settings import resolve
 from ventwatch.store.duckdb import DuckDBStore
 
@@ -115,7 +115,8 @@ def test_a_trust_user_sees_each_site_with_its_counts(app: FastAPI) -> None:
     assert f'<a href="{NORTH_BASE}/">North School</a>' in page.text
     assert "South &lt;School&gt;" in page.text
     assert "<School>" not in page.text
-    assert "2 sites, 5 rooms; 3 need attention" in page.text
+    assert '2 sites, <span data-field="rooms">5</span> rooms;' in page.text
+    assert '<span data-field="attention">3</span> need attention' in page.text
     row = page.text.split('data-site="North School"')[1].split("</tr>")[0]
     assert re.search(r'data-summary="poor".*?</span> 1 Poor', row, re.S)
     assert re.search(r'data-field="attention">1<', row)
@@ -268,6 +269,16 @@ def test_sites_that_would_share_files_are_refused_by_name(tmp_path: Path) -> Non
 def replace_store(site: SiteConfig, name: str) -> SiteConfig:
     store = site.store.model_copy(update={"url": f"duckdb:///./{name}.duckdb", "spool": name})
     return site.model_copy(update={"store": store})
+
+
+def test_a_site_s_emails_link_to_its_own_part_of_the_dashboard(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    settings = in_site_list(NORTH, resolve(NORTH, path, env={"VENTWATCH_HTTP": "0.0.0.0:80"}))
+    assert settings.dashboard_url == "http://0.0.0.0:80/sites/north-school"
+    named = NORTH.model_copy(
+        update={"alerts": NORTH.alerts.model_copy(update={"dashboard_url": "https://vw.example"})}
+    )
+    assert in_site_list(named, resolve(named, path, env={})).dashboard_url == "https://vw.example"
 
 
 @given(st.text(max_size=60))

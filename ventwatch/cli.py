@@ -347,20 +347,19 @@ def run(
     verbose: bool = False,
 ) -> None:
     """Run ingest and the dashboard against the broker and store the site file names."""
-    from ventwatch.dashboard.sites import mount_point
-    from ventwatch.service import Service, serve, several_sites_problems, site_list
+    from ventwatch.service import (
+        Service,
+        in_site_list,
+        serve,
+        several_sites_problems,
+        site_list,
+    )
 
     _logging(verbose)
     sites = [(path, _site(path)) for path in config]
     settings = [_settings(site, path, port) for path, site in sites]
     if len(sites) > 1:
-        # Each site's links in its alerts and emails go to its own part of the dashboard.
-        settings = [
-            s
-            if site.alerts.dashboard_url
-            else replace(s, dashboard_url=s.dashboard_url + mount_point(site.site.name))
-            for (_, site), s in zip(sites, settings, strict=True)
-        ]
+        settings = [in_site_list(site, s) for (_, site), s in zip(sites, settings, strict=True)]
         problems = several_sites_problems(
             [(path, s, site) for (path, site), s in zip(sites, settings, strict=True)]
         )

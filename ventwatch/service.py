@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import uvicorn
@@ -132,6 +132,14 @@ def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[Fast
         for i, (site, settings, store) in enumerate(sites)
     ]
     return create_site_list([s.app for s in services], accounts), services
+
+
+def in_site_list(site: SiteConfig, settings: Settings) -> Settings:
+    """A site's settings when it runs in a site list: the links in its alert and report
+    emails go to its own part of the dashboard, unless its file names its address."""
+    if site.alerts.dashboard_url:
+        return settings
+    return replace(settings, dashboard_url=settings.dashboard_url + mount_point(site.site.name))
 
 
 def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -> list[str]:
