@@ -50,6 +50,7 @@ from ventwatch.dashboard.routes import (
 )
 from ventwatch.dashboard.routes import sensors as sensor_pages
 from ventwatch.dashboard.sites import SITES_PREFIX, mount_point
+from ventwatch.dashboard.tiles import TileCache
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.store import Store
@@ -105,6 +106,7 @@ def create_app(
     app.state.assignments = Assignments(accounts.path)
     app.state.today = TodayCache()
     app.state.now_cache = NowCache()
+    app.state.tile_cache = TileCache()
     app.state.week = WeekCache()
     # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
     app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")

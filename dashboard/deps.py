@@ -24,6 +24,7 @@ from starlette.datastructures import State
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.rooms import NowCache, RoomsAnswer, RoomsNow, rooms_now_json
+from ventwatch.dashboard.tiles import TileCache
 from ventwatch.store import Store
 
 IngestStats = Callable[[], dict[str, Any]]
@@ -66,6 +67,10 @@ async def get_now_cache(request: Request) -> NowCache:
     return request.app.state.now_cache
 
 
+async def get_tile_cache(request: Request) -> TileCache:
+    return request.app.state.tile_cache
+
+
 def get_ingest_stats(request: Request) -> dict[str, Any] | None:
     """Ingest's counters, or None when the dashboard runs without ingest (tests, read-only)."""
     stats: IngestStats | None = request.app.state.ingest_stats
@@ -80,6 +85,7 @@ TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 NowDep = Annotated[datetime, Depends(get_now)]
 NowCacheDep = Annotated[NowCache, Depends(get_now_cache)]
+TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]
 # Ingest's counters take its locks and look at the spool on disk: a worker thread's job.
 IngestDep = Annotated[dict[str, Any] | None, Depends(get_ingest_stats)]
 

@@ -36,6 +36,7 @@ from ventwatch.dashboard.deps import (
     RoomsNowDep,
     SiteDep,
     TemplatesDep,
+    TileCacheDep,
     get_ingest_stats,
 )
 from ventwatch.dashboard.rooms import RoomsNow
@@ -58,13 +59,6 @@ class Body:
     # and compressed once: a page of a thousand tiles is most of a request's time.
     parts: tuple[Segment, Segment, Segment]
     frame: jinja2.Template
-
-
-def render_tiles(templates: Jinja2Templates, rooms: RoomsNow) -> Segment:
-    """Every room's tile: rendered once a second for all roles (a thousand tiles take about
-    50 ms), where each role's own parts of the page are small."""
-    groups = present.by_building_and_floor(rooms.rooms)
-    return segment(templates.get_template("_tiles.html").render(groups=groups).encode())
 
 
 def render_body(
@@ -119,12 +113,15 @@ async def overview(
     site: SiteDep,
     profile: ProfileDep,
     templates: TemplatesDep,
+    tile_cache: TileCacheDep,
 ) -> HTMLResponse:
     # Quarantined payloads and ingest health are for the people who look after sensors.
     managers = user.role in (Role.ADMIN, Role.SITE_MANAGER)
     evidence = managers or user.role is Role.REP
 
-    tiles = await cache.aget(now, "tiles", lambda: render_tiles(templates, rooms))
+    # Every room's tile, made once a second for all roles (see `tiles.TileCache`), where each
+    # role's own parts of the page are small.
+    tiles = await cache.aget(now, "tiles", lambda: tile_cache.render(templates, rooms))
 
     def body_of_this_second() -> Body:
         ingest = get_ingest_stats(request) if managers else None
