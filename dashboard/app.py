@@ -92,9 +92,7 @@ def create_app(
 ) -> FastAPI:
     """One site's dashboard. `base` is where it is mounted: "" when it is the whole app,
     `/sites/<slug>` inside a site list (`create_site_list`)."""
-    app = base_app(
-        f"ventwatch: {site.site.name}", (site.site.name,), accounts, clock, base, site_pages=True
-    )
+    app = base_app(site.site.name, (site.site.name,), accounts, clock, base, site_pages=True)
     app.state.site = site
     app.state.store = store
     app.state.profile = load_profile(site.guidance.profile)
@@ -141,8 +139,11 @@ def create_site_list(
     bases = [a.state.base for a in site_apps]
     if bases != [mount_point(n) for n in names] or len(set(bases)) != len(bases):
         raise ValueError(f"each site needs a name of its own, also as a URL: {names}")
-    app = base_app("ventwatch: your sites", tuple(names), accounts, clock, "", site_pages=False)
+    app = base_app("Your sites", tuple(names), accounts, clock, "", site_pages=False)
     app.state.site_apps = tuple(site_apps)
+    for site_app in site_apps:
+        # One count of failed logins, whichever of the list's or the sites' forms they use.
+        site_app.state.login_throttle = app.state.login_throttle
     for area in (login, site_list, schema):
         app.include_router(area.router)
     for site_app in site_apps:
@@ -151,7 +152,7 @@ def create_site_list(
 
 
 def base_app(
-    title: str,
+    title: str,  # what the login page and the API schema call it
     site_names: tuple[str, ...],
     accounts: Accounts,
     clock: Callable[[], datetime],
@@ -164,8 +165,8 @@ def base_app(
     or an HTTP error."""
     # FastAPI's own schema and docs routes would be open to anyone: the schema is served by
     # `routes/schema.py` behind a login instead (and Swagger UI would load scripts from a CDN).
-    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.title = title.removeprefix("ventwatch: ")
+    app = FastAPI(title=f"ventwatch: {title}", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.title = title
     app.state.site_names = site_names  # a user who may see none of these is refused
     app.state.base = base
     app.state.accounts = accounts

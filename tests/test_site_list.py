@@ -167,6 +167,17 @@ def test_a_user_of_no_listed_site_cannot_sign_in(app: FastAPI) -> None:
     assert answer.status_code == 401
 
 
+def test_failed_logins_count_once_across_the_list_and_its_sites(app: FastAPI) -> None:
+    client = TestClient(app)
+    for path in ("/login", NORTH_BASE + "/login", SOUTH_BASE + "/login") * 2:
+        form = client.get(path)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        wrong = {"name": "trust", "password": "not it at all", "csrf": csrf.group(1)}
+        last = client.post(path, data=wrong)
+    assert last.status_code == 429  # the sixth failure for this name, on whichever form
+
+
 def test_signing_in_inside_a_site_comes_back_to_the_page(app: FastAPI) -> None:
     client = TestClient(app)
     first = client.get(NORTH_BASE + "/week?show=share", follow_redirects=False)
