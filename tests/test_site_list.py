@@ -272,6 +272,12 @@ def test_sites_that_would_share_files_are_refused_by_name(tmp_path: Path) -> Non
     assert problems
     assert "different accounts files" in problems[0]
 
+    # A store URL that cannot work is left for opening it to explain, not a crash here.
+    broken = SOUTH.model_copy(
+        update={"store": SOUTH.store.model_copy(update={"url": "duckdb:///"})}
+    )
+    assert several_sites_problems([apart[0], settings_of(broken, "b", **shared)]) == []  # type: ignore[list-item]
+
     twin = SiteConfig.model_validate({"site": {"name": "north school"}, "rooms": [{"name": "X"}]})
     problems = several_sites_problems([apart[0], settings_of(twin, "t", **shared)])  # type: ignore[list-item]
     assert any("same site name as a URL" in p for p in problems)

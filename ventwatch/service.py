@@ -31,7 +31,7 @@ from ventwatch.dashboard.sites import mount_point
 from ventwatch.ingest.worker import Ingest
 from ventwatch.reports.weekly_email import WeeklyEmail
 from ventwatch.settings import HTTPAddress, Settings
-from ventwatch.store import Store, duckdb_file
+from ventwatch.store import Store, StoreURLError, duckdb_file
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,10 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
 def _store_key(settings: Settings, _: SiteConfig) -> object:
     """An embedded store by its file's full path; a server's by its URL. Two sites may share
     an InfluxDB server, not one database of it: the store's queries do not filter by site."""
-    path = duckdb_file(settings.store_url, settings.store_base)
+    try:
+        path = duckdb_file(settings.store_url, settings.store_base)
+    except StoreURLError:
+        return settings.store_url  # opening it says what is wrong, for this site's file
     return settings.store_url if path is None else path.resolve()
 
 
