@@ -60,7 +60,7 @@ async def summary_of(site_app: FastAPI, user: User, now: datetime) -> SiteSummar
         site=state.site.site.name,
         url=f"{state.base}/",
         rooms=len(rooms.rooms),
-        summary={band: n for band, n in rooms.summary.items()},
+        summary=dict(rooms.summary),
         attention=sum(n for band, n in rooms.summary.items() if band != best),
         best_band=best,
         open_alerts=open_alerts,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ventwatch.accounts import User
@@ -23,8 +23,7 @@ from ventwatch.dashboard.sites import SiteSummary, summary_of, visible
 router = APIRouter()
 
 
-async def _summaries(request: Request, user: User, now: datetime) -> list[SiteSummary]:
-    seen = visible(request.app.state.site_apps, user)
+async def _summaries(seen: list[FastAPI], user: User, now: datetime) -> list[SiteSummary]:
     return list(await asyncio.gather(*(summary_of(a, user, now) for a in seen)))
 
 
@@ -35,7 +34,7 @@ async def site_list(
     seen = visible(request.app.state.site_apps, user)
     if len(seen) == 1:
         return RedirectResponse(f"{seen[0].state.base}/", status_code=303)
-    sites = await _summaries(request, user, now)
+    sites = await _summaries(seen, user, now)
     totals: dict[str, int] = {}
     for site in sites:
         for band, n in site.summary.items():
@@ -56,7 +55,7 @@ async def site_list(
 @router.get("/api/sites", response_model=list[SiteSummary], tags=["api"])
 async def api_sites(request: Request, user: UserDep, now: NowDep) -> list[SiteSummary]:
     """Every site this user may see: rooms in each band, rooms needing attention, open alerts."""
-    return await _summaries(request, user, now)
+    return await _summaries(visible(request.app.state.site_apps, user), user, now)
 
 
 @router.get("/healthz", tags=["health"])
