@@ -50,7 +50,7 @@ class CO2Metrics:
     status: Status
     status_reason: str
     status_source: str | None
-    episodes: list[Episode]
+    episodes: list[Episode]  # empty when not asked for (`co2_metrics`)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -58,8 +58,7 @@ def _pct(part: int, whole: int) -> float | None:
 
 
 def episodes(grid: OccupiedGrid, co2: np.ndarray, threshold: float) -> list[Episode]:
-    above = np.nan_to_num(co2, nan=-np.inf) > threshold
-    starts, ends = runs(above, grid.segment)
+    starts, ends = runs(co2 > threshold, grid.segment)  # NaN (no data) is never above
     if not len(starts):
         return []
     # Peaks and means of all runs at once. reduceat over [s0, e0, s1, e1, ...] reduces each
@@ -84,15 +83,20 @@ def episodes(grid: OccupiedGrid, co2: np.ndarray, threshold: float) -> list[Epis
 
 
 def co2_metrics(
-    grid: OccupiedGrid, co2: np.ndarray, profile: Profile, ventilation: Ventilation
+    grid: OccupiedGrid,
+    co2: np.ndarray,
+    profile: Profile,
+    ventilation: Ventilation,
+    *,
+    with_episodes: bool = True,
 ) -> CO2Metrics:
     """`co2[i]` is the mean of occupied minute `grid.minutes[i]` (NaN: no data). Pure: arrays
-    in, a result out."""
+    in, a result out. `with_episodes=False` leaves `episodes` empty: listing every run is
+    over half the cost, and a report's daily rows and comparisons only need the figures."""
     segment = grid.segment
     has = ~np.isnan(co2)
     with_data = int(has.sum())
     values = co2[has]
-    above = np.nan_to_num(co2, nan=-np.inf)
     coverage = _pct(with_data, len(grid)) or 0.0
     status: Status = "green"
     reason = "no run above the profile's thresholds"
@@ -110,7 +114,7 @@ def co2_metrics(
     else:
         for rule in profile.status.rules:
             threshold = rule.threshold(ventilation)
-            run = longest_run(above > threshold, segment)
+            run = longest_run(co2 > threshold, segment)  # NaN: not above
             if run >= rule.for_minutes:
                 status, source = rule.status, rule.source
                 reason = f"{run} consecutive occupied minutes above {threshold:g} ppm"
@@ -124,7 +128,7 @@ def co2_metrics(
         pct_time_above_800=_pct(int((values > 800).sum()), with_data),
         pct_time_above_1500=_pct(int((values > 1500).sum()), with_data),
         max_20min_mean_ppm=round(max20, 1) if max20 is not None else None,
-        longest_above_1500_min=longest_run(above > 1500, segment),
+        longest_above_1500_min=longest_run(co2 > 1500, segment),
         status=status,
         status_reason=reason,
         status_source=source,
@@ -132,5 +136,7 @@ def co2_metrics(
             e
             for threshold in profile.status.episode_thresholds_ppm
             for e in episodes(grid, co2, threshold)
-        ],
+        ]
+        if with_episodes
+        else [],
     )

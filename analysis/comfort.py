@@ -43,8 +43,9 @@ def temperature(
     t = profile.temperature
     has = ~np.isnan(temp)
     values = temp[has]
-    cold = np.nan_to_num(temp, nan=np.inf) < t.comfort_min_c
-    high = np.nan_to_num(co2, nan=-np.inf) > amber_ppm
+    # A minute with no data (NaN) compares false: neither cold, nor high, nor a drop.
+    cold = temp < t.comfort_min_c
+    high = co2 > amber_ppm
     # Slopes over 5 minutes within a segment (consecutive minutes of one day).
     lag = 5
     co2_slope = np.full(len(co2), np.nan)
@@ -53,9 +54,7 @@ def temperature(
         same = segment[lag:] == segment[:-lag]
         co2_slope[lag:] = np.where(same, (co2[lag:] - co2[:-lag]) / lag, np.nan)
         temp_slope[lag:] = np.where(same, (temp[lag:] - temp[:-lag]) / lag, np.nan)
-    opened = (np.nan_to_num(co2_slope, nan=0.0) < -WINDOW_CO2_DROP_PPM_PER_MIN) & (
-        np.nan_to_num(temp_slope, nan=0.0) < -WINDOW_TEMP_DROP_C_PER_MIN
-    )
+    opened = (co2_slope < -WINDOW_CO2_DROP_PPM_PER_MIN) & (temp_slope < -WINDOW_TEMP_DROP_C_PER_MIN)
     # Cold minutes in a run that started while windows were being opened.
     cold_after = 0
     starts, ends = runs(cold, segment)

@@ -119,7 +119,8 @@ def minute_arrays(
 
 @dataclass(frozen=True, slots=True)
 class RoomCO2:
-    """A room's CO2 judgement and temperature over a period, as `analyse_site` gives them."""
+    """A room's CO2 judgement and temperature over a period, as `analyse_site` gives them,
+    without the list of episodes."""
 
     co2: CO2Metrics
     temperature: TemperatureResult
@@ -141,9 +142,17 @@ class _Judged:
     def co2(self) -> np.ndarray:
         return self.arrays["co2_ppm"][self.occupied]
 
-    def co2_and_temperature(self) -> tuple[CO2Metrics, TemperatureResult]:
-        co2 = self.co2
-        metrics = co2_metrics(self.grid, co2, self.profile, self.room.ventilation)
+    def co2_and_temperature(
+        self, within: slice | None = None, *, with_episodes: bool = True
+    ) -> tuple[CO2Metrics, TemperatureResult]:
+        """Over the occupied minutes, or only those `within` (a day of `grid.by_day`)."""
+        grid, co2 = self.grid, self.co2
+        temp = self.arrays["temperature_c"][self.occupied]
+        if within is not None:
+            grid, co2, temp = grid.part(within), co2[within], temp[within]
+        metrics = co2_metrics(
+            grid, co2, self.profile, self.room.ventilation, with_episodes=with_episodes
+        )
         amber = next(
             (
                 r.threshold(self.room.ventilation)
@@ -152,8 +161,7 @@ class _Judged:
             ),
             800.0,
         )
-        temp = self.arrays["temperature_c"][self.occupied]
-        return metrics, temperature(temp, co2, self.grid.segment, self.profile, amber)
+        return metrics, temperature(temp, co2, grid.segment, self.profile, amber)
 
 
 def _rooms_over(
@@ -239,14 +247,37 @@ def analyse_co2(
     rooms: list[str] | None = None,
 ) -> dict[str, RoomCO2]:
     """Each room's CO2 and temperature over the local dates first..last, as `analyse_site`
-    judges them, without the parts a report's comparisons and daily rows do not show (BB101,
-    ventilation estimates, sensor health): about a third of the cost of a full analysis."""
+    judges them, without the parts a report's comparison with the previous period does not
+    show (episodes, BB101, ventilation estimates, sensor health): two fifths of the cost."""
     start, end = local_day_bounds(first, last, site.tz)
     out = {}
     for j in _rooms_over(minutes, site, profile, start, end, rooms):
-        metrics, temp = j.co2_and_temperature()
+        metrics, temp = j.co2_and_temperature(with_episodes=False)
         out[j.room.name] = RoomCO2(metrics, temp)
     return out
+
+
+def analyse_days(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    first: date,
+    last: date,
+    rooms: list[str] | None = None,
+) -> dict[str, dict[date, RoomCO2]]:
+    """Each room's CO2 and temperature on each local date first..last it was occupied, judged
+    over that day alone: what `analyse_co2(minutes, ..., day, day)` says of every such day,
+    from one pass over the period. A run never crosses midnight, so a day is a slice of the
+    period's occupied minutes: no day's rows are copied out of `minutes`, and each schedule's
+    days are found once."""
+    start, end = local_day_bounds(first, last, site.tz)
+    return {
+        j.room.name: {
+            day: RoomCO2(*j.co2_and_temperature(within, with_episodes=False))
+            for day, within in j.grid.by_day.items()
+        }
+        for j in _rooms_over(minutes, site, profile, start, end, rooms)
+    }
 
 
 def _plain(value: Any) -> Any:

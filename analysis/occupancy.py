@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -111,6 +112,22 @@ class OccupiedGrid:
 
     def __len__(self) -> int:
         return len(self.minutes)
+
+    @cached_property
+    def by_day(self) -> dict[date, slice]:
+        """Each local date's part of the grid. The minutes are in time order, so a day is one
+        slice; computed once, as the grid is shared by every room on its schedule."""
+        found, first = np.unique(self.days, return_index=True)
+        ends = [*first[1:], len(self.days)] if len(first) else []
+        pairs = zip(found, first, ends, strict=True)
+        return {d.astype(date): slice(int(a), int(b)) for d, a, b in pairs}
+
+    def part(self, within: slice) -> OccupiedGrid:
+        """The minutes of `within` as a grid of their own. A run never crosses midnight, so
+        a day's part judges that day exactly as a grid built for it alone would."""
+        return OccupiedGrid(
+            self.minutes[within], self.times[within], self.segment[within], self.days[within]
+        )
 
     def end_of(self, index: int) -> datetime:
         """The end (exclusive) of minute `index`."""

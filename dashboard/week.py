@@ -14,7 +14,6 @@ keeps the result for the rest of the minute: a thousand rooms take seconds to ju
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -211,16 +210,11 @@ def _occupancy(
     local = full[mask].tz_convert(schedule.timezone).tz_localize(None)
     day_of = (local.values.astype("datetime64[D]") - np.datetime64(monday, "D")).astype(int)
     week = OccupiedGrid.build(grid[mask[: len(grid)]], schedule.timezone)
-    edges = np.searchsorted(day_of[: len(week)], np.arange(8))
     return _Occupancy(
         planned=np.bincount(day_of, minlength=7),
         past=mask[: len(grid)],
         week=week,
-        days={
-            i: (OccupiedGrid.build(week.minutes[a:b], schedule.timezone), slice(a, b))
-            for i, (a, b) in enumerate(itertools.pairwise(edges))
-            if b > a
-        },
+        days={(day - monday).days: (week.part(part), part) for day, part in week.by_day.items()},
     )
 
 

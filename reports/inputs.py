@@ -16,7 +16,7 @@ import pandas as pd
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
-from ventwatch.reports.model import Report, ReportAction, build_report
+from ventwatch.reports.model import BUILD_STEPS, Report, ReportAction, build_report
 from ventwatch.reports.period import Period
 from ventwatch.store import Store
 
@@ -55,6 +55,25 @@ def logged_actions(accounts_db: Path, site: str) -> list[ReportAction]:
     ]
 
 
+def read_minutes(
+    store: Store,
+    site: SiteConfig,
+    period: Period,
+    rooms: list[str] | None = None,
+    on_read: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """The store's minute means from the start of the previous period to the end of
+    `period`, what `build_report` takes; `on_read(done, total)` after each week read."""
+    chunks = _chunks(period.previous().first, period.last)
+    frames = []
+    for i, (first, last) in enumerate(chunks, start=1):
+        start, end = local_day_bounds(first, last, site.tz)
+        frames.append(store.minute_means(rooms, start, end))
+        if on_read is not None:
+            on_read(i, len(chunks))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def load_report(
     store: Store,
     site: SiteConfig,
@@ -66,20 +85,18 @@ def load_report(
     on_step: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Read the minute means of the period and the one before it, and build the report.
-    `on_step(done, total)` counts store reads and days judged, for a progress bar. Store
-    errors (`StoreError`) propagate: the caller says what went wrong."""
-    chunks = _chunks(period.previous().first, period.last)
-    total = len(chunks) + period.days + 2
-    frames = []
-    for i, (first, last) in enumerate(chunks, start=1):
-        start, end = local_day_bounds(first, last, site.tz)
-        frames.append(store.minute_means(rooms, start, end))
+    `on_step(done, total)` counts store reads and the build's stages, for a progress bar.
+    Store errors (`StoreError`) propagate: the caller says what went wrong."""
+    reads = len(_chunks(period.previous().first, period.last))
+    total = reads + BUILD_STEPS
+
+    def read(done: int, _: int) -> None:
         if on_step is not None:
-            on_step(i, total)
-    minutes = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            on_step(done, total)
 
     def step(done: int, _: int) -> None:
         if on_step is not None:
-            on_step(len(chunks) + done, total)
+            on_step(reads + done, total)
 
+    minutes = read_minutes(store, site, period, rooms, read)
     return build_report(minutes, site, profile, period, generated_at, actions, rooms, on_step=step)

@@ -26,15 +26,26 @@ import pandas as pd
 
 from ventwatch import __version__
 from ventwatch.analysis.co2 import STATUS_ORDER, CO2Metrics, Status
-from ventwatch.analysis.engine import RoomAnalysis, analyse_co2, analyse_site
+from ventwatch.analysis.engine import (
+    RoomAnalysis,
+    RoomCO2,
+    SiteAnalysis,
+    analyse_co2,
+    analyse_days,
+    analyse_site,
+    minute_arrays,
+)
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile, Source
-from ventwatch.config import OccupiedHours, SiteConfig
+from ventwatch.config import SiteConfig
 from ventwatch.reports.period import Period
 
 # A day's chart plots 5-minute means: fine enough to show a lesson's build-up and a break's
 # airing, coarse enough that a 60-room report stays a small file (presentation choice).
 CHART_STEP_MINUTES: Final = 5
+# The stages `build_report` tells a progress bar of: the period, the previous period, the
+# days, the charts.
+BUILD_STEPS: Final = 4
 # How many rooms the summary lists as the worst (presentation choice).
 WORST_ROOMS: Final = 5
 # Statuses from the most to the least pressing, the order summaries list them in.
@@ -240,64 +251,100 @@ def _ns(when: datetime) -> int:
     return int(pd.Timestamp(when).as_unit("ns").value)
 
 
-def _occupied_on(day: date, hours: OccupiedHours, site: SiteConfig) -> bool:
-    start, end = local_day_bounds(day, day, site.tz)
-    return bool(
-        occupied_mask(minute_grid(start, end), Schedule(hours, site.calendar, site.tz)).any()
-    )
-
-
 def _charts(
-    day_minutes: pd.DataFrame, day: date, site: SiteConfig, rooms: list[str]
-) -> dict[str, DayChart]:
-    """Each room's chart of `day`: 5-minute means over its occupied hours' span (breaks
-    included, drawn as not occupied), all rooms binned at once."""
+    minutes: pd.DataFrame, period: Period, site: SiteConfig, days: dict[str, list[date]]
+) -> dict[tuple[str, date], DayChart]:
+    """The chart of each room's school days in `days`: 5-minute means over its occupied
+    hours' span (breaks included, drawn as not occupied). The period's minutes are laid out
+    per room once (the engine's `minute_arrays`); a day's chart is a slice of that, cut in
+    steps counted from the local midnight, so a day with a clock change stays aligned."""
     tz = site.tz
-    midnight, _ = local_day_bounds(day, day, tz)
-    step_ns = CHART_STEP_MINUTES * 60_000_000_000
-    codes = pd.Index(rooms).get_indexer(day_minutes["room"].astype(object))
-    stamps = day_minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
-    bins = (stamps - _ns(midnight)) // step_ns
-    co2 = day_minutes["co2_ppm"].to_numpy(dtype=float)
-    keep = (codes >= 0) & ~np.isnan(co2) & (bins >= 0)
-    width = max(int(bins[keep].max()) + 1 if keep.any() else 1, 25 * 60 // CHART_STEP_MINUTES)
-    flat = codes[keep].astype(np.int64) * width + bins[keep]
-    sums = np.bincount(flat, weights=co2[keep], minlength=len(rooms) * width)
-    counts = np.bincount(flat, minlength=len(rooms) * width)
-    sums, counts = sums.reshape(len(rooms), width), counts.reshape(len(rooms), width)
+    start, end = local_day_bounds(period.first, period.last, tz)
+    index = minute_grid(start, end)
+    co2 = {name: a["co2_ppm"] for name, a in minute_arrays(minutes, index).items()}
+    step = CHART_STEP_MINUTES
+    minute_ns = 60_000_000_000
     by_room = {r.name: r for r in site.rooms}
-    # The span and occupied steps of each schedule, shared by the rooms that keep it.
-    spans: dict[int, tuple[int, int, datetime, list[bool]]] = {}
+    # A schedule's span and occupied steps on a day, shared by the rooms that keep it.
+    spans: dict[tuple[int, date], tuple[int, int, datetime, list[bool]]] = {}
     out = {}
-    for code, name in enumerate(rooms):
+    for name, room_days in days.items():
         hours = by_room[name].occupied_hours or site.occupied_hours
-        if id(hours) not in spans:
-            start = datetime.combine(day, hours.start, tz)
-            end = datetime.combine(day, hours.end, tz)
-            first = (_ns(start) - _ns(midnight)) // step_ns
-            last = -(-(_ns(end) - _ns(midnight)) // step_ns)  # the step holding the end
-            steps = pd.date_range(
-                pd.Timestamp(midnight) + pd.Timedelta(minutes=first * CHART_STEP_MINUTES),
-                periods=last - first,
-                freq=f"{CHART_STEP_MINUTES}min",
+        values = co2.get(name)
+        for day in room_days:
+            if (id(hours), day) not in spans:
+                midnight, _ = local_day_bounds(day, day, tz)
+                since = (_ns(midnight) - _ns(start)) // minute_ns  # where the day begins
+                opens = (_ns(datetime.combine(day, hours.start, tz)) - _ns(midnight)) // minute_ns
+                closes = (_ns(datetime.combine(day, hours.end, tz)) - _ns(midnight)) // minute_ns
+                first = since + opens // step * step  # the step holding the start
+                last = since - (-closes // step) * step  # the end of the step holding the end
+                steps = index[first:last:step]
+                occupied = occupied_mask(steps, Schedule(hours, site.calendar, tz))
+                begins = steps[0].to_pydatetime().astimezone(tz)
+                spans[id(hours), day] = (first, last, begins, [bool(x) for x in occupied])
+            first, last, begins, occupied_steps = spans[id(hours), day]
+            # A row per step; no data at all is a row of NaN, drawn as a gap.
+            grid = np.full(last - first, np.nan) if values is None else values[first:last]
+            grid = grid.reshape(-1, step)
+            counts = (~np.isnan(grid)).sum(axis=1)
+            sums = np.nansum(grid, axis=1)
+            means = np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+            out[name, day] = DayChart(
+                start=begins,
+                step_minutes=step,
+                co2_ppm=[None if v != v else round(v, 1) for v in means.tolist()],  # NaN: None
+                occupied=occupied_steps,
             )
-            occupied = occupied_mask(steps, Schedule(hours, site.calendar, tz))
-            spans[id(hours)] = (
-                first,
-                last,
-                steps[0].to_pydatetime().astimezone(tz),
-                [bool(x) for x in occupied],
-            )
-        first, last, begins, occupied_steps = spans[id(hours)]
-        n = counts[code, first:last]
-        means = np.divide(sums[code, first:last], n, out=np.full(len(n), np.nan), where=n > 0)
-        out[name] = DayChart(
-            start=begins,
-            step_minutes=CHART_STEP_MINUTES,
-            co2_ppm=[None if np.isnan(v) else round(float(v), 1) for v in means],
-            occupied=occupied_steps,
-        )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The engine's verdicts a report shows, before any layout: the whole period (the rooms
+    in the site file's order), the previous period's CO2, and each room's school days.
+    `bench/report.py` times reading the minutes and this alone against the whole report."""
+
+    period: SiteAnalysis
+    previous: dict[str, CO2Metrics]
+    days: dict[str, dict[date, RoomCO2]]
+
+
+def split(
+    minutes: pd.DataFrame, site: SiteConfig, period: Period
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the period's rows, the previous period's rows) of minute means covering both. Each
+    analysis gets only its own rows: the engine's cost grows with the rows it is given."""
+    stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
+
+    def between(first: date, last: date) -> pd.DataFrame:
+        start, end = local_day_bounds(first, last, site.tz)
+        return minutes[(stamps >= _ns(start)) & (stamps < _ns(end))]
+
+    previous = period.previous()
+    return between(period.first, period.last), between(previous.first, previous.last)
+
+
+def judge(
+    now: pd.DataFrame,
+    before: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    period: Period,
+    rooms: list[str],
+    step: Callable[[], None] = lambda: None,
+) -> Judged:
+    """The engine's judgement of `rooms` over `period` (from `now`, its minute means), of
+    the previous period (from `before`) and of each day. `step()` after each of the three."""
+    whole = analyse_site(now, site, profile, period.first, period.last, rooms)
+    step()
+    # The previous period is only compared by status: its CO2 judgement is all it needs.
+    previous = period.previous()
+    judged = analyse_co2(before, site, profile, previous.first, previous.last, rooms)
+    step()
+    days = analyse_days(now, site, profile, period.first, period.last, rooms)
+    step()
+    return Judged(whole, {name: r.co2 for name, r in judged.items()}, days)
 
 
 def build_report(
@@ -313,79 +360,47 @@ def build_report(
 ) -> Report:
     """The report of `period`. `minutes` are the store's minute means from the start of
     `period.previous()` to the end of `period`; `rooms` limits the report to those rooms (in
-    the site file's order). `on_step(done, total)` is told as each day is judged, for a
-    progress bar."""
-    previous = period.previous()
+    the site file's order). `on_step(done, total)` is told as each stage ends, for a progress
+    bar."""
     wanted = [r.name for r in site.rooms if rooms is None or r.name in rooms]
-    total = period.days + 2
     done = 0
 
     def step() -> None:
         nonlocal done
         done += 1
         if on_step is not None:
-            on_step(done, total)
+            on_step(done, BUILD_STEPS)
 
-    # Each analysis gets only its own rows: the engine's cost grows with the rows it is given.
-    stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
-
-    def between(first: date, last: date) -> pd.DataFrame:
-        start, end = local_day_bounds(first, last, site.tz)
-        return minutes[(stamps >= _ns(start)) & (stamps < _ns(end))]
-
-    whole = analyse_site(
-        between(period.first, period.last), site, profile, period.first, period.last, wanted
-    )
+    now, before = split(minutes, site, period)
+    judged = judge(now, before, site, profile, period, wanted, step)
+    whole = judged.period
+    # A school day: any room reported was occupied then (weekends and holidays drop out).
+    school_days = sorted({day for by_day in judged.days.values() for day in by_day})
+    charts = _charts(now, period, site, {name: list(d) for name, d in judged.days.items()})
     step()
-    # The previous period is only compared by status: its CO2 judgement is all it needs.
-    before = {
-        name: r.co2
-        for name, r in analyse_co2(
-            between(previous.first, previous.last),
-            site,
-            profile,
-            previous.first,
-            previous.last,
-            wanted,
-        ).items()
-    }
-    step()
-    hours = {id(h): h for h in (r.occupied_hours or site.occupied_hours for r in site.rooms
-                                if r.name in wanted)}.values()  # fmt: skip
-    days: dict[str, list[RoomDay]] = {name: [] for name in wanted}
     # A day's BB101 result is the period's for that day (judged over that day alone).
     bb101_by_day = {(r.room, d.date): d.passes for r in whole.rooms for d in r.bb101.days}
-    school_days = []
-    for day in period.dates():
-        if not any(_occupied_on(day, h, site) for h in hours):  # a weekend, a holiday
-            step()
-            continue
-        day_minutes = between(day, day)
-        judged = analyse_co2(day_minutes, site, profile, day, day, wanted)
-        in_use = [name for name, r in judged.items() if r.co2.occupied_minutes]
-        if in_use:
-            school_days.append(day)
-            charts = _charts(day_minutes, day, site, in_use)
-            for name in in_use:
-                r = judged[name]
-                days[name].append(
-                    RoomDay(
-                        day=day,
-                        co2=r.co2,
-                        bb101_passes=bb101_by_day.get((name, day)),
-                        temperature_min_c=r.temperature.min_c,
-                        minutes_below_minimum_c=r.temperature.minutes_below_minimum,
-                        chart=charts[name],
-                    )
-                )
-        step()
+    days = {
+        name: [
+            RoomDay(
+                day=day,
+                co2=r.co2,
+                bb101_passes=bb101_by_day.get((name, day)),
+                temperature_min_c=r.temperature.min_c,
+                minutes_below_minimum_c=r.temperature.minutes_below_minimum,
+                chart=charts[name, day],
+            )
+            for day, r in by_day.items()
+        ]
+        for name, by_day in judged.days.items()
+    }
     logged: dict[str, list[ReportAction]] = {name: [] for name in wanted}
     for action in sorted(actions, key=lambda a: (a.taken_on, a.room)):
         if action.room in logged and period.first <= action.taken_on <= period.last:
             logged[action.room].append(action)
     reports = []
     for r in whole.rooms:
-        prev = before[r.room]
+        prev = judged.previous[r.room]
         reports.append(
             RoomReport(
                 analysis=r,

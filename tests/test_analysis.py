@@ -4,6 +4,7 @@ red."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -287,6 +288,73 @@ def test_status_is_monotone_when_every_value_rises(values: list[float], rise: fl
     assert ORDER.index(after) >= ORDER.index(before)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6 * 1440 - 1), st.floats(350, 2500), st.floats(10, 25)),
+        max_size=400,
+    ),
+    # A Thursday to a Tuesday: the clocks go back on the Sunday between in London (25
+    # October) and New York (1 November); India's do not change, but are UTC+05:30.
+    st.sampled_from(
+        [
+            ("Europe/London", date(2026, 10, 22)),
+            ("America/New_York", date(2026, 10, 29)),
+            ("Asia/Kolkata", date(2026, 10, 29)),
+        ]
+    ),
+)
+def test_analyse_days_is_each_day_judged_alone(
+    points: list[tuple[int, float, float]], where: tuple[str, date]
+) -> None:
+    """Over six days with a weekend, a clock change and a holiday on the Monday: a day of
+    `analyse_days` is `analyse_co2` of that day alone, and only the days with occupied
+    minutes are there."""
+    from ventwatch.analysis.engine import analyse_co2, analyse_days
+
+    timezone, first = where
+    cfg = SiteConfig.model_validate(
+        {
+            "site": {"name": "S", "timezone": timezone},
+            "occupied_hours": {
+                "start": "08:50",
+                "end": "15:20",
+                "breaks": [{"start": "12:00", "end": "12:45"}],
+            },
+            "calendar": {"holidays": [str(first + timedelta(days=4))]},
+            "rooms": [{"name": "A"}],
+        }
+    )
+    start = datetime.combine(first, datetime.min.time(), ZoneInfo(timezone)).astimezone(UTC)
+    readings = pd.DataFrame(
+        {
+            "time": pd.to_datetime([start + timedelta(minutes=m) for m, _, _ in points], utc=True),
+            "room": "A",
+            "co2_ppm": [c for _, c, _ in points],
+            "temperature_c": [t for _, _, t in points],
+            "humidity_pct": 45.0,
+        }
+    )
+    minutes = minute_means(readings)
+    last = first + timedelta(days=5)
+    days = analyse_days(minutes, cfg, PROFILE, first, last)["A"]
+    # Thursday, Friday, Tuesday: the weekend and Monday's holiday have no occupied minutes.
+    assert list(days) == [first, first + timedelta(days=1), first + timedelta(days=5)]
+    for day, judged in days.items():
+        alone = analyse_co2(minutes, cfg, PROFILE, day, day)["A"]
+        assert (judged.co2, judged.temperature) == (alone.co2, alone.temperature)
+
+
+def test_analyse_days_of_a_weekend_has_no_days() -> None:
+    from ventwatch.analysis.engine import analyse_days
+
+    saturday = MONDAY - timedelta(days=2)
+    minutes = minute_means(frame([(at(0, saturday), 900.0)]))
+    assert analyse_days(minutes, site(), PROFILE, saturday, saturday + timedelta(days=1)) == {
+        "A": {}
+    }
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
@@ -301,9 +369,10 @@ def test_status_is_monotone_when_every_value_rises(values: list[float], rise: fl
 def test_analyse_co2_judges_a_day_as_analyse_site_does(
     points: list[tuple[int, float, float]],
 ) -> None:
-    """A report's daily rows and previous-period comparison come from `analyse_co2`; they
-    must be what `analyse_site` says, and the period's BB101 days what each day alone says."""
-    from ventwatch.analysis.engine import analyse_co2
+    """A report's previous-period comparison comes from `analyse_co2` and its daily rows from
+    `analyse_days`; they must be what `analyse_site` says of the same dates (less the list of
+    episodes), and the period's BB101 days what each day alone says."""
+    from ventwatch.analysis.engine import analyse_co2, analyse_days
 
     cfg = site(end="12:00", breaks=[{"start": "10:30", "end": "10:45"}])
     start = datetime.combine(MONDAY, datetime.min.time(), UTC)
@@ -323,12 +392,14 @@ def test_analyse_co2_judges_a_day_as_analyse_site_does(
     named = minutes.assign(room=pd.Categorical(minutes["room"], categories=["Z", "A"]))
     [by_category] = analyse_site(named, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1)).rooms
     assert (by_category.co2, by_category.temperature) == (period.co2, period.temperature)
-    assert (both.co2, both.temperature) == (period.co2, period.temperature)
+    assert (both.co2, both.temperature) == (replace(period.co2, episodes=[]), period.temperature)
+    days = analyse_days(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1))["A"]
+    assert list(days) == [MONDAY, MONDAY + timedelta(days=1)]
     for day in (MONDAY, MONDAY + timedelta(days=1)):
         alone = analyse_site(minutes, cfg, PROFILE, day, day).rooms[0]
         fast = analyse_co2(minutes, cfg, PROFILE, day, day)["A"]
-        assert fast.co2 == alone.co2
-        assert fast.temperature == alone.temperature
+        assert fast.co2 == days[day].co2 == replace(alone.co2, episodes=[])
+        assert fast.temperature == days[day].temperature == alone.temperature
         [bb] = [d for d in period.bb101.days if d.date == day] or [None]
         assert (bb.passes if bb else None) == (
             alone.bb101.days[0].passes if alone.bb101.days else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -247,6 +248,58 @@ def test_built_report_is_consistent_with_the_engine(rows: list[tuple[str, int, f
             for v in d.chart.co2_ppm:
                 assert v is None or min(values) - 0.1 <= v <= max(values) + 0.1
     assert [d.day for d in room(report, "B").days] == [date(2026, 11, 17)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, 7 * 1440 - 1), st.floats(300, 5000)), max_size=400),
+    # Thursday to Tuesday over a clock change (London 25 October, New York 1 November), and
+    # a zone half an hour off the hour.
+    st.sampled_from(
+        [
+            ("Europe/London", date(2026, 10, 22)),
+            ("America/New_York", date(2026, 10, 29)),
+            ("Asia/Kolkata", date(2026, 10, 29)),
+        ]
+    ),
+)
+def test_each_chart_step_is_the_mean_of_its_five_minutes(
+    rows: list[tuple[int, float]], where: tuple[str, date]
+) -> None:
+    """A day chart's step is the mean of the minute means in its five local minutes, from
+    the start of the school day, whatever the clocks did before that day."""
+    timezone, first = where
+    tz = ZoneInfo(timezone)
+    cfg = SiteConfig.model_validate(
+        {
+            "site": {"name": "S", "timezone": timezone},
+            "occupied_hours": {"start": "08:50", "end": "15:22"},
+            "rooms": [{"name": "A"}],
+        }
+    )
+    period = parse_range(str(first), str(first + timedelta(days=5)))
+    start = datetime.combine(period.previous().first, time(0), tz)
+    minutes = pd.DataFrame(
+        {
+            "room": "A",
+            "minute": pd.to_datetime([start + timedelta(minutes=m) for m, _ in rows], utc=True),
+            "co2_ppm": [v for _, v in rows],
+            "temperature_c": 20.0,
+            "humidity_pct": np.nan,
+        }
+    ).drop_duplicates(["room", "minute"])
+    by_minute = dict(zip(minutes["minute"], minutes["co2_ppm"], strict=True))
+    [report] = build_report(minutes, cfg, PROFILE, period, GENERATED).rooms
+    assert [d.day for d in report.days] == [first + timedelta(days=i) for i in (0, 1, 4, 5)]
+    for day in report.days:
+        chart = day.chart
+        assert chart.start == datetime.combine(day.day, time(8, 50), tz)
+        assert len(chart.co2_ppm) == 79  # 08:50 to 15:25, the step holding 15:21
+        for i, value in enumerate(chart.co2_ppm):
+            step = pd.Timestamp(chart.start) + pd.Timedelta(minutes=5 * i)
+            found = [by_minute[m] for m in pd.date_range(step, periods=5, freq="min")
+                     if m in by_minute]  # fmt: skip
+            assert value == (round(float(np.mean(found)), 1) if found else None)
 
 
 # -- the period and sheet names --------------------------------------------------------------
