@@ -42,7 +42,7 @@ from ventwatch.analysis.engine import SiteAnalysis, analyse_site
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.reports.inputs import load_report, read_minutes
-from ventwatch.reports.model import Judged, Report, judge, split
+from ventwatch.reports.model import Report, Verdicts, judge, split
 from ventwatch.reports.pdf_format import printer, render_pdf
 from ventwatch.reports.period import parse_week
 from ventwatch.reports.xlsx_format import render_xlsx
@@ -86,7 +86,7 @@ def main() -> None:
     rooms = [r.name for r in cfg.rooms]
     store = DuckDBStore(path)
 
-    def analysis() -> Judged:
+    def analysis() -> Verdicts:
         now, before = split(read_minutes(store, cfg, period), cfg, period)
         return judge(now, before, cfg, profile, period, rooms)
 

@@ -284,11 +284,11 @@ def _charts(
                 begins = steps[0].to_pydatetime().astimezone(tz)
                 spans[id(hours), day] = (first, last, begins, [bool(x) for x in occupied])
             first, last, begins, occupied_steps = spans[id(hours), day]
-            # A row per step; no data at all is a row of NaN, drawn as a gap.
-            grid = np.full(last - first, np.nan) if values is None else values[first:last]
-            grid = grid.reshape(-1, step)
-            counts = (~np.isnan(grid)).sum(axis=1)
-            sums = np.nansum(grid, axis=1)
+            # A row of minutes per step; a room with no data is all NaN, drawn as a gap.
+            span = np.full(last - first, np.nan) if values is None else values[first:last]
+            rows = span.reshape(-1, step)
+            counts = (~np.isnan(rows)).sum(axis=1)
+            sums = np.nansum(rows, axis=1)
             means = np.divide(sums, counts, out=np.full(len(counts), np.nan), where=counts > 0)
             out[name, day] = DayChart(
                 start=begins,
@@ -300,7 +300,7 @@ def _charts(
 
 
 @dataclass(frozen=True, slots=True)
-class Judged:
+class Verdicts:
     """The engine's verdicts a report shows, before any layout: the whole period (the rooms
     in the site file's order), the previous period's CO2, and each room's school days.
     `bench/report.py` times reading the minutes and this alone against the whole report."""
@@ -333,7 +333,7 @@ def judge(
     period: Period,
     rooms: list[str],
     step: Callable[[], None] = lambda: None,
-) -> Judged:
+) -> Verdicts:
     """The engine's judgement of `rooms` over `period` (from `now`, its minute means), of
     the previous period (from `before`) and of each day. `step()` after each of the three."""
     whole = analyse_site(now, site, profile, period.first, period.last, rooms)
@@ -344,7 +344,7 @@ def judge(
     step()
     days = analyse_days(now, site, profile, period.first, period.last, rooms)
     step()
-    return Judged(whole, {name: r.co2 for name, r in judged.items()}, days)
+    return Verdicts(whole, {name: r.co2 for name, r in judged.items()}, days)
 
 
 def build_report(

@@ -45,6 +45,19 @@ def frame(points: list[tuple[datetime, float]], temperature: float = 20.0) -> pd
     )
 
 
+def readings_from(start: datetime, points: list[tuple[int, float, float]]) -> pd.DataFrame:
+    """Room A's readings from (minutes after `start`, CO2, temperature) triples."""
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime([start + timedelta(minutes=m) for m, _, _ in points], utc=True),
+            "room": "A",
+            "co2_ppm": [c for _, c, _ in points],
+            "temperature_c": [t for _, _, t in points],
+            "humidity_pct": 45.0,
+        }
+    )
+
+
 def at(minute: int, day: date = MONDAY, hour: int = 9, second: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, 0, second, tzinfo=UTC) + timedelta(
         minutes=minute
@@ -326,16 +339,7 @@ def test_analyse_days_is_each_day_judged_alone(
         }
     )
     start = datetime.combine(first, datetime.min.time(), ZoneInfo(timezone)).astimezone(UTC)
-    readings = pd.DataFrame(
-        {
-            "time": pd.to_datetime([start + timedelta(minutes=m) for m, _, _ in points], utc=True),
-            "room": "A",
-            "co2_ppm": [c for _, c, _ in points],
-            "temperature_c": [t for _, _, t in points],
-            "humidity_pct": 45.0,
-        }
-    )
-    minutes = minute_means(readings)
+    minutes = minute_means(readings_from(start, points))
     last = first + timedelta(days=5)
     days = analyse_days(minutes, cfg, PROFILE, first, last)["A"]
     # Thursday, Friday, Tuesday: the weekend and Monday's holiday have no occupied minutes.
@@ -376,16 +380,7 @@ def test_analyse_co2_judges_a_day_as_analyse_site_does(
 
     cfg = site(end="12:00", breaks=[{"start": "10:30", "end": "10:45"}])
     start = datetime.combine(MONDAY, datetime.min.time(), UTC)
-    readings = pd.DataFrame(
-        {
-            "time": pd.to_datetime([start + timedelta(minutes=m) for m, _, _ in points], utc=True),
-            "room": "A",
-            "co2_ppm": [c for _, c, _ in points],
-            "temperature_c": [t for _, _, t in points],
-            "humidity_pct": 45.0,
-        }
-    )
-    minutes = minute_means(readings)
+    minutes = minute_means(readings_from(start, points))
     period = analyse_site(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1)).rooms[0]
     both = analyse_co2(minutes, cfg, PROFILE, MONDAY, MONDAY + timedelta(days=1))["A"]
     # The stores name rooms by category (with rooms of other sites among the categories).
