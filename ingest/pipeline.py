@@ -135,7 +135,7 @@ class Pipeline:
     # -- pure-ish core: one message in, readings out ---------------------------------------
     def readings_of(self, msg: Message) -> list[Reading]:
         """Decode one message and map its sensors to rooms; count and keep what fails."""
-        decoder = decoder_for(msg.topic, self.decoders)
+        decoder = decoder_for(msg.topic, self.decoders, self._metadata)
         if decoder is None:
             self._reject(msg, Outcome.UNCLAIMED_TOPIC, "no decoder claims this topic")
             return []
@@ -177,6 +177,9 @@ class Pipeline:
             if item.dropped:
                 reason = f"{family}: left out {'; '.join(item.dropped)}"
                 self._reject(msg, Outcome.OUT_OF_RANGE, reason, sensor)
+            if item.missing:
+                reason = f"{family}: no measurement in {'; '.join(item.missing)}"
+                self._reject(msg, Outcome.NO_VALUE, reason, sensor)
             time = item.time.astimezone(UTC) if item.time else msg.arrived
             if not msg.arrived - MAX_PAST <= time <= msg.arrived + MAX_FUTURE:
                 reason = f"time {time.isoformat()} is far from arrival"

@@ -25,6 +25,9 @@ class Outcome(StrEnum):
     UNCLAIMED_TOPIC = "unclaimed_topic"  # no decoder knows the topic
     UNDECODABLE = "undecodable"  # the payload is malformed or has no usable value
     OUT_OF_RANGE = "out_of_range"  # a value is physically impossible (the rest may be stored)
+    # A field the message carried with no measurement in it (null, text, a chip's failure
+    # marker such as MH-Z19B's CO2 0): the rest is stored, the message is kept to show why.
+    NO_VALUE = "no_value"
     UNKNOWN_SENSOR = "unknown_sensor"  # decoded, but the sensor is not in the site file
     OTHER_SITE = "other_site"  # a sensor of another site run by this process: that site's
     TIME_OFF = "time_off"  # the message's own time is far from its arrival time
@@ -37,6 +40,7 @@ NOT_STORED = frozenset(
         Outcome.UNCLAIMED_TOPIC,
         Outcome.UNDECODABLE,
         Outcome.OUT_OF_RANGE,
+        Outcome.NO_VALUE,
         Outcome.UNKNOWN_SENSOR,
         Outcome.TIME_OFF,
         Outcome.REJECTED,

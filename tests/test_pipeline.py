@@ -166,3 +166,87 @@ def test_a_decoder_bug_costs_one_message_not_the_process(
     assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(700))]) == 0
     assert "decoder failed" in pipeline.quarantine.snapshot()["quarantine"][0]["reason"]
     assert pipeline.process([msg("zigbee2mqtt/Music CO2", b'{"co2": 700}')]) == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason", "room", "kept"),
+    [
+        (
+            "tele/room-4-co2/SENSOR",
+            b'{"Time": "2026-11-17T10:15:00", "MHZ19B": {"Model": "B", "CarbonDioxide": 0,'
+            b' "Temperature": 22.0}, "TempUnit": "C"}',
+            "CarbonDioxide 0: not a measurement",
+            "Room 4",
+            {"temperature_c": 22.0},
+        ),
+        (
+            "zigbee2mqtt/Music CO2",
+            b'{"co2": null, "temperature": 19.5, "humidity": 41}',
+            "co2 is null",
+            "Music",
+            {"temperature_c": 19.5, "humidity_pct": 41.0},
+        ),
+    ],
+)
+def test_a_co2_field_without_a_measurement_is_counted_and_the_rest_stored(
+    pipeline: Pipeline,
+    topic: str,
+    payload: bytes,
+    reason: str,
+    room: str,
+    kept: dict[str, float],
+) -> None:
+    """A failing CO2 chip beside a good thermometer: the temperature is a reading, but the
+    message must not pass for a healthy one, so it is counted and kept with the reason."""
+    assert pipeline.process([msg(topic, payload)]) == 1
+    latest = pipeline.store.latest(NOW - timedelta(hours=1))[room]
+    assert latest.co2_ppm is None
+    assert {k: getattr(latest, k) for k in kept} == kept
+    snap = pipeline.quarantine.snapshot()
+    assert (snap["counts"]["no_value"], snap["counts"]["stored"]) == (1, 1)
+    (held,) = snap["quarantine"]
+    assert (held["outcome"], held["topic"]) == ("no_value", topic)
+    assert reason in held["reason"]
+    (seen,) = [s for s in pipeline.sensors.snapshot() if s.room == room]
+    assert seen.counts["no_value"] == 1
+
+
+def test_statestream_under_an_unlisted_base_is_told_by_its_siblings(pipeline: Pipeline) -> None:
+    """`ha/sensor/<id>/state` has ESPHome's shape; once statestream's attribute topic has
+    said whose it is, the same state topic decodes as statestream's (the pipeline keeps what
+    the attribute taught and routes by it)."""
+    state = "ha/sensor/room_4_co2/state"
+    pipeline.process([msg(state, b"1034")])
+    pipeline.process([msg("ha/sensor/room_4_co2/device_class", b'"carbon_dioxide"')])
+    pipeline.process([msg(state, b"1040")])
+    unassigned = {(s.family, s.device) for s in pipeline.sensors.snapshot() if s.room is None}
+    assert unassigned == {("esphome", "ha"), ("ha_statestream", "room_4_co2")}
+    assert pipeline.quarantine.snapshot()["counts"]["metadata"] == 1
+
+
+def test_zigbee_attribute_copies_of_a_json_state_are_not_stored_twice(pipeline: Pipeline) -> None:
+    """`output: attribute_and_json` publishes the state as JSON, then each value again on its
+    own topic: the measurement is stored once, from the JSON."""
+    pipeline.process(
+        [
+            msg("zigbee2mqtt/Music CO2", b'{"co2": 990, "temperature": 20.1}'),
+            msg("zigbee2mqtt/Music CO2/co2", b"990"),
+            msg("zigbee2mqtt/Music CO2/temperature", b"20.1"),
+        ]
+    )
+    assert pipeline.quarantine.snapshot()["counts"]["stored"] == 1
+
+
+def test_zigbee_attribute_output_alone_gives_readings(pipeline: Pipeline) -> None:
+    """`output: attribute`: each value on its own topic is a reading of its own, at its
+    arrival (as ESPHome's one-value topics are)."""
+    later = NOW + timedelta(milliseconds=3)
+    stored = pipeline.process(
+        [
+            msg("zigbee2mqtt/Music CO2/co2", b"990"),
+            Message("zigbee2mqtt/Music CO2/temperature", b"20.1", later),
+        ]
+    )
+    assert stored == 2
+    latest = pipeline.store.latest(NOW - timedelta(hours=1))["Music"]
+    assert (latest.co2_ppm, latest.temperature_c) == (990, 20.1)

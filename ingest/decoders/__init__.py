@@ -8,6 +8,8 @@ its own JSON formats (`decoders.generic` in the site file) and statestream base 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.decoders import (
     airgradient,
@@ -29,8 +31,10 @@ from ventwatch.ingest.decoders.types import (
     Signal,
 )
 
-# The first decoder that claims a topic wins. Statestream comes before ESPHome because both
-# use `<prefix>/sensor/<id>/state`; statestream claims only its base topics.
+# The first decoder that claims a topic wins, unless an earlier message taught which family's
+# the topic is (`decoder_for`). Statestream comes before ESPHome because both use
+# `<prefix>/sensor/<id>/state`; statestream claims such a state topic by shape only under its
+# configured base topics.
 REGISTRY: tuple[Decoder, ...] = (
     tasmota.DECODER,
     zigbee2mqtt.DECODER,
@@ -55,12 +59,42 @@ def decoders_for_site(site: SiteConfig | None) -> tuple[Decoder, ...]:
     return own + builtin
 
 
-def decoder_for(topic: str, decoders: tuple[Decoder, ...] = REGISTRY) -> Decoder | None:
+def decoder_for(
+    topic: str,
+    decoders: tuple[Decoder, ...] = REGISTRY,
+    metadata: Mapping[str, Mapping[str, str]] | None = None,
+) -> Decoder | None:
+    """The decoder for a topic: the family that earlier messages taught for it (`metadata`,
+    as the pipeline keeps `Decoded.learned`), else the first decoder that claims its shape.
+
+    Shape alone cannot tell some families apart: a statestream state topic under a base topic
+    the site file does not list looks exactly like ESPHome's, and only its attribute topics
+    say whose it is (see `ha_statestream`)."""
+    family = metadata.get(topic, {}).get("family") if metadata else None
+    if family is not None:
+        taught = next((d for d in decoders if d.family == family), None)
+        if taught is not None:
+            return taught
     return next((d for d in decoders if d.claims(topic)), None)
 
 
 def subscriptions(decoders: tuple[Decoder, ...]) -> list[str]:
-    return sorted({f for d in decoders for f in d.subscriptions})
+    """The MQTT topic filters to subscribe to: every decoder's, less those another filter of
+    the list already covers. A broker may deliver a message once per matching filter (MQTT 5
+    does, and Mosquitto's `allow_duplicate_messages`), which would store a reading twice."""
+    filters = {f for d in decoders for f in d.subscriptions}
+    return sorted(f for f in filters if not any(g != f and _covers(g, f) for g in filters))
+
+
+def _covers(general: str, specific: str) -> bool:
+    """Does every topic that matches the filter `specific` match the filter `general`?"""
+    wide, narrow = general.split("/"), specific.split("/")
+    for i, level in enumerate(wide):
+        if level == "#":
+            return True
+        if i >= len(narrow) or narrow[i] == "#" or (level != "+" and level != narrow[i]):
+            return False
+    return len(wide) == len(narrow)
 
 
 __all__ = [

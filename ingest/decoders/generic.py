@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from paho.mqtt.client import topic_matches_sub
 
 from ventwatch.config import GenericDecoderSpec
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
 from ventwatch.ingest.decoders.units import convert
-from ventwatch.ingest.decoders.values import checked, json_object, number
+from ventwatch.ingest.decoders.values import NoValue, carried, checked, json_object, number
 
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 
@@ -35,14 +35,18 @@ def path_steps(path: str) -> list[str | int]:
     return [name if name else int(index) for name, index in _STEP.findall(path[1:])]
 
 
-def lookup(data: Any, steps: list[str | int]) -> Any:
+# What `lookup` gives for a path the payload does not have, where None would be JSON null.
+ABSENT: Final = object()
+
+
+def lookup(data: Any, steps: list[str | int], absent: Any = None) -> Any:
     for step in steps:
         if isinstance(step, int) and isinstance(data, list) and step < len(data):
             data = data[step]
         elif isinstance(step, str) and isinstance(data, dict) and step in data:
             data = data[step]
         else:
-            return None
+            return absent
     return data
 
 
@@ -66,7 +70,7 @@ def _time(raw: Any, tz: Any) -> datetime | None:
 
 
 def make_decoder(spec: GenericDecoderSpec) -> Decoder:
-    value_steps = {q: (path_steps(v.path), v.unit) for q, v in spec.values.items()}
+    value_steps = {q: (v.path, path_steps(v.path), v.unit) for q, v in spec.values.items()}
     sensor_steps = path_steps(spec.sensor_path) if spec.sensor_path else None
     time_steps = path_steps(spec.time_path) if spec.time_path else None
 
@@ -85,10 +89,14 @@ def make_decoder(spec: GenericDecoderSpec) -> Decoder:
             sensor = levels[level] if level < len(levels) else None
         if not isinstance(sensor, str) or not sensor:
             raise DecodeError("no sensor id at the configured place")
-        values: dict[str, float | None] = {}
-        for quantity, (steps, unit) in value_steps.items():
-            value = number(lookup(data, steps))
-            values[quantity] = None if value is None else convert(quantity, value, unit)
+        values: dict[str, float | NoValue | None] = {}
+        for quantity, (path, steps, unit) in value_steps.items():
+            raw = lookup(data, steps, ABSENT)
+            if raw is ABSENT:
+                continue
+            # CO2 is read as every built-in decoder reads it: a field there but empty counts.
+            value = carried({path: raw}, path) if quantity == "co2_ppm" else number(raw)
+            values[quantity] = convert(quantity, value, unit) if type(value) is float else value
         time = _time(lookup(data, time_steps), ctx.timezone) if time_steps else None
         return Decoded(readings=[checked(sensor, time, values)])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
 from ventwatch.ingest.decoders.units import convert
-from ventwatch.ingest.decoders.values import checked, json_object, number, signal
+from ventwatch.ingest.decoders.values import carried, checked, json_object, number, signal
 
 
 def claims(topic: str) -> bool:
@@ -28,7 +28,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     if temperature is None and fahrenheit is not None:
         temperature = convert("temperature_c", fahrenheit, "°F")
     values = {
-        "co2_ppm": number(data.get("co2")),
+        "co2_ppm": carried(data, "co2"),
         "temperature_c": temperature,
         "humidity_pct": number(data.get("hum")),
         "pressure_hpa": number(data.get("pres")),

@@ -32,6 +32,10 @@ class DecodedReading:
     # Values left out as physically impossible, e.g. "co2_ppm=65000 outside 0..10000": the
     # rest of the reading is still good, but the fault is worth counting and showing.
     dropped: tuple[str, ...] = ()
+    # Fields the message carried with no measurement in them, e.g. "co2_ppm: CarbonDioxide 0:
+    # ...": the chip failed while the rest of the message is good. Counted apart from
+    # `dropped` (nothing impossible was measured), and never left out silently.
+    missing: tuple[str, ...] = ()
     # For firmware that republishes cached state (Zigbee2MQTT without last_seen): the
     # measured values as a hashable digest. The pipeline treats an unchanged digest within
     # its repeat window as the same measurement, not a new one.
@@ -60,7 +64,10 @@ class Decoded:
 
     `learned` is what a discovery or attribute message says about another topic, as
     (state topic, {"device_class": ..., "unit": ...}); the pipeline keeps it and hands it back
-    in `DecodeContext.metadata`, so decoders stay free of state.
+    in `DecodeContext.metadata`, so decoders stay free of state. A `"family"` fact names the
+    family whose decoder takes that topic from then on, whatever its shape suggests
+    (`decoder_for`): statestream's attribute topics teach it for a state topic that looks like
+    ESPHome's.
     """
 
     readings: list[DecodedReading] = field(default_factory=list)

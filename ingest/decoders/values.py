@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -62,16 +64,54 @@ def plain_number(payload: bytes) -> float:
     return value
 
 
-def checked(sensor: str, time: datetime | None, values: dict[str, float | None]) -> DecodedReading:
+@dataclass(frozen=True, slots=True)
+class NoValue:
+    """A field the message carried with no measurement in it (null, text, or the firmware's
+    failure marker), and why. It differs from a field the message left out: the firmware
+    meant to report the quantity and could not, which is worth counting."""
+
+    why: str
+
+
+def carried(
+    fields: Mapping[str, Any], key: str, markers: Mapping[float, str] | None = None
+) -> float | NoValue | None:
+    """The number under `key`; None when the message does not carry the field; `NoValue` when
+    it carries the field without a number in it, or with one of `markers` (value -> what the
+    firmware means by it, e.g. MH-Z19B's 0).
+
+    Decoders read their CO2 field through this: CO2 is what a room is judged on, and a reading
+    that silently lost it would show the room's temperature as if its sensor were well.
+    """
+    if key not in fields:
+        return None
+    raw = fields[key]
+    value = number(raw)
+    if value is None:
+        return NoValue(f"{key} is {json.dumps(raw, ensure_ascii=False)[:40]}")
+    if markers and value in markers:
+        return NoValue(f"{key} {value:g}: {markers[value]}")
+    return value
+
+
+def checked(
+    sensor: str, time: datetime | None, values: Mapping[str, float | NoValue | None]
+) -> DecodedReading:
     """A reading of the values that are present and physically possible.
 
-    Raises DecodeError naming what was dropped when nothing usable remains, so the message is
-    counted and quarantined with its reason rather than stored empty.
+    Values out of range go to the reading's `dropped`, fields carried empty (`NoValue`) to its
+    `missing`, so ingest counts both while storing the rest. Raises DecodeError naming what
+    was left out when nothing usable remains, so the message is counted and quarantined with
+    its reason rather than stored empty.
     """
     out: dict[str, float] = {}
     dropped: list[str] = []
+    missing: list[str] = []
     for key, value in values.items():
         if value is None:
+            continue
+        if isinstance(value, NoValue):
+            missing.append(f"{key}: {value.why}")
             continue
         low, high = PHYSICAL_RANGE[key]
         if low <= value <= high:
@@ -80,9 +120,11 @@ def checked(sensor: str, time: datetime | None, values: dict[str, float | None])
             dropped.append(f"{key}={value:g} outside {low:g}..{high:g}")
     if not out:
         if dropped:
-            raise OutOfRangeError(f"no usable value: {'; '.join(dropped)}")
-        raise DecodeError("no usable value")
-    return DecodedReading(sensor=sensor, time=time, values=out, dropped=tuple(dropped))
+            raise OutOfRangeError(f"no usable value: {'; '.join(dropped + missing)}")
+        raise DecodeError(f"no usable value{': ' if missing else ''}{'; '.join(missing)}")
+    return DecodedReading(
+        sensor=sensor, time=time, values=out, dropped=tuple(dropped), missing=tuple(missing)
+    )
 
 
 # What a radio can report. An RSSI above 0 dBm or below the noise floor of any receiver, or a
