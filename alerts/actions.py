@@ -22,6 +22,7 @@ from ventwatch.alerts.records import ActionRecord
 from ventwatch.analysis.engine import analyse_site
 from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import Profile
+from ventwatch.analysis.series import read_minutes
 from ventwatch.config import SiteConfig
 from ventwatch.store import Store
 
@@ -189,8 +190,8 @@ def action_effect(
     and the timetable alone; the mean must fall too, so that trading long waits just above
     800 ppm for peaks far above it does not count as help.
 
-    `minutes` are minute means (the store's, or `analysis.engine.minute_means`) covering both
-    periods; `today` is the site's local date."""
+    `minutes` are minute means covering both periods, from one hold before them
+    (`analysis.series.read_minutes`); `today` is the site's local date."""
     names = {r.name: r for r in site.rooms}
     if room not in names:
         raise KeyError(f"no room {room!r} on this site")
@@ -223,5 +224,5 @@ def effect_for(
     tz = site.tz
     start = datetime.combine(before_first, time(0), tz)
     end = datetime.combine(max(after_last, action.taken_on) + timedelta(days=1), time(0), tz)
-    minutes = store.minute_means([action.room], start, end)
+    minutes = read_minutes(store, site, profile, [action.room], start, end)
     return action_effect(minutes, site, profile, action.room, action.taken_on, today, days)

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ventwatch.alerts.channels import Channels
-from ventwatch.alerts.monitor import AlertMonitor, SiteClock
+from ventwatch.alerts.monitor import AlertMonitor
 from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
-from ventwatch.clock import utc_now
+from ventwatch.clock import SiteClock, utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.settings import Settings
 from ventwatch.store import Store

@@ -1,10 +1,11 @@
 """The alert monitor: every tick, judge each room's newest minutes against its rules, move
 each alert along its life, escalate what stays unclosed, and hand messages to the outbox.
 
-It reads the store like every other reader (minute means), so it works the same beside an
-embedded store or InfluxDB, with ingest in this process or another. I/O stays here; what to
-decide lives in the pure modules (conditions, lifecycle) so tests move a clock instead of
-sleeping.
+It reads the store like every other reader, through the one minute series every verdict is
+computed on (`analysis.series`), so an alert and the room page count the same minutes, and it
+works the same beside an embedded store or InfluxDB, with ingest in this process or another.
+I/O stays here; what to decide lives in the pure modules (conditions, lifecycle) so tests
+move a clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ventwatch.alerts.conditions import Observation, observe
@@ -26,44 +25,65 @@ from ventwatch.alerts.messages import MessageContext, alert_notice, digest_notic
 from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.alerts.rules import describe, room_rules
-from ventwatch.analysis.engine import analyse_site, minute_arrays
-from ventwatch.analysis.occupancy import Schedule, minute_grid, occupied_mask
+from ventwatch.analysis.engine import analyse_site
+from ventwatch.analysis.occupancy import Schedule, occupied_mask
 from ventwatch.analysis.profiles import AlertRule, Profile
+from ventwatch.analysis.series import read_minutes, site_series
+from ventwatch.clock import SiteClock
 from ventwatch.config import QuietHours, Recipient, SiteConfig, Subscription
 from ventwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-STREAMING = ("co2_above", "temperature_below", "offline")
+STREAMING = frozenset({"co2_above", "temperature_below", "offline"})
 DAILY = ("drift", "bb101_daily")
 REPORTING_WITHIN = timedelta(days=7)
 QUANTITY = {"co2_above": "co2_ppm", "temperature_below": "temperature_c", "offline": "co2_ppm"}
 
 
-@dataclass(frozen=True)
-class SiteClock:
-    """Real time -> the site's time. Production: the same. The demo replays a school day
-    `scale` times faster from `site_origin`, so occupancy and quiet hours are judged on the
-    simulated clock and every rule's minutes are divided by `scale`."""
+def streaming_span(
+    rules: Mapping[str, list[AlertRule]], now: datetime, clock: SiteClock
+) -> tuple[datetime, datetime]:
+    """The minutes a tick judges: up to the current minute (which has begun), and back far
+    enough for the longest rule to hold and clear. The reading that starts a run may stand
+    from before them: `read_minutes` reads a hold further back."""
+    longest = max(
+        (r.for_minutes + r.clear_minutes for room in rules.values() for r in room), default=0
+    )
+    window = max(90, math.ceil(longest / clock.scale) + 10)
+    return now - timedelta(minutes=window), now + timedelta(minutes=1)
 
-    real_origin: datetime | None = None
-    site_origin: datetime | None = None
-    scale: float = 1.0
 
-    def site(self, when: pd.DatetimeIndex) -> pd.DatetimeIndex:
-        if self.real_origin is None or self.site_origin is None:
-            return when
-        return pd.Timestamp(self.site_origin) + (when - pd.Timestamp(self.real_origin)) * self.scale
-
-    def began(self, when: pd.DatetimeIndex) -> np.ndarray:
-        """Which instants the site's clock covers: a replayed day has no past before its
-        start, so nothing before it can count as occupied."""
-        if self.real_origin is None:
-            return np.ones(len(when), dtype=bool)
-        return np.asarray(when >= pd.Timestamp(self.real_origin))
-
-    def site_now(self, now: datetime) -> datetime:
-        return self.site(pd.DatetimeIndex([now]))[0].to_pydatetime()
+def observations(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    rules: Mapping[str, list[AlertRule]],
+    now: datetime,
+    clock: SiteClock,
+) -> Iterator[tuple[str, AlertRule, Observation]]:
+    """What each room's streaming rules observe now, from the minute series of the tick's
+    span (`streaming_span`; `minutes` from `read_minutes`). Pure: the alerts and the analysis
+    judge the same series, so an alert holds exactly where `analyse` finds a run."""
+    start, end = streaming_span(rules, now, clock)
+    wanted = [name for name, kinds in rules.items() if any(r.kind in STREAMING for r in kinds)]
+    series = site_series(
+        minutes,
+        site,
+        profile,
+        start,
+        end,
+        wanted,
+        quantities=("co2_ppm", "temperature_c"),
+        clock=clock,
+    )
+    times = list(series.index.to_pydatetime())
+    for room in series.rooms:
+        name = room.room.name
+        for rule in rules[name]:
+            if rule.kind in STREAMING:
+                values = room.values[QUANTITY[rule.kind]]
+                yield name, rule, observe(rule, times, values, room.occupied, scale=clock.scale)
 
 
 def quiet_until(now: datetime, quiet: QuietHours | None, local_now: datetime) -> datetime | None:
@@ -146,53 +166,23 @@ class AlertMonitor:
         self.last_tick = now
         return happened
 
-    def _window(self, clock: SiteClock) -> int:
-        longest = max(
-            (r.for_minutes + r.clear_minutes for rules in self.rules.values() for r in rules),
-            default=0,
-        )
-        return max(90, math.ceil((longest + self.profile.stale_after_minutes) / clock.scale) + 10)
-
     def _streaming(self, now: datetime, clock: SiteClock) -> list[tuple[Alert, Event]]:
-        start = now - timedelta(minutes=self._window(clock))
-        grid = minute_grid(start, now + timedelta(minutes=1))
-        minutes = self.store.minute_means(None, start, now + timedelta(minutes=1))
-        arrays_of = minute_arrays(minutes, grid)
-        empty = np.full(len(grid), np.nan)
-        times = list(grid.to_pydatetime())
-        site_grid = clock.site(grid)
+        start, end = streaming_span(self.rules, now, clock)
+        minutes = read_minutes(self.store, self.site, self.profile, None, start, end)
         # A room that has not reported for a week (or ever) is a room without a sensor yet,
         # shown as such on the dashboard; "offline" is for a sensor that stopped.
         # The week-long scan is the tick's dearest read: refreshed every few minutes only.
         if self._reporting is None or abs(now - self._reporting[0]) > timedelta(minutes=5):
             self._reporting = (now, set(self.store.latest(now - REPORTING_WITHIN)))
         reporting = self._reporting[1]
-        occupied: dict[int, np.ndarray] = {}
         latest = self.records.latest()
         happened = []
-        for room, rules in self.rules.items():
-            streaming = [r for r in rules if r.kind in STREAMING]
-            if not streaming:
+        for room, rule, seen in observations(
+            minutes, self.site, self.profile, self.rules, now, clock
+        ):
+            if rule.kind == "offline" and room not in reporting:
                 continue
-            schedule = self.schedules[room]
-            if id(schedule.hours) not in occupied:
-                occupied[id(schedule.hours)] = occupied_mask(site_grid, schedule) & clock.began(
-                    grid
-                )
-            occ = occupied[id(schedule.hours)]
-            arrays = arrays_of.get(room, {})
-            for rule in streaming:
-                if rule.kind == "offline" and room not in reporting:
-                    continue
-                seen = observe(
-                    rule,
-                    times,
-                    arrays.get(QUANTITY[rule.kind], empty),
-                    occ,
-                    stale_minutes=self.profile.stale_after_minutes,
-                    scale=clock.scale,
-                )
-                happened += self._advance(room, rule, latest.get((room, rule.id)), seen, now, clock)
+            happened += self._advance(room, rule, latest.get((room, rule.id)), seen, now, clock)
         return happened
 
     def _daily(self, now: datetime) -> list[tuple[Alert, Event]]:
@@ -206,9 +196,9 @@ class AlertMonitor:
         self.records.set_mark("daily", today.isoformat())
         daily = {room: [r for r in rules if r.kind in DAILY] for room, rules in self.rules.items()}
         rooms = [room for room, rules in daily.items() if rules]
-        start = datetime.combine(today - timedelta(days=1), time(0), self.site.tz)
+        start = datetime.combine(today, time(0), self.site.tz)
         try:
-            minutes = self.store.minute_means(rooms, start, now)
+            minutes = read_minutes(self.store, self.site, self.profile, rooms, start, now)
         except StoreError as exc:
             log.warning("alerts: daily rules not judged today: %s", exc)
             return []

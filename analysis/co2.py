@@ -2,13 +2,19 @@
 the longest run above 1500 ppm, episodes, and the room's status under a profile.
 
 Definitions (the default profile's contract, relied on by other programs):
-- minutes are 1-minute means of the readings; a minute with no reading has no data;
+- minutes are the room's minute series (`analysis.series`): a minute's value is the mean of
+  its readings, and a reading stands for the minutes after it until the next one, for at
+  most the room's hold (the profile's stale time, 10 minutes); a minute nothing stands for
+  has no data;
 - coverage_pct = occupied minutes with data / occupied minutes x 100;
 - pct_time_above_X = occupied minutes with data whose mean is above X / those with data x 100;
 - max_20min_mean_ppm: largest mean of 20 consecutive occupied minutes, all with data, in a day;
-- longest_above_1500_min: longest run of consecutive occupied minutes above 1500 in a day;
-- status: grey below the profile's coverage; else the first rule (most severe first) that has
-  a run of `for_minutes` consecutive occupied minutes above its figure; else green.
+- longest_above_1500_min: longest run of consecutive occupied minutes above 1500 in a day (a
+  gap, a break or midnight ends a run);
+- status: grey below the profile's coverage, or when readings come less often than they stand
+  (an undeclared slow sensor: no run could ever reach a rule's duration); else the first rule
+  (most severe first) that has a run of `for_minutes` consecutive occupied minutes above its
+  figure; else green.
 """
 
 from __future__ import annotations
@@ -89,10 +95,13 @@ def co2_metrics(
     ventilation: Ventilation,
     *,
     with_episodes: bool = True,
+    sparse: tuple[float, int] | None = None,
 ) -> CO2Metrics:
-    """`co2[i]` is the mean of occupied minute `grid.minutes[i]` (NaN: no data). Pure: arrays
-    in, a result out. `with_episodes=False` leaves `episodes` empty: listing every run is
-    over half the cost, and a report's daily rows and comparisons only need the figures."""
+    """`co2[i]` is the room's minute series at occupied minute `grid.minutes[i]` (NaN: no
+    data). Pure: arrays in, a result out. `with_episodes=False` leaves `episodes` empty:
+    listing every run is over half the cost, and a report's daily rows and comparisons only
+    need the figures. `sparse`: (minutes between readings, hold) when the room's readings come
+    less often than they stand (`RoomSeries.too_sparse`)."""
     segment = grid.segment
     has = ~np.isnan(co2)
     with_data = int(has.sum())
@@ -109,6 +118,16 @@ def co2_metrics(
             (
                 f"not enough data: {coverage:.0f}% of occupied minutes "
                 f"(needs {profile.status.min_coverage_pct:.0f}%)"
+            ),
+        )
+    elif sparse is not None:
+        every, hold = sparse
+        status, reason = (
+            "grey",
+            (
+                f"readings come every {every:.0f} minutes and each stands for {hold}: no run "
+                f"can be judged (if the sensor is set to report every {every:.0f} minutes, "
+                f"give it report_interval_minutes: {every:.0f} in the site file)"
             ),
         )
     else:

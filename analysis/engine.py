@@ -1,6 +1,12 @@
 """The analysis of a site over a date range: every room judged against a guidance profile,
-over its occupied minutes only. Pure: a DataFrame of readings (or of minute means) in, typed
-results out; the command line and the pages do the I/O.
+over its occupied minutes only. Pure: the store's minute means in, typed results out; the
+command line and the pages do the I/O.
+
+Every figure is computed on the one minute series of `analysis.series` (a reading stands for
+the minutes after it until the next one, for at most the room's hold; a longer silence is a
+gap): coverage, means, time above thresholds, the worst 20-minute mean, runs, status,
+episodes, BB101, temperature, ventilation estimates and sensor health. The alert monitor,
+the week view, reports and the live band use the same series, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,18 +23,11 @@ from ventwatch.analysis.bb101 import BB101Result, bb101
 from ventwatch.analysis.co2 import CO2Metrics, co2_metrics
 from ventwatch.analysis.comfort import TemperatureResult, temperature
 from ventwatch.analysis.health import HealthResult, health
-from ventwatch.analysis.occupancy import (
-    OccupiedGrid,
-    Schedule,
-    local_day_bounds,
-    minute_grid,
-    occupied_mask,
-)
+from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
+from ventwatch.analysis.series import RoomSeries, site_series
 from ventwatch.analysis.ventilation import VentilationResult, ventilation
 from ventwatch.config import Room, SiteConfig
-
-MINUTE_COLUMNS = ("co2_ppm", "temperature_c", "humidity_pct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +54,6 @@ class SiteAnalysis:
     rooms: list[RoomAnalysis] = field(default_factory=list)
 
 
-def minute_means(readings: pd.DataFrame) -> pd.DataFrame:
-    """Readings -> 1-minute means per room: columns room, minute (UTC), co2_ppm, ..."""
-    frame = readings[["room", "time", *MINUTE_COLUMNS]]
-    frame = frame.assign(minute=frame["time"].dt.floor("min"))
-    means = frame.groupby(["room", "minute"], sort=True, observed=True)[list(MINUTE_COLUMNS)].mean()
-    return means.reset_index()
-
-
 def _room_profile(
     profile: Profile, site: SiteConfig, room: Room
 ) -> tuple[Profile, dict[str, float]]:
@@ -81,42 +72,6 @@ def _room_profile(
     return profile.with_status_rules(rules), changed
 
 
-def minute_arrays(
-    minutes: pd.DataFrame, index: pd.DatetimeIndex
-) -> dict[str, dict[str, np.ndarray]]:
-    """Per room, each quantity as an array over `index` (NaN where there is no data)."""
-    out: dict[str, dict[str, np.ndarray]] = {}
-    if minutes.empty or len(index) == 0:  # no data, or a range wholly after `until`
-        return out
-    start = index.as_unit("ns")[0].value
-    stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
-    positions = (stamps - start) // 60_000_000_000
-    keep = (positions >= 0) & (positions < len(index))
-    room = minutes["room"]
-    if isinstance(room.dtype, pd.CategoricalDtype):
-        # The store's minute means name rooms by category: their codes are the factorisation,
-        # with no string per row to hash (most of this function's time otherwise).
-        codes, names = room.cat.codes.to_numpy()[keep], room.cat.categories.to_numpy()
-    else:
-        codes, names = pd.factorize(room.to_numpy()[keep])
-    positions = positions[keep]
-    columns = {c: minutes[c].to_numpy(dtype=float)[keep] for c in MINUTE_COLUMNS}
-    # One stable sort by room, then each room is a slice: no per-room scan of all rows.
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    for code, name in enumerate(names):
-        if bounds[code] == bounds[code + 1]:
-            continue  # a category without rows here: the room has no data, as if unnamed
-        rows = order[bounds[code] : bounds[code + 1]]
-        arrays = {}
-        for column, values in columns.items():
-            filled = np.full(len(index), np.nan)
-            filled[positions[rows]] = values[rows]
-            arrays[column] = filled
-        out[str(name)] = arrays
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class RoomCO2:
     """A room's CO2 judgement and temperature over a period, as `analyse_site` gives them,
@@ -128,43 +83,42 @@ class RoomCO2:
 
 @dataclass(frozen=True)
 class _Judged:
-    """What judging one room needs, shared by `analyse_site` and `analyse_co2`."""
+    """One room's series under its own figures, shared by `analyse_site`, `analyse_co2` and
+    `analyse_days`."""
 
-    room: Room
+    series: RoomSeries
     profile: Profile
     overrides: dict[str, float]
-    schedule: Schedule
-    occupied: np.ndarray
-    grid: OccupiedGrid
-    arrays: dict[str, np.ndarray]
 
     @property
-    def co2(self) -> np.ndarray:
-        return self.arrays["co2_ppm"][self.occupied]
+    def room(self) -> Room:
+        return self.series.room
 
     def co2_and_temperature(
         self, within: slice | None = None, *, with_episodes: bool = True
     ) -> tuple[CO2Metrics, TemperatureResult]:
         """Over the occupied minutes, or only those `within` (a day of `grid.by_day`)."""
-        grid, co2 = self.grid, self.co2
-        temp = self.arrays["temperature_c"][self.occupied]
+        grid = self.series.grid
+        co2, temp = self.series.during("co2_ppm"), self.series.during("temperature_c")
         if within is not None:
             grid, co2, temp = grid.part(within), co2[within], temp[within]
+        ventilation = self.room.ventilation
         metrics = co2_metrics(
-            grid, co2, self.profile, self.room.ventilation, with_episodes=with_episodes
+            grid,
+            co2,
+            self.profile,
+            ventilation,
+            with_episodes=with_episodes,
+            sparse=self.series.sparse,
         )
         amber = next(
-            (
-                r.threshold(self.room.ventilation)
-                for r in self.profile.status.rules
-                if r.status == "amber"
-            ),
+            (r.threshold(ventilation) for r in self.profile.status.rules if r.status == "amber"),
             800.0,
         )
         return metrics, temperature(temp, co2, grid.segment, self.profile, amber)
 
 
-def _rooms_over(
+def _judged(
     minutes: pd.DataFrame,
     site: SiteConfig,
     profile: Profile,
@@ -172,32 +126,14 @@ def _rooms_over(
     end: datetime,
     rooms: list[str] | None,
 ) -> Iterator[_Judged]:
-    """Each wanted room with its occupied minutes over [start, end) and its data there."""
-    tz = site.tz
-    index = minute_grid(start, end)
-    data = minute_arrays(minutes, index)
-    empty = np.full(len(index), np.nan)
-    schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid]] = {}
-    for room in site.rooms:
-        if rooms is not None and room.name not in rooms:
-            continue
-        hours = room.occupied_hours or site.occupied_hours
-        if id(hours) not in schedules:
-            schedule = Schedule(hours, site.calendar, tz)
-            occ = occupied_mask(index, schedule)
-            schedules[id(hours)] = (schedule, occ, OccupiedGrid.build(index[occ], tz))
-        schedule, occ, grid = schedules[id(hours)]
-        arrays = data.get(room.name, {})
-        room_profile, overrides = _room_profile(profile, site, room)
-        yield _Judged(
-            room,
-            room_profile,
-            overrides,
-            schedule,
-            occ,
-            grid,
-            {c: arrays.get(c, empty) for c in MINUTE_COLUMNS},
-        )
+    """Each wanted room's CO2 and temperature series over [start, end), under its own
+    figures. (Nothing judged here reads humidity.)"""
+    quantities = ("co2_ppm", "temperature_c")
+    for series in site_series(
+        minutes, site, profile, start, end, rooms, quantities=quantities
+    ).rooms:
+        room_profile, overrides = _room_profile(profile, site, series.room)
+        yield _Judged(series, room_profile, overrides)
 
 
 def analyse_site(
@@ -210,29 +146,40 @@ def analyse_site(
     until: datetime | None = None,
 ) -> SiteAnalysis:
     """Judge each room over the local dates first..last (inclusive), or only up to `until`
-    (today so far: minutes still to come are not missing data). `minutes` is the output of
-    `minute_means` (or the store's own minute means: same columns)."""
+    (today so far: minutes still to come are not missing data). `minutes` are minute means
+    from one hold before the first day (`series.read_minutes`)."""
     start, end = local_day_bounds(first, last, site.tz)
     if until is not None:
         end = max(start, min(end, until))
     results = []
-    for j in _rooms_over(minutes, site, profile, start, end, rooms):
+    for j in _judged(minutes, site, profile, start, end, rooms):
         metrics, temp = j.co2_and_temperature()
-        co2 = j.co2
+        series = j.series
+        co2 = series.during("co2_ppm")
         results.append(
             RoomAnalysis(
                 room=j.room.name,
                 building=j.room.building,
                 ventilation_type=j.room.ventilation,
-                schedule=j.schedule.describe(),
+                schedule=series.schedule.describe(),
                 overrides=j.overrides,
                 co2=metrics,
-                bb101=bb101(j.grid, co2, j.profile, j.room.ventilation),
+                bb101=bb101(series.grid, co2, j.profile, j.room.ventilation),
                 temperature=temp,
                 ventilation=ventilation(
-                    j.arrays["co2_ppm"], j.occupied, j.room, j.profile, j.room.age_group
+                    series.values["co2_ppm"],
+                    series.occupied,
+                    j.room,
+                    j.profile,
+                    j.room.age_group,
                 ),
-                health=health(j.grid, co2, j.arrays["co2_ppm"][~j.occupied], j.profile),
+                health=health(
+                    series.grid,
+                    co2,
+                    series.values["co2_ppm"][~series.occupied],
+                    j.profile,
+                    series.sparse,
+                ),
             )
         )
     return SiteAnalysis(site.site.name, site.tz.key, profile, first, last, results)
@@ -251,7 +198,7 @@ def analyse_co2(
     show (episodes, BB101, ventilation estimates, sensor health): two fifths of the cost."""
     start, end = local_day_bounds(first, last, site.tz)
     out = {}
-    for j in _rooms_over(minutes, site, profile, start, end, rooms):
+    for j in _judged(minutes, site, profile, start, end, rooms):
         metrics, temp = j.co2_and_temperature(with_episodes=False)
         out[j.room.name] = RoomCO2(metrics, temp)
     return out
@@ -274,9 +221,9 @@ def analyse_days(
     return {
         j.room.name: {
             day: RoomCO2(*j.co2_and_temperature(within, with_episodes=False))
-            for day, within in j.grid.by_day.items()
+            for day, within in j.series.grid.by_day.items()
         }
-        for j in _rooms_over(minutes, site, profile, start, end, rooms)
+        for j in _judged(minutes, site, profile, start, end, rooms)
     }
 
 

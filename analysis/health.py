@@ -45,17 +45,29 @@ def _periods(grid: OccupiedGrid, starts: np.ndarray, ends: np.ndarray) -> list[P
 
 
 def health(
-    grid: OccupiedGrid, co2: np.ndarray, unoccupied_co2: np.ndarray, profile: Profile
+    grid: OccupiedGrid,
+    co2: np.ndarray,
+    unoccupied_co2: np.ndarray,
+    profile: Profile,
+    sparse: tuple[float, int] | None = None,
 ) -> HealthResult:
-    """`grid`/`co2`: occupied minutes; `unoccupied_co2`: the other minutes' means."""
+    """`grid`/`co2`: the occupied minutes of the room's minute series; `unoccupied_co2`: its
+    other minutes. A gap in the series is already a silence longer than the room's hold, so
+    every gap in occupied time is an offline period. `sparse`: (minutes between readings,
+    hold) when readings come less often than they stand (`RoomSeries.sparse`)."""
     h = profile.health
     segment = grid.segment
     notes: list[str] = []
     missing = np.isnan(co2)
     starts, ends = runs(missing, segment)
-    long_gaps = (ends - starts) >= profile.stale_after_minutes
-    offline = _periods(grid, starts[long_gaps], ends[long_gaps])
-    offline_minutes = int((ends - starts)[long_gaps].sum())
+    offline = _periods(grid, starts, ends)
+    offline_minutes = int((ends - starts).sum())
+    if sparse is not None:
+        every, hold = sparse
+        notes.append(
+            f"reports every {every:.0f} minutes but a reading stands for {hold}: declare the "
+            "sensor's report_interval_minutes in the site file"
+        )
     if offline_minutes:
         notes.append(f"offline for {offline_minutes} occupied minutes")
 

@@ -7,13 +7,13 @@ status per room comes out. Silence is shown as stale, never as good (Home Assist
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from ventwatch.analysis.profiles import Profile
-from ventwatch.readings import RoomLatest
+from ventwatch.readings import RoomLatest, stands_at
 
 Band = str  # a band name from the profile, or one of STALE / NO_DATA / NO_CO2
 STALE: Literal["stale"] = "stale"
@@ -39,12 +39,15 @@ def co2_band(co2_ppm: float, profile: Profile) -> tuple[Band, str]:
 
 
 def room_status(
-    room: str, latest: RoomLatest | None, profile: Profile, now: datetime
+    room: str, latest: RoomLatest | None, profile: Profile, now: datetime, hold: int
 ) -> RoomStatus:
+    """`hold`: the room's hold (`analysis.series.holds`). Stale exactly when the room's
+    minute series has a gap now: its newest reading no longer stands for the current
+    minute."""
     if latest is None:
         return RoomStatus(room, NO_DATA, "No reading yet", None, None)
     age = (now - latest.time).total_seconds()
-    if age > timedelta(minutes=profile.stale_after_minutes).total_seconds():
+    if not stands_at(latest.time, now, hold):
         minutes = int(age // 60)
         return RoomStatus(room, STALE, f"Stale: no reading for {minutes} min", latest, age)
     if latest.co2_ppm is None:
@@ -54,6 +57,7 @@ def room_status(
 
 
 def site_status(
-    rooms: Iterable[str], latest: Mapping[str, RoomLatest], profile: Profile, now: datetime
+    holds: Mapping[str, int], latest: Mapping[str, RoomLatest], profile: Profile, now: datetime
 ) -> list[RoomStatus]:
-    return [room_status(room, latest.get(room), profile, now) for room in rooms]
+    """Each room of `holds` (room -> its hold, in the site file's order)."""
+    return [room_status(room, latest.get(room), profile, now, hold) for room, hold in holds.items()]

@@ -20,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.analyse import MONDAY, seeded_store
 from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.monitor import streaming_span
 from ventwatch.analysis.profiles import load_profile
+from ventwatch.analysis.series import read_minutes
 from ventwatch.settings import resolve
 
 TICK_INTERVAL_S = 20.0
@@ -36,10 +38,11 @@ def main() -> None:
     now = datetime.combine(MONDAY + timedelta(days=2), datetime.min.time(), UTC).replace(
         hour=10, minute=30
     )
-    window = timedelta(minutes=monitor._window(monitor.site_clock()))
+    start, end = streaming_span(monitor.rules, now, monitor.site_clock())
 
     began = time.perf_counter()
-    minutes = store.minute_means(None, now - window, now + timedelta(minutes=1))
+    profile = monitor.profile
+    minutes = read_minutes(store, cfg, profile, None, start, end)
     means_s = time.perf_counter() - began
 
     began = time.perf_counter()

@@ -41,7 +41,8 @@ from bench.analyse import MONDAY, SUNDAY, fill, site
 from ventwatch.analysis.engine import SiteAnalysis, analyse_site
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
-from ventwatch.reports.inputs import load_report, read_minutes
+from ventwatch.analysis.series import read_minutes
+from ventwatch.reports.inputs import load_report, read_report_minutes
 from ventwatch.reports.model import Report, Verdicts, judge, split
 from ventwatch.reports.pdf_format import printer, render_pdf
 from ventwatch.reports.period import parse_week
@@ -87,12 +88,13 @@ def main() -> None:
     store = DuckDBStore(path)
 
     def analysis() -> Verdicts:
-        now, before = split(read_minutes(store, cfg, period), cfg, period)
+        now, before = split(read_report_minutes(store, cfg, profile, period), cfg, profile, period)
         return judge(now, before, cfg, profile, period, rooms)
 
     def analyse_week() -> SiteAnalysis:
         start, end = local_day_bounds(MONDAY, SUNDAY, cfg.tz)
-        return analyse_site(store.minute_means(None, start, end), cfg, profile, MONDAY, SUNDAY)
+        minutes = read_minutes(store, cfg, profile, None, start, end)
+        return analyse_site(minutes, cfg, profile, MONDAY, SUNDAY)
 
     def report() -> Report:
         return load_report(store, cfg, profile, period, datetime.now(UTC), [])

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from bench.analyse import MONDAY, seeded_store
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
+from ventwatch.analysis.series import read_minutes
 from ventwatch.dashboard.week import IsoWeek, week_view
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     start, end = local_day_bounds(week.monday, week.sunday, cfg.tz)
 
     began = time.perf_counter()
-    minutes = store.minute_means(None, start, end)
+    minutes = read_minutes(store, cfg, profile, None, start, end)
     store_s = time.perf_counter() - began
     view = week_view(minutes, cfg, profile, week, now)
     total_s = time.perf_counter() - began

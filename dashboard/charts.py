@@ -1,10 +1,10 @@
 """Plotly figures of a room's CO2 and temperature, as plain dicts the page hands to Plotly.js.
 
-Pure: minute means, the schedule and the profile in, a figure out. The figure carries the
-guidance itself: the profile's CO2 bands as shaded strips, occupied hours as shaded columns
-(only those minutes count), episodes above the profile's thresholds as markers, so a chart
-read on its own still says what the guidance says. Times are shown in the site's time zone,
-which is what staff compare with their timetable.
+Pure: the room's minute series, the schedule and the profile in, a figure out. The figure
+carries the guidance itself: the profile's CO2 bands as shaded strips, occupied hours as
+shaded columns (only those minutes count), episodes above the profile's thresholds as
+markers, so a chart read on its own still says what the guidance says. Times are shown in
+the site's time zone, which is what staff compare with their timetable.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import pandas as pd
 from ventwatch.analysis.co2 import Episode
 from ventwatch.analysis.occupancy import Schedule, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile
+from ventwatch.analysis.series import site_series
+from ventwatch.config import SiteConfig
 
 # Translucent fills over a white plot, drawn under the line: the bands stay readable behind
 # the data, and the line (dark) keeps its contrast.
@@ -57,22 +59,33 @@ def step_for(span: timedelta) -> timedelta:
     return timedelta(hours=2)
 
 
-def series(minutes: pd.DataFrame, start: datetime, end: datetime, step: timedelta) -> Series:
-    """Means over `step` of one room's minute means (columns minute, co2_ppm, temperature_c)."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+def series(
+    minutes: pd.DataFrame,
+    site: SiteConfig,
+    profile: Profile,
+    room: str,
+    span: tuple[datetime, datetime],
+    until: datetime,
+    step: timedelta,
+) -> Series:
+    """Means over `step` of the room's minute series (`analysis.series`: what every verdict
+    is computed on) over `span`; NaN in its gaps and after `until` (now: a reading does not
+    stand for minutes still to come). `minutes` come from `series.read_minutes`."""
+    start, end = (t.astimezone(UTC) for t in span)
     grid = pd.date_range(start, end, freq=step, inclusive="left")
-    if minutes.empty:
-        empty = np.full(len(grid), np.nan)
-        return Series(step, grid, empty, empty.copy())
-    frame = minutes.set_index(pd.DatetimeIndex(minutes["minute"]).tz_convert("UTC"))
-    means = frame[["co2_ppm", "temperature_c"]].resample(step, origin=start).mean()
-    means = means.reindex(grid)
-    return Series(
-        step,
-        grid,
-        means["co2_ppm"].to_numpy(dtype=float),
-        means["temperature_c"].to_numpy(dtype=float),
-    )
+    upto = max(start, min(end, until))
+    held = site_series(minutes, site, profile, start, upto, [room]).rooms[0].values
+    per_step = max(1, int(step / timedelta(minutes=1)))
+
+    def means(values: np.ndarray) -> np.ndarray:
+        padded = np.full(len(grid) * per_step, np.nan)
+        padded[: len(values)] = values[: len(padded)]
+        rows = padded.reshape(len(grid), per_step)
+        counts = (~np.isnan(rows)).sum(axis=1)
+        sums = np.nansum(rows, axis=1)
+        return np.divide(sums, counts, out=np.full(len(grid), np.nan), where=counts > 0)
+
+    return Series(step, grid, means(held["co2_ppm"]), means(held["temperature_c"]))
 
 
 def occupied_periods(

@@ -25,6 +25,7 @@ from ventwatch.analysis.engine import analyse_site
 from ventwatch.analysis.live import NO_CO2, NO_DATA, STALE, site_status
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
+from ventwatch.analysis.series import holds, read_minutes
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.compression import gzip_of, segment
 from ventwatch.store import Store
@@ -57,7 +58,7 @@ class TodayCache:
         if minute != self._minute:
             today = now.astimezone(site.tz).date()
             start, _ = local_day_bounds(today, today, site.tz)
-            means = store.minute_means(None, start, minute)
+            means = read_minutes(store, site, profile, None, start, minute)
             result = analyse_site(means, site, profile, today, today, until=minute)
             self._metrics = {r.room: r.co2 for r in result.rooms}
             self._minute = minute
@@ -102,7 +103,7 @@ def rooms_now(
 ) -> RoomsNow:
     latest = store.latest(since=now - LOOKBACK)
     judged = today.get(site, store, profile, now)
-    statuses = site_status((r.name for r in site.rooms), latest, profile, now)
+    statuses = site_status(holds(site, profile), latest, profile, now)
     rooms = [
         RoomNow(
             room=room.name,

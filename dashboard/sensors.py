@@ -7,7 +7,8 @@ heard (`SensorRegistry`). The site file wins over an assignment, as it does in i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel
@@ -43,8 +44,11 @@ class SensorNow(BaseModel):
     room_source: Literal["site file", "dashboard"] | None
     assigned_by: str | None = None  # for a room assigned from the dashboard
     assigned_at: datetime | None = None
+    hold_minutes: int  # how long its readings stand (its room's hold): silent after that
     health: Health
     health_reason: str
+    # How often it has really reported lately (the median gap between its latest readings).
+    typical_interval_min: float | None = None
     # What ingest heard; all empty for a sensor not heard since ingest started.
     first_seen: datetime | None = None
     last_message: datetime | None = None
@@ -68,6 +72,8 @@ class SensorsNow(BaseModel):
     # When ingest in this process started (what "never seen" is counted from); None when the
     # dashboard runs without ingest and knows only the site file and the assignments.
     tracking_since: datetime | None
+    # A sensor is silent once its last reading no longer stands: after the profile's stale
+    # time, or its room's longer hold (`SensorNow.hold_minutes`).
     silent_after_minutes: float
     sensors: list[SensorNow]  # the site file's, in its order, then the others by family and id
 
@@ -76,39 +82,44 @@ def sensors_now(
     site: SiteConfig,
     registry: SensorRegistry | None,
     assignments: Assignments,
-    silent_after: timedelta,
+    holds: Mapping[str, int],
+    default_hold: int,
     now: datetime,
 ) -> SensorsNow:
+    """`holds`: each room's hold (`analysis.series.holds`): a sensor's readings stand as long
+    as its room's do; `default_hold` for a sensor without a room."""
     seen = {(s.family, s.device): s for s in registry.snapshot()} if registry else {}
-    rooms = {room.name for room in site.rooms}
     assigned = {
-        (a.family, a.device): a for a in assignments.for_site(site.site.name) if a.room in rooms
+        (a.family, a.device): a for a in assignments.for_site(site.site.name) if a.room in holds
     }
     in_file = site.room_of()
     others = sorted((seen.keys() | assigned.keys()) - in_file.keys())
+    sensors = []
+    for key in [*in_file, *others]:
+        file_room, assignment = in_file.get(key), assigned.get(key)
+        by_dashboard = assignment if file_room is None else None
+        room = file_room or (by_dashboard.room if by_dashboard else None)
+        hold = holds.get(room, default_hold) if room else default_hold
+        sensors.append(_sensor(key, room, file_room, by_dashboard, seen.get(key), hold, now))
     return SensorsNow(
         site=site.site.name,
         generated_at=now,
         tracking_since=registry.started if registry else None,
-        silent_after_minutes=silent_after.total_seconds() / 60,
-        sensors=[
-            _sensor(key, in_file.get(key), assigned.get(key), seen.get(key), silent_after, now)
-            for key in [*in_file, *others]
-        ],
+        silent_after_minutes=default_hold,
+        sensors=sensors,
     )
 
 
 def _sensor(
     key: SensorKey,
+    room: str | None,
     file_room: str | None,
-    assignment: Assignment | None,
+    by_dashboard: Assignment | None,
     seen: SensorSeen | None,
-    silent_after: timedelta,
+    hold: int,
     now: datetime,
 ) -> SensorNow:
-    by_dashboard = assignment if file_room is None else None
-    room = file_room or (by_dashboard.room if by_dashboard else None)
-    state, reason = health(seen, room, now, silent_after)
+    state, reason = health(seen, room, now, hold)
     heard: dict[str, Any] = {}
     if seen is not None:
         if seen.last_reading is not None and room is not None and seen.room != room:
@@ -130,10 +141,14 @@ def _sensor(
             "quarantined": sum(counts.get(r, 0) for r in QUARANTINE_REASONS),
             "last_fault": seen.last_fault,
             "last_fault_at": seen.last_fault_at,
+            "typical_interval_min": (
+                None if seen.typical_interval_s is None else round(seen.typical_interval_s / 60, 1)
+            ),
         }
     return SensorNow(
         family=key[0],
         device=key[1],
+        hold_minutes=hold,
         room=room,
         room_source="site file" if file_room else ("dashboard" if by_dashboard else None),
         assigned_by=by_dashboard.assigned_by if by_dashboard else None,

@@ -190,7 +190,7 @@ class Pipeline:
                 self.quarantine.count(Outcome.OTHER_SITE)
                 continue
             self.sensors.reading(
-                family, item.sensor, msg.topic, msg.arrived, room, item.values, decoded.signal
+                family, item.sensor, msg.topic, msg.arrived, time, room, item.values, decoded.signal
             )
             if room is None:
                 self._reject(

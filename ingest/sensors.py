@@ -11,16 +11,18 @@ In memory and per process: it starts empty, so "never seen" means "not since ing
 
 from __future__ import annotations
 
+import statistics
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from ventwatch.ingest.decoders import Signal
 from ventwatch.ingest.quarantine import Outcome
+from ventwatch.readings import stands_at
 
 # Per-sensor count of readings filed under a room and handed to the store. Not "stored": the
 # store reports new rows per batch, not per sensor, so a redelivered copy it drops is counted
@@ -29,9 +31,19 @@ READINGS = "readings"
 # Below this, a battery sensor has days to a few weeks left: time to change it before it goes
 # silent in the middle of a lesson.
 LOW_BATTERY_PCT = 20.0
+# How many gaps between a sensor's readings are kept to tell its usual reporting interval.
+INTERVALS_KEPT = 9
 # Quarantine reasons that say something is wrong with the sensor itself. An unknown sensor is
 # not faulty, only not yet given a room (its health says "unassigned").
-FAULTS = frozenset({Outcome.UNDECODABLE, Outcome.OUT_OF_RANGE, Outcome.TIME_OFF, Outcome.REJECTED})
+FAULTS = frozenset(
+    {
+        Outcome.UNDECODABLE,
+        Outcome.OUT_OF_RANGE,
+        Outcome.NO_VALUE,
+        Outcome.TIME_OFF,
+        Outcome.REJECTED,
+    }
+)
 
 SensorKey = tuple[str, str]  # (family, device), as the site file's `sensors:` list names them
 Presence = Literal["online", "offline"]
@@ -52,6 +64,8 @@ class _Entry:
     counts: dict[str, int] = field(default_factory=dict)
     last_fault: str | None = None
     last_fault_at: datetime | None = None
+    # Seconds between its latest readings: how often it really reports.
+    intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS_KEPT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +78,7 @@ class SensorSeen:
     last_message: datetime
     last_topic: str
     room: str | None  # where its last reading was filed; None: it had no room then
-    last_reading: datetime | None  # the last message that decoded to a reading
+    last_reading: datetime | None  # when its newest reading was taken (as the store has it)
     values: Mapping[str, float]  # that reading's values (to tell an unassigned sensor's room)
     battery_pct: float | None
     signal: Signal | None
@@ -72,6 +86,9 @@ class SensorSeen:
     counts: Mapping[str, int]  # READINGS, "duplicate", "presence" and quarantine reasons
     last_fault: str | None  # the reason of the last message quarantined for a fault
     last_fault_at: datetime | None
+    # The median time between its latest readings (None: fewer than two yet), so a site
+    # manager can declare a slow sensor's interval in the site file.
+    typical_interval_s: float | None = None
 
 
 class SensorRegistry:
@@ -97,22 +114,31 @@ class SensorRegistry:
         family: str,
         device: str,
         topic: str,
-        at: datetime,
+        arrived: datetime,
+        taken: datetime,
         room: str | None,
         values: Mapping[str, float],
         signal: Signal | None,
     ) -> None:
-        """A decoded reading, filed under `room` (None: it has no room and is quarantined),
-        with its message's signal. The one call most messages make: keep it lean."""
+        """A decoded reading taken at `taken` (its own time, as stored; else its arrival),
+        filed under `room` (None: it has no room and is quarantined), with its message's
+        signal. The one call most messages make: keep it lean.
+
+        Health is judged from `taken`, as the room's minute series is: a retained message of
+        a dead sensor, delivered again at a reconnect, is old news, not a sign of life."""
         key = (family, device)
         with self._lock:
             entry = self._sensors.get(key)
             if entry is not None and entry.last_topic == topic:
-                entry.last_message = at  # the topic map has seen this topic for it already
+                entry.last_message = arrived  # the topic map has seen this topic already
             else:
-                entry = self._touch(key, topic, at)
+                entry = self._touch(key, topic, arrived)
             entry.room = room
-            entry.last_reading = at
+            if entry.last_reading is None or taken > entry.last_reading:
+                # (A retransmitted older reading, as Milesight's history, leaves it be.)
+                if entry.last_reading is not None:
+                    entry.intervals.append((taken - entry.last_reading).total_seconds())
+                entry.last_reading = taken
             entry.values = values
             if "battery_pct" in values:
                 entry.battery_pct = values["battery_pct"]
@@ -185,6 +211,7 @@ class SensorRegistry:
                     counts={READINGS: e.readings, **e.counts} if e.readings else dict(e.counts),
                     last_fault=e.last_fault,
                     last_fault_at=e.last_fault_at,
+                    typical_interval_s=statistics.median(e.intervals) if e.intervals else None,
                 )
                 for (family, device), e in self._sensors.items()
             ]
@@ -228,8 +255,8 @@ class Health(StrEnum):
     """A sensor's state in one word, worst first when several apply."""
 
     OFFLINE = "offline"  # the device said so (LWT, availability, status topic)
-    ERRORS = "errors"  # a message quarantined for a fault within the profile's stale limit
-    SILENT = "silent"  # no reading for longer than that
+    ERRORS = "errors"  # a message quarantined for a fault within the sensor's hold
+    SILENT = "silent"  # its last reading no longer stands: no reading for longer than that
     LOW_BATTERY = "low battery"
     UNASSIGNED = "unassigned"  # readings arrive, but there is no room to file them under
     NEVER_SEEN = "never seen"  # in the site file, but not heard since ingest started
@@ -237,13 +264,14 @@ class Health(StrEnum):
 
 
 def health(
-    seen: SensorSeen | None, room: str | None, now: datetime, silent_after: timedelta
+    seen: SensorSeen | None, room: str | None, now: datetime, hold_minutes: int
 ) -> tuple[Health, str]:
     """The sensor's health and, unless it is ok, why, in words for the sensors page.
 
     `room` is the room the sensor has now (site file or assignment), which may be newer than
-    the room its last reading went to. A sensor whose readings are late is never "ok": the
-    overview shows its room as stale for the same reason.
+    the room its last reading went to. `hold_minutes` is how long a reading of it stands (its
+    room's hold): a sensor whose last reading no longer stands is silent, and never "ok", as
+    the overview shows its room stale for the same reason.
     """
     if seen is None:
         return Health.NEVER_SEEN, "no message since ingest started"
@@ -254,15 +282,29 @@ def health(
     ):
         return Health.OFFLINE, "the device reported itself offline"
     # Before silence: a sensor whose messages are all quarantined is silent *because* of it.
-    if seen.last_fault_at is not None and now - seen.last_fault_at <= silent_after:
+    if seen.last_fault_at is not None and stands_at(seen.last_fault_at, now, hold_minutes):
         return Health.ERRORS, seen.last_fault or ""
     if seen.last_reading is None:
         return Health.SILENT, "messages arrive, but none with a reading"
-    if now - seen.last_reading > silent_after:
-        minutes = f"{silent_after.total_seconds() / 60:g} min"
-        return Health.SILENT, f"no reading for over {minutes}"
+    if not stands_at(seen.last_reading, now, hold_minutes):
+        return Health.SILENT, f"no reading for over {hold_minutes} min" + _interval_hint(
+            seen, hold_minutes
+        )
     if seen.battery_pct is not None and seen.battery_pct < LOW_BATTERY_PCT:
         return Health.LOW_BATTERY, f"battery at {seen.battery_pct:.0f} %: change it soon"
     if room is None:
         return Health.UNASSIGNED, "not in the site file nor assigned: its readings are quarantined"
     return Health.OK, ""
+
+
+def _interval_hint(seen: SensorSeen, hold_minutes: int) -> str:
+    """For a sensor that usually reports less often than its readings stand: the interval to
+    declare in the site file, so it is not called silent between reports (nothing is
+    guessed silently: a person decides)."""
+    if seen.typical_interval_s is None or seen.typical_interval_s <= hold_minutes * 60:
+        return ""
+    minutes = max(1, round(seen.typical_interval_s / 60))
+    return (
+        f"; it usually reports every {minutes} min: if that is its setting, give it "
+        f"report_interval_minutes: {minutes} in the site file"
+    )

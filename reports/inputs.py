@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ventwatch.analysis import series
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
@@ -55,20 +56,24 @@ def logged_actions(accounts_db: Path, site: str) -> list[ReportAction]:
     ]
 
 
-def read_minutes(
+def read_report_minutes(
     store: Store,
     site: SiteConfig,
+    profile: Profile,
     period: Period,
     rooms: list[str] | None = None,
     on_read: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """The store's minute means from the start of the previous period to the end of
+    """The store's minute means from one hold before the previous period to the end of
     `period`, what `build_report` takes; `on_read(done, total)` after each week read."""
     chunks = _chunks(period.previous().first, period.last)
     frames = []
     for i, (first, last) in enumerate(chunks, start=1):
         start, end = local_day_bounds(first, last, site.tz)
-        frames.append(store.minute_means(rooms, start, end))
+        if i == 1:  # the first week's minutes, from a hold before it (`analysis.series`)
+            frames.append(series.read_minutes(store, site, profile, rooms, start, end))
+        else:
+            frames.append(store.minute_means(rooms, start, end))
         if on_read is not None:
             on_read(i, len(chunks))
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -98,5 +103,5 @@ def load_report(
         if on_step is not None:
             on_step(reads + done, total)
 
-    minutes = read_minutes(store, site, period, rooms, read)
+    minutes = read_report_minutes(store, site, profile, period, rooms, read)
     return build_report(minutes, site, profile, period, generated_at, actions, rooms, on_step=step)

@@ -33,10 +33,10 @@ from ventwatch.analysis.engine import (
     analyse_co2,
     analyse_days,
     analyse_site,
-    minute_arrays,
 )
-from ventwatch.analysis.occupancy import Schedule, local_day_bounds, minute_grid, occupied_mask
+from ventwatch.analysis.occupancy import Schedule, local_day_bounds, occupied_mask
 from ventwatch.analysis.profiles import Profile, Source
+from ventwatch.analysis.series import lead, site_series
 from ventwatch.config import SiteConfig
 from ventwatch.reports.period import Period
 
@@ -252,16 +252,22 @@ def _ns(when: datetime) -> int:
 
 
 def _charts(
-    minutes: pd.DataFrame, period: Period, site: SiteConfig, days: dict[str, list[date]]
+    minutes: pd.DataFrame,
+    period: Period,
+    site: SiteConfig,
+    profile: Profile,
+    days: dict[str, list[date]],
 ) -> dict[tuple[str, date], DayChart]:
-    """The chart of each room's school days in `days`: 5-minute means over its occupied
-    hours' span (breaks included, drawn as not occupied). The period's minutes are laid out
-    per room once (the engine's `minute_arrays`); a day's chart is a slice of that, cut in
-    steps counted from the local midnight, so a day with a clock change stays aligned."""
+    """The chart of each room's school days in `days`: 5-minute means of its minute series
+    (the one every verdict is computed on) over its occupied hours' span (breaks included,
+    drawn as not occupied). The period's series is built once; a day's chart is a slice of
+    it, cut in steps counted from the local midnight, so a day with a clock change stays
+    aligned."""
     tz = site.tz
     start, end = local_day_bounds(period.first, period.last, tz)
-    index = minute_grid(start, end)
-    co2 = {name: a["co2_ppm"] for name, a in minute_arrays(minutes, index).items()}
+    series = site_series(minutes, site, profile, start, end, list(days), quantities=("co2_ppm",))
+    index = series.index
+    co2 = {s.room.name: s.values["co2_ppm"] for s in series.rooms}
     step = CHART_STEP_MINUTES
     minute_ns = 60_000_000_000
     by_room = {r.name: r for r in site.rooms}
@@ -311,15 +317,17 @@ class Verdicts:
 
 
 def split(
-    minutes: pd.DataFrame, site: SiteConfig, period: Period
+    minutes: pd.DataFrame, site: SiteConfig, profile: Profile, period: Period
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the period's rows, the previous period's rows) of minute means covering both. Each
-    analysis gets only its own rows: the engine's cost grows with the rows it is given."""
+    """(the period's rows, the previous period's rows) of minute means covering both, each
+    from one hold before its start (`series.read_minutes`). Each analysis gets only its own
+    rows: the engine's cost grows with the rows it is given."""
     stamps = minutes["minute"].dt.as_unit("ns").astype("int64").to_numpy()
+    ahead = lead(site, profile)
 
     def between(first: date, last: date) -> pd.DataFrame:
         start, end = local_day_bounds(first, last, site.tz)
-        return minutes[(stamps >= _ns(start)) & (stamps < _ns(end))]
+        return minutes[(stamps >= _ns(start - ahead)) & (stamps < _ns(end))]
 
     previous = period.previous()
     return between(period.first, period.last), between(previous.first, previous.last)
@@ -358,10 +366,10 @@ def build_report(
     on_step: Callable[[int, int], None] | None = None,
     version: str = __version__,
 ) -> Report:
-    """The report of `period`. `minutes` are the store's minute means from the start of
-    `period.previous()` to the end of `period`; `rooms` limits the report to those rooms (in
-    the site file's order). `on_step(done, total)` is told as each stage ends, for a progress
-    bar."""
+    """The report of `period`. `minutes` are the store's minute means from one hold before
+    the start of `period.previous()` to the end of `period` (`inputs.read_report_minutes`); `rooms`
+    limits the report to those rooms (in the site file's order). `on_step(done, total)` is
+    told as each stage ends, for a progress bar."""
     wanted = [r.name for r in site.rooms if rooms is None or r.name in rooms]
     done = 0
 
@@ -371,12 +379,12 @@ def build_report(
         if on_step is not None:
             on_step(done, BUILD_STEPS)
 
-    now, before = split(minutes, site, period)
+    now, before = split(minutes, site, profile, period)
     judged = judge(now, before, site, profile, period, wanted, step)
     whole = judged.period
     # A school day: any room reported was occupied then (weekends and holidays drop out).
     school_days = sorted({day for by_day in judged.days.values() for day in by_day})
-    charts = _charts(now, period, site, {name: list(d) for name, d in judged.days.items()})
+    charts = _charts(now, period, site, profile, {name: list(d) for name, d in judged.days.items()})
     step()
     # A day's BB101 result is the period's for that day (judged over that day alone).
     bb101_by_day = {(r.room, d.date): d.passes for r in whole.rooms for d in r.bb101.days}

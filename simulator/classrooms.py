@@ -3,12 +3,16 @@
 `Simulator.step_payloads(wall_now)` is the whole model in one call, with no I/O: it moves the
 simulated clock on to match the wall clock, steps each room's air (people from the
 timetable, windows opened by the teacher when the air gets stuffy) and returns the messages of
-the sensors that are due. `run` (in `mqtt_publisher`) only publishes what it returns.
+the sensors that fell due, each measured at the instant it fell due. `run` (in
+`mqtt_publisher`) only publishes what it returns.
 
 The simulated clock replays a school day at `speed` × real time from an hour into its first
 lesson, with the air integrated from 06:00, so the first messages already show rooms in every
-band. Payloads carry wall-clock times, as real sensors would, so the dashboard's "now" and
-the stale checks work unchanged.
+band. Each sensor reports on its own cadence in simulated time (`cadences`: an Aranet4 every 5
+minutes, a LoRaWAN device as its site file declares, a Tasmota every minute, one of them on a
+drifting clock), so at 10× a 5-minute Aranet4 sends every 30 real seconds. Payloads carry the
+wall-clock instant of each message, as real sensors would, so the dashboard's "now" and the
+stale checks work unchanged.
 
 Each room's ventilation is drawn once from its name: a third of the rooms are well
 ventilated, a third middling, a third poor, so every site shows the whole range. One sensor
@@ -22,9 +26,10 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 from ventwatch.config import Room, SensorEntry, SiteConfig
-from ventwatch.simulator import payloads
+from ventwatch.simulator import cadences, payloads
 from ventwatch.simulator.payloads import Measured, Message
 from ventwatch.simulator.physics import (
     OUTDOOR_CO2_PPM,
@@ -40,6 +45,10 @@ WARM_UP_FROM = time(6, 0)
 INFILTRATION_ACH = 0.3  # air changes per hour through the fabric with everything shut
 SILENT_FOR = timedelta(minutes=40)
 GARBAGE_EVERY = 3
+# A caller this late (a laptop waking from sleep) gets no backlog: each sensor sends what fell
+# due within it, and its schedule goes on from there. Longer than any caller's tick (the
+# history's is a simulated minute), so stepping never loses a message.
+CATCH_UP = timedelta(minutes=2)
 
 # Outdoor air per person at full capacity (L/s), by tier: good, middling, poor.
 TIER_AIRFLOW = ((12.0, 16.0), (5.0, 8.0), (2.2, 3.2))
@@ -86,9 +95,33 @@ class SimSensor:
     entry: SensorEntry
     room: SimRoom
     noise: random.Random
-    next_due: datetime | None = None
+    period: timedelta  # simulated time between its messages (see `cadences`)
+    next_due: datetime | None = None  # simulated
     sent: int = 0
     role: str = "normal"  # normal, silent or garbage
+
+
+class Sent(NamedTuple):
+    """A message and the wall-clock instant its sensor sent it (for the history: its arrival)."""
+
+    at: datetime
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+def _falling_due(sensor: SimSensor, until: datetime) -> list[datetime]:
+    """The simulated instants `sensor` reports at up to `until`, none more than `CATCH_UP`
+    before it; its schedule moves past them, keeping its phase."""
+    assert sensor.next_due is not None
+    if sensor.next_due < until - CATCH_UP:  # the caller was late: no backlog of old values
+        behind = (sensor.next_due - (until - CATCH_UP)) // sensor.period  # negative
+        sensor.next_due -= behind * sensor.period
+    instants = []
+    while sensor.next_due <= until:
+        instants.append(sensor.next_due)
+        sensor.next_due += sensor.period
+    return instants
 
 
 class Simulator:
@@ -97,20 +130,19 @@ class Simulator:
         site: SiteConfig,
         *,
         speed: float = 10.0,
-        interval_s: float = 5.0,
         start: datetime | None = None,
     ) -> None:
         """`start`: the simulated instant of the first message (aware). By default an hour
         into the first lesson of the latest school day."""
-        if speed <= 0 or interval_s <= 0:
-            raise ValueError("speed and interval must be positive")
+        if speed <= 0:
+            raise ValueError("speed must be positive")
         self.site = site
         self.tz = site.tz
         self.speed = speed
-        self.interval = timedelta(seconds=interval_s)
         self.rooms = _characters(site)
         by_name = {r.room.name: r for r in self.rooms}
         self.sensors: list[SimSensor] = []
+        undeclared: list[SimSensor] = []
         for entry in site.sensors:
             if entry.family not in payloads.FAMILIES:
                 log.warning(
@@ -120,13 +152,21 @@ class Simulator:
                     entry.family,
                 )
                 continue
+            room = by_name[entry.room]
             noise = random.Random(f"noise|{entry.family}|{entry.device}")
-            self.sensors.append(SimSensor(entry, by_name[entry.room], noise))
+            declared = cadences.declared(entry, room.room)
+            period = declared or cadences.FAMILY_PERIOD[entry.family]
+            self.sensors.append(SimSensor(entry, room, noise, period))
+            if declared is None:
+                undeclared.append(self.sensors[-1])
         if len(self.sensors) >= 3:
             silent = next((s for s in self.sensors if s.entry.family == "zigbee2mqtt"), None)
             silent = silent or self.sensors[len(self.sensors) // 2]
             silent.role = "silent"
             next(s for s in reversed(self.sensors) if s.role == "normal").role = "garbage"
+        drifting = (s for s in undeclared if s.entry.family == "tasmota" and s.role == "normal")
+        if (sensor := next(drifting, None)) is not None:
+            sensor.period = cadences.DRIFTING_PERIOD
         if start is None:
             hours = site.occupied_hours
             day = latest_school_morning(datetime.now(self.tz), hours, site.calendar)
@@ -140,6 +180,10 @@ class Simulator:
     def sim_time(self, wall: datetime) -> datetime:
         assert self.wall_start is not None
         return self.sim_start + (wall - self.wall_start) * self.speed
+
+    def wall_time(self, sim: datetime) -> datetime:
+        assert self.wall_start is not None
+        return self.wall_start + (sim - self.sim_start) / self.speed
 
     def _people(self, sim: SimRoom, at: datetime) -> int:
         hours = sim.room.occupied_hours or self.site.occupied_hours
@@ -194,26 +238,26 @@ class Simulator:
             out.extend(hello(sensor.entry.device))
         return out
 
-    def step_payloads(self, wall_now: datetime) -> list[Message]:
-        """Advance the model to the wall clock and return the messages now due."""
+    def step_payloads(self, wall_now: datetime) -> list[Sent]:
+        """Advance the model to the wall clock and return the messages that fell due since
+        the last call, in the order they were sent, each measured when it fell due."""
+        due: list[tuple[datetime, int]] = []
         if self.wall_start is None:
             self.wall_start = wall_now
             for index, sensor in enumerate(self.sensors):
-                # Everyone reports at once on the first call (the dashboard fills at
-                # once), then spread over the interval as independent devices are.
-                sensor.next_due = wall_now
-                if index:
-                    sensor.next_due -= self.interval * (index / len(self.sensors))
-        self.advance_to(self.sim_time(wall_now))
-        out: list[Message] = []
-        for sensor in self.sensors:
-            assert sensor.next_due is not None
-            if sensor.next_due > wall_now:
-                continue
-            sensor.next_due += self.interval
-            if sensor.next_due <= wall_now:  # the caller was late: no backlog of old values
-                sensor.next_due = wall_now + self.interval
-            out.extend(self._message(sensor, wall_now))
+                # Everyone reports at once on the first call (the dashboard fills at once),
+                # then on its own cadence, the phases spread as independent devices' are.
+                due.append((self.sim_start, index))
+                sensor.next_due = self.sim_start + sensor.period * (1 - index / len(self.sensors))
+        target = self.sim_time(wall_now)
+        for index, sensor in enumerate(self.sensors):
+            due.extend((at, index) for at in _falling_due(sensor, target))
+        out: list[Sent] = []
+        for at, index in sorted(due):
+            self.advance_to(at)
+            wall = self.wall_time(at)
+            out.extend(Sent(wall, *message) for message in self._message(self.sensors[index], wall))
+        self.advance_to(target)
         return out
 
     def _message(self, sensor: SimSensor, wall: datetime) -> list[Message]:

@@ -11,7 +11,8 @@ breaks: 360 minutes a school day, 1800 a week. Each room's figures, worked by ha
   16 °C. The week before: 1600 ppm 10:00-10:29 -> red, so "better".
 - Hall: 900 ppm 09:00-09:29 -> amber (30 min over 800); mean 625.0; no data the week
   before -> not comparable.
-- Music <b>&</b> "Drama": readings 09:00-09:59 only: 300 of 1800 minutes = 16.7 % -> grey.
+- Music <b>&</b> "Drama": readings 09:00-09:59 only, the last standing until 10:08 (the
+  profile's 10-minute hold): 345 of 1800 minutes = 19.2 % -> grey.
 - =1+1: no readings at all -> grey (and a name a spreadsheet must not take as a formula).
 """
 

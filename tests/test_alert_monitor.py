@@ -251,11 +251,13 @@ def test_unclosed_alerts_climb_the_ladder_by_school_days(
 
 
 def test_a_sensor_silent_through_lessons_is_reported_offline(rig: Rig) -> None:
+    # The last reading (08:59) stands until 09:08, so the room's minute series has a gap from
+    # 09:09: its 30th minute of lesson time is 09:38.
     rig.readings("Room A", MONDAY - timedelta(minutes=5), [600.0] * 5)
-    assert "Room A:offline:opened" not in rig.tick(MONDAY + timedelta(minutes=20))
-    assert "Room A:offline:opened" in rig.tick(MONDAY + timedelta(minutes=31))
-    rig.readings("Room A", MONDAY + timedelta(minutes=32), [600.0])
-    assert "Room A:offline:recovered" in rig.tick(MONDAY + timedelta(minutes=33))
+    assert "Room A:offline:opened" not in rig.tick(MONDAY + timedelta(minutes=37))
+    assert "Room A:offline:opened" in rig.tick(MONDAY + timedelta(minutes=38))
+    rig.readings("Room A", MONDAY + timedelta(minutes=39), [600.0])
+    assert "Room A:offline:recovered" in rig.tick(MONDAY + timedelta(minutes=40))
 
 
 def test_a_cold_room_is_reported(rig: Rig) -> None:

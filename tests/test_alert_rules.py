@@ -12,12 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ventwatch.alerts.conditions import Observation, carry_forward, observe, trailing_run
+from ventwatch.alerts.conditions import Observation, observe, scaled, trailing_run
 from ventwatch.alerts.lifecycle import Alert, escalation_due, step
 from ventwatch.alerts.monitor import quiet_until, school_days_after
 from ventwatch.alerts.rules import room_rules
 from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import AlertRule, load_profile
+from ventwatch.analysis.series import held, hold_for
 from ventwatch.config import Calendar, DateRange, OccupiedHours, QuietHours, SiteConfig
 
 PROFILE = load_profile("joint-union")
@@ -31,15 +32,11 @@ def minutes(n: int) -> list[datetime]:
 
 
 def judge(rule_id: str, values: list[float], occupied: list[bool] | None = None, scale=1.0):
+    """`values` are minute means (NaN: no reading that minute); the monitor judges them as
+    the room's minute series, each reading standing for up to the profile's hold."""
     occ = np.array(occupied if occupied is not None else [True] * len(values))
-    return observe(
-        RULES[rule_id],
-        minutes(len(values)),
-        np.array(values, dtype=float),
-        occ,
-        stale_minutes=PROFILE.stale_after_minutes,
-        scale=scale,
-    )
+    series = held(np.array(values, dtype=float), scaled(hold_for(PROFILE), scale))
+    return observe(RULES[rule_id], minutes(len(values)), series, occ, scale=scale)
 
 
 def test_profile_rules_match_the_issue() -> None:
@@ -84,14 +81,15 @@ def test_hysteresis_clears_only_under_the_margin_for_long_enough() -> None:
     assert cleared.value == 1390.0
 
 
-def test_slow_sensors_are_carried_over_gaps_up_to_the_stale_time() -> None:
+def test_slow_sensors_stand_until_the_next_reading_up_to_the_hold() -> None:
     # A reading every 5 minutes: 25 minutes above 1500 is a sustained run.
     nan = float("nan")
     values = ([1600.0] + [nan] * 4) * 5
     assert judge("co2-urgent", values).state == "holds"
-    # A gap longer than the stale time breaks it: the room is unknown, not good or bad.
-    silent = [1600.0] * 20 + [nan] * 11
-    assert judge("co2-urgent", silent).state == "unknown"
+    # The last reading stands for its own minute and the next 9 (a hold of 10); the 11th
+    # minute is a gap: the room is unknown, not good or bad.
+    assert judge("co2-urgent", [1600.0] * 20 + [nan] * 9).state == "holds"
+    assert judge("co2-urgent", [1600.0] * 20 + [nan] * 10).state == "unknown"
 
 
 def test_cold_rule_looks_below() -> None:
@@ -101,19 +99,21 @@ def test_cold_rule_looks_below() -> None:
     assert judge("cold", [15.0] * 5 + [17.0] * 15).state == "clear"
 
 
-def test_offline_counts_occupied_silence_only() -> None:
+def test_offline_counts_occupied_gaps_only() -> None:
     nan = float("nan")
-    # Sensor died during the last lesson: 15 occupied silent minutes, then the night...
-    values = [500.0] + [nan] * 60
-    occupied = [True] * 16 + [False] * 45
+    # Sensor died during the last lesson: its last reading stands for 10 minutes, then 15
+    # occupied minutes of gap, then the night...
+    values = [500.0] + [nan] * 69
+    occupied = [True] * 25 + [False] * 45
     assert judge("offline", values, occupied).state == "unknown"
-    # ... and 15 more occupied minutes the next morning: now it holds.
-    values2 = [500.0] + [nan] * 75
+    # ... and 15 more occupied minutes the next morning: 30 minutes of gap, so it holds.
+    values2 = [500.0] + [nan] * 84
     occupied2 = occupied + [True] * 15
-    held = judge("offline", values2, occupied2)
-    assert held.state == "holds"
-    assert held.since == T0 + timedelta(minutes=1)
+    offline = judge("offline", values2, occupied2)
+    assert offline.state == "holds"
+    assert offline.since == T0 + timedelta(minutes=10)  # the first minute of the gap
     assert judge("offline", [nan] * 30 + [500.0]).state == "clear"
+    assert judge("offline", [500.0] + [nan] * 9).state == "clear"  # the reading still stands
 
 
 def test_scale_divides_every_duration() -> None:
@@ -131,25 +131,6 @@ def test_trailing_run_counts_the_last_true_elements(flags: list[bool]) -> None:
             break
         expected += 1
     assert trailing_run(np.array(flags, dtype=bool)) == expected
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.one_of(st.none(), st.floats(300, 5000)), max_size=50),
-    st.integers(min_value=0, max_value=12),
-)
-def test_carry_forward_never_reaches_past_its_limit(raw: list[float | None], limit: int) -> None:
-    values = np.array([np.nan if v is None else v for v in raw], dtype=float)
-    out = carry_forward(values, limit)
-    last_seen = None
-    for i, v in enumerate(values):
-        if not np.isnan(v):
-            last_seen = i
-            assert out[i] == v
-        elif last_seen is not None and i - last_seen <= limit:
-            assert out[i] == values[last_seen]
-        else:
-            assert np.isnan(out[i])
 
 
 @settings(max_examples=200, deadline=None)
@@ -348,7 +329,7 @@ def test_a_rule_needs_its_figures() -> None:
 def test_the_demo_clock_replays_the_day_faster_and_has_no_past() -> None:
     import pandas as pd
 
-    from ventwatch.alerts.monitor import SiteClock
+    from ventwatch.clock import SiteClock
 
     real = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
     clock = SiteClock(real, datetime(2026, 11, 25, 9, 45, tzinfo=UTC), 10.0)

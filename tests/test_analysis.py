@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ventwatch.analysis.engine import analyse_site, minute_means, to_json
+from ventwatch.analysis.engine import analyse_site, to_json
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, occupied_grid
 from ventwatch.analysis.profiles import load_profile
+from ventwatch.analysis.series import minute_means
 from ventwatch.config import SiteConfig
 
 PROFILE = load_profile("joint-union")
@@ -98,12 +99,23 @@ def test_nineteen_minutes_above_1500_is_not_red_twenty_is() -> None:
     assert twenty.status_source == "HSE-CO2"
 
 
-def test_a_gap_breaks_a_run() -> None:
+def test_a_missed_reading_does_not_break_a_run() -> None:
     points = lesson([1600.0] * 15) + [(at(16 + i), 1600.0) for i in range(15)]  # minute 15 missing
     m = analyse(points).co2
-    assert m.longest_above_1500_min == 15
-    assert m.status == "green"  # two 15-minute runs are not a 20-minute run above anything
-    assert m.coverage_pct == pytest.approx(100 * 30 / 60, abs=0.01)
+    # Minute 14's reading stands for minute 15; the last (minute 30) for minutes 30-39.
+    assert m.longest_above_1500_min == 40
+    assert m.status == "red"
+    assert m.coverage_pct == pytest.approx(100 * 40 / 60, abs=0.01)
+
+
+def test_a_gap_longer_than_the_hold_breaks_a_run() -> None:
+    # Minutes 0-9, then 25-34: each block's last reading stands for 9 more minutes, so the
+    # series has 0-18 and 25-43, with a gap of 6 minutes between: two 19-minute runs.
+    points = lesson([1600.0] * 10) + [(at(25 + i), 1600.0) for i in range(10)]
+    m = analyse(points).co2
+    assert m.longest_above_1500_min == 19
+    assert m.status == "green"  # two 19-minute runs are not a 20-minute run above anything
+    assert m.coverage_pct == pytest.approx(100 * 38 / 60, abs=0.01)
 
 
 def test_readings_outside_occupied_hours_do_not_count() -> None:
@@ -150,7 +162,7 @@ def test_sub_minute_readings_are_averaged_per_minute() -> None:
 
 
 def test_low_coverage_is_grey_never_green() -> None:
-    m = analyse(lesson([500.0] * 29)).co2
+    m = analyse(lesson([500.0] * 20)).co2  # the last reading stands for 9 more minutes
     assert m.coverage_pct == pytest.approx(48.33, abs=0.01)
     assert m.status == "grey"
     assert "not enough data" in m.status_reason
@@ -167,7 +179,8 @@ def test_episodes() -> None:
 
 
 def test_max_20min_mean_needs_20_minutes_with_data() -> None:
-    values = [1000.0] * 19 + [float("nan")] + [700.0] * 40
+    # 1000 ppm read at minutes 0-9 stands until minute 18: 19 minutes, then a gap until 23.
+    values = [1000.0] * 10 + [float("nan")] * 13 + [700.0] * 37
     points = [(at(i), v) for i, v in enumerate(values) if not np.isnan(v)]
     assert analyse(points).co2.max_20min_mean_ppm == 700.0
 
@@ -267,9 +280,10 @@ def test_sensor_health_offline_and_stuck() -> None:
     cfg = site(end="12:00")
     points = [(at(i), 777.0) for i in range(70)] + [(at(100 + i), 600.0 + i) for i in range(80)]
     health = analyse(points, cfg).health
-    assert [p.minutes for p in health.stuck_periods] == [70]
-    assert [(p.start, p.minutes) for p in health.offline_periods] == [(at(70), 30)]
-    assert health.offline_minutes == 30
+    # The last 777 (minute 69) stands until minute 78; the series has a gap from 79 to 99.
+    assert [p.minutes for p in health.stuck_periods] == [79]
+    assert [(p.start, p.minutes) for p in health.offline_periods] == [(at(79), 21)]
+    assert health.offline_minutes == 21
 
 
 values_st = st.lists(st.floats(300, 5000, allow_nan=False), min_size=1, max_size=60)

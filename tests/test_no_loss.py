@@ -37,7 +37,8 @@ from ventwatch.accounts import ALL_SITES, Accounts, Role
 
 RUN = [sys.executable, "-m", "ventwatch", "run"]
 INGEST = [sys.executable, "-m", "ventwatch", "ingest"]
-SENSORS = 8  # the Tasmota sensors of the example site
+# The Tasmota sensors of the example site.
+DEVICES = ("room-1-co2", "room-2-co2", "room-4-co2", "lab-2-co2")
 N = 2000
 # Readings start this long ago, one second apart per sensor: all distinct, none in the future.
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -45,17 +46,13 @@ START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 def numbered(i: int) -> tuple[str, bytes]:
     """Reading i: its own sensor and second, and CO2 = 1000 + i so it can be told apart."""
-    devices = [
-        "room-1-co2", "room-2-co2", "room-3-co2", "room-4-co2",
-        "room-5-co2", "room-6-co2", "lab-1-co2", "lab-2-co2",
-    ]  # fmt: skip
-    when = START + timedelta(seconds=i // SENSORS)
+    when = START + timedelta(seconds=i // len(DEVICES))
     payload = {
         "Time": when.isoformat(),  # with its offset: no doubt about the zone
         "SCD40": {"CarbonDioxide": 1000 + i, "Temperature": 21.0, "Humidity": 45.0},
         "TempUnit": "C",
     }
-    return f"tele/{devices[i % SENSORS]}/SENSOR", json.dumps(payload).encode()
+    return f"tele/{DEVICES[i % len(DEVICES)]}/SENSOR", json.dumps(payload).encode()
 
 
 class Publisher:

@@ -24,7 +24,7 @@ from ventwatch.ingest.sensors import Health, SensorRegistry, SensorSeen, health
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 15, 30, tzinfo=UTC)
-SILENT_AFTER = timedelta(minutes=10)
+HOLD = 10  # minutes a reading stands (the profile's stale time)
 SITE = SiteConfig.model_validate(
     {
         "site": {"name": "Hillside Academy", "timezone": "Europe/London"},
@@ -52,7 +52,7 @@ def test_registry_keeps_what_a_site_manager_asks_about() -> None:
         "zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2/availability", NOW, "online"
     )
     registry.reading(
-        "zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2", t1, "Lab 3",
+        "zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2", t1, t1, "Lab 3",
         {"co2_ppm": 900.0, "battery_pct": 87.0}, lqi,
     )  # fmt: skip
     registry.duplicate("zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2", t2, None)
@@ -62,7 +62,7 @@ def test_registry_keeps_what_a_site_manager_asks_about() -> None:
     assert s.last_topic == "zigbee2mqtt/Lab 3 CO2"
     assert s.counts == {"readings": 1, "duplicate": 1, "presence": 1}
     # A battery value is kept until a newer one comes: not every message carries it.
-    registry.reading("zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2", t2, "Lab 3", {}, None)
+    registry.reading("zigbee2mqtt", "Lab 3 CO2", "zigbee2mqtt/Lab 3 CO2", t2, t2, "Lab 3", {}, None)
     assert seen(registry, "zigbee2mqtt", "Lab 3 CO2").battery_pct == 87.0
     # A snapshot is a copy: changing it changes nothing inside.
     counts = s.counts
@@ -73,7 +73,9 @@ def test_registry_keeps_what_a_site_manager_asks_about() -> None:
 
 def test_a_message_that_does_not_decode_is_pinned_on_the_sensor_of_its_topic() -> None:
     registry = SensorRegistry(started=NOW)
-    registry.reading("tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, "Room 4", {}, None)
+    registry.reading(
+        "tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, NOW, "Room 4", {}, None
+    )
     later = NOW + timedelta(minutes=1)
     registry.quarantined_topic("tele/room-4-co2/SENSOR", later, Outcome.UNDECODABLE, "not JSON")
     registry.quarantined_topic("tele/nobody/SENSOR", later, Outcome.UNDECODABLE, "not JSON")
@@ -85,15 +87,17 @@ def test_a_message_that_does_not_decode_is_pinned_on_the_sensor_of_its_topic() -
         later,
     )
     # A topic two sensors share (a generic decoder with the id in the payload) names neither.
-    registry.reading("school-air", "a", "school/air", NOW, "Room 4", {}, None)
-    registry.reading("school-air", "b", "school/air", NOW, "Room 7", {}, None)
+    registry.reading("school-air", "a", "school/air", NOW, NOW, "Room 4", {}, None)
+    registry.reading("school-air", "b", "school/air", NOW, NOW, "Room 7", {}, None)
     registry.quarantined_topic("school/air", later, Outcome.UNDECODABLE, "not JSON")
     assert all(s.last_fault is None for s in registry.snapshot() if s.family == "school-air")
 
 
 def test_a_store_refusal_is_a_fault_but_not_a_message() -> None:
     registry = SensorRegistry(started=NOW)
-    registry.reading("tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, "Room 4", {}, None)
+    registry.reading(
+        "tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, NOW, "Room 4", {}, None
+    )
     registry.refused("tasmota", "room-4-co2", NOW + timedelta(hours=2), "field type conflict")
     (s,) = registry.snapshot()
     assert s.last_message == NOW  # a spooled reading replayed later is not news from it
@@ -103,9 +107,11 @@ def test_a_store_refusal_is_a_fault_but_not_a_message() -> None:
 
 def test_a_flood_of_made_up_ids_evicts_sensors_without_a_room_first() -> None:
     registry = SensorRegistry(started=NOW, limit=3)
-    registry.reading("tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, "Room 4", {}, None)
+    registry.reading(
+        "tasmota", "room-4-co2", "tele/room-4-co2/SENSOR", NOW, NOW, "Room 4", {}, None
+    )
     for i in range(100):
-        registry.reading("tasmota", f"fake-{i}", f"tele/fake-{i}/SENSOR", NOW, None, {}, None)
+        registry.reading("tasmota", f"fake-{i}", f"tele/fake-{i}/SENSOR", NOW, NOW, None, {}, None)
     devices = {s.device for s in registry.snapshot()}
     assert devices == {"room-4-co2", "fake-98", "fake-99"}
 
@@ -135,7 +141,9 @@ def test_registry_counts_and_bound_hold_for_any_events(
             expected[device] = {}
         counts = expected[device]
         if kind == "reading":
-            registry.reading("tasmota", device, topic, at, "Room 4" if roomed else None, {}, None)
+            registry.reading(
+                "tasmota", device, topic, at, at, "Room 4" if roomed else None, {}, None
+            )
             key = "readings" if roomed else None
         elif kind == "duplicate":
             registry.duplicate("tasmota", device, topic, at, None)
@@ -163,7 +171,7 @@ def test_registry_is_safe_to_read_while_ingest_writes() -> None:
         i = 0
         while not stop.is_set():
             i += 1
-            registry.reading("tasmota", f"d{i % 200}", f"t/{i % 200}", NOW, None, {}, None)
+            registry.reading("tasmota", f"d{i % 200}", f"t/{i % 200}", NOW, NOW, None, {}, None)
 
     writer = threading.Thread(target=write)
     writer.start()
@@ -214,9 +222,44 @@ def sensor(**changes: object) -> SensorSeen:
 def test_health(
     seen_as: dict[str, object] | None, room: str | None, state: Health, reason: str
 ) -> None:
-    got = health(None if seen_as is None else sensor(**seen_as), room, NOW, SILENT_AFTER)
+    got = health(None if seen_as is None else sensor(**seen_as), room, NOW, HOLD)
     assert got[0] == state
     assert reason in got[1]
+
+
+def test_a_slow_sensor_is_told_which_interval_to_declare() -> None:
+    """A sensor that reports every 15 minutes, undeclared, goes silent 10 minutes after each
+    reading: its health says how often it really reports and the line to add."""
+    registry = SensorRegistry(started=NOW - timedelta(hours=2))
+    first = NOW - timedelta(minutes=56)
+    topic = "v3/a@ttn/devices/am319/up"
+    for n in range(4):
+        at = first + timedelta(minutes=15 * n)
+        registry.reading("ttn", "am319", topic, at, at, "Room 4", {"co2_ppm": 700.0}, None)
+    [seen] = registry.snapshot()
+    assert seen.typical_interval_s == 900
+    state, reason = health(seen, "Room 4", NOW, HOLD)  # the last reading is 11 minutes old
+    assert state == Health.SILENT
+    assert "usually reports every 15 min" in reason
+    assert "report_interval_minutes: 15" in reason
+    # Declared, its readings stand for 23 minutes: not silent between reports.
+    assert health(seen, "Room 4", NOW, 23) == (Health.OK, "")
+
+
+def test_health_is_judged_from_when_the_reading_was_taken() -> None:
+    """A dead sensor's retained message, delivered again now, is not a sign of life: its
+    room's series has a gap, so the sensor is silent (one rule for both pages); a history
+    record retransmitted later does not move its newest reading back."""
+    registry = SensorRegistry(started=NOW - timedelta(hours=1))
+    topic = "zigbee2mqtt/Lab 3 CO2"
+    taken = NOW - timedelta(minutes=40)
+    registry.reading("zigbee2mqtt", "Lab 3 CO2", topic, NOW, taken, "Lab 3", {}, None)
+    [seen] = registry.snapshot()
+    assert (seen.last_message, seen.last_reading) == (NOW, taken)
+    assert health(seen, "Lab 3", NOW, HOLD)[0] == Health.SILENT
+    older = NOW - timedelta(hours=2)
+    registry.reading("zigbee2mqtt", "Lab 3 CO2", topic, NOW, older, "Lab 3", {}, None)
+    assert registry.snapshot()[0].last_reading == taken
 
 
 # -- assignments -----------------------------------------------------------------------------
@@ -263,7 +306,7 @@ def test_unknown_sensor_is_unassigned_until_given_a_room_then_stored_there(
     assert s.room is None
     assert s.values == {"co2_ppm": 700.0}
     assert s.counts == {"unknown_sensor": 1}
-    assert health(s, None, NOW, SILENT_AFTER)[0] == Health.UNASSIGNED
+    assert health(s, None, NOW, HOLD)[0] == Health.UNASSIGNED
 
     assignments.assign(SITE.site.name, "tasmota", "cupboard", "Room 7", "admin", NOW)
     later = NOW + timedelta(minutes=1)
@@ -330,11 +373,11 @@ def test_signal_battery_and_faults_reach_the_registry(pipeline: Pipeline) -> Non
     )
     lab = seen(pipeline.sensors, "zigbee2mqtt", "Lab 3 CO2")
     assert (lab.signal, lab.battery_pct) == (Signal("Lab 3 CO2", 132, "lqi"), 15)
-    assert health(lab, "Lab 3", NOW, SILENT_AFTER)[0] == Health.LOW_BATTERY
+    assert health(lab, "Lab 3", NOW, HOLD)[0] == Health.LOW_BATTERY
     room4 = seen(pipeline.sensors, "tasmota", "room-4-co2")
     assert room4.counts == {"readings": 1, "undecodable": 1, "presence": 1}
     assert "not JSON" in (room4.last_fault or "")
-    assert health(room4, "Room 4", NOW, SILENT_AFTER)[0] == Health.OFFLINE
+    assert health(room4, "Room 4", NOW, HOLD)[0] == Health.OFFLINE
     node = seen(pipeline.sensors, "esphome", "room-12-air")
     assert node.signal == Signal("room-12-air", -67, "dBm")
     # A signal of its own is device status, not a reading: counted as presence.

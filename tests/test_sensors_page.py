@@ -246,10 +246,11 @@ def test_api_sensors_shape(app, accounts: Accounts) -> None:  # type: ignore[no-
         None, "unassigned", 1,
     )  # fmt: skip
     assert set(cupboard) == {
-        "family", "device", "room", "room_source", "assigned_by", "assigned_at", "health",
-        "health_reason", "first_seen", "last_message", "last_message_age_s", "last_topic",
-        "last_reading", "values", "filed_under", "battery_pct", "signal", "presence", "counts",
-        "quarantined", "last_fault", "last_fault_at",
+        "family", "device", "hold_minutes", "room", "room_source", "assigned_by", "assigned_at",
+        "health", "health_reason", "typical_interval_min", "first_seen", "last_message",
+        "last_message_age_s", "last_topic", "last_reading", "values", "filed_under",
+        "battery_pct", "signal", "presence", "counts", "quarantined", "last_fault",
+        "last_fault_at",
     }  # fmt: skip
 
 

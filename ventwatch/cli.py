@@ -249,6 +249,7 @@ def analyse(
     from ventwatch.analysis.engine import analyse_site, to_json
     from ventwatch.analysis.occupancy import local_day_bounds
     from ventwatch.analysis.profiles import UnknownProfileError, load_profile
+    from ventwatch.analysis.series import read_minutes
 
     site = _site(config)
     if format_ not in ("json", "table"):
@@ -270,7 +271,7 @@ def analyse(
     store = _open_store(site, config)
     try:
         start, end = local_day_bounds(first, last, site.tz)
-        minutes = store.minute_means(room or None, start, end)
+        minutes = read_minutes(store, site, guidance, room or None, start, end)
     finally:
         store.close()
     result = analyse_site(minutes, site, guidance, first, last, room or None)
@@ -458,9 +459,12 @@ def demo(
     ] = None,
     port: PortOption = None,
     speed: Annotated[
-        float, typer.Option(help="Simulated seconds per real second (the school day's pace).")
+        float,
+        typer.Option(
+            help="Simulated seconds per real second (the school day's pace). Each sensor reports "
+            "at its firmware's cadence in simulated time: a 5-minute Aranet4 every 30 s at 10."
+        ),
     ] = 10.0,
-    interval: Annotated[float, typer.Option(help="Seconds between a sensor's messages.")] = 5.0,
     history_days: Annotated[
         int,
         typer.Option(
@@ -478,7 +482,7 @@ def demo(
 ) -> None:
     """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard,
     alerts."""
-    from ventwatch.alerts.monitor import SiteClock
+    from ventwatch.clock import SiteClock
     from ventwatch.demo_broker import DemoBroker
     from ventwatch.demo_mail import DemoMail
     from ventwatch.service import Service
@@ -513,7 +517,7 @@ def demo(
         settings = resolve(site, config, env={**os.environ, **env}, port=port)
     except SettingsError as exc:
         raise _fail(f"error: {exc}") from None
-    simulator = Simulator(site, speed=speed, interval_s=interval)
+    simulator = Simulator(site, speed=speed)
     service = Service(
         site,
         settings,
@@ -577,11 +581,17 @@ def simulate(
     config: Annotated[
         Path, typer.Option("--config", "-c", help="Site whose sensors to simulate.")
     ] = EXAMPLE_SITE,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
-    interval: Annotated[float, typer.Option(help="Seconds between a sensor's messages.")] = 60.0,
+    speed: Annotated[
+        float,
+        typer.Option(
+            help="Simulated seconds per real second. Each sensor reports at its firmware's "
+            "cadence in simulated time (a 5-minute Aranet4 every 5 minutes at 1)."
+        ),
+    ] = 1.0,
     verbose: bool = False,
 ) -> None:
-    """Publish simulated classroom sensors' real payloads to a broker until Ctrl-C."""
+    """Publish simulated classroom sensors' real payloads to a broker until Ctrl-C, each
+    sensor at its firmware's own cadence."""
     from ventwatch.simulator import Simulator
 
     _logging(verbose)
@@ -593,7 +603,7 @@ def simulate(
     stop = threading.Event()
     typer.echo(f"simulating {len(site.sensors)} sensors of {site.site.name} → {broker}")
     try:
-        Simulator(site, speed=speed, interval_s=interval).run(broker, stop)
+        Simulator(site, speed=speed).run(broker, stop)
     except KeyboardInterrupt:
         stop.set()
 

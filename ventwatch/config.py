@@ -122,6 +122,11 @@ class Site(Strict):
         return value
 
 
+# Minutes between a sensor's reports, as its firmware is set up. Longer than an hour would
+# leave a 20-minute judgement resting on one reading (a project choice).
+ReportInterval = Annotated[float, Field(gt=0, le=60)]
+
+
 class Room(Strict):
     name: Name
     building: Name = "Main"
@@ -133,6 +138,9 @@ class Room(Strict):
     age_group: Literal["primary", "secondary", "adult"] = "secondary"
     # A room used at other times (a hall in the evening) has its own hours.
     occupied_hours: OccupiedHours | None = None
+    # How often its sensor reports, when that is longer than the profile's stale time (a
+    # LoRaWAN device every 15 minutes): a reading then stands until the next one is due.
+    report_interval_minutes: ReportInterval | None = None
 
 
 JSON_PATH = re.compile(r"^\$(\.[^.\[\]]+|\[\d+\])+$")
@@ -201,6 +209,8 @@ class SensorEntry(Strict):
     family: Name
     device: Name
     room: Name
+    # As a room's: how often this sensor reports, when longer than the profile's stale time.
+    report_interval_minutes: ReportInterval | None = None
 
 
 class Broker(Strict):

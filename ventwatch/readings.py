@@ -7,7 +7,7 @@ without conversion tables of their own (the Home Assistant way: a unit per quant
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 # Quantity key -> unit. The key order is the column order in the store.
@@ -65,3 +65,17 @@ class RoomLatest:
     co2_ppm: float | None
     temperature_c: float | None
     humidity_pct: float | None
+
+
+def stands_at(reading: datetime, now: datetime, hold_minutes: int) -> bool:
+    """Does a reading taken at `reading` still stand for the minute `now` falls in? A reading
+    stands for its own minute and the ones after it, `hold_minutes` in all: the rule of the
+    minute series every verdict is computed on (`analysis.series`), for one reading. The live
+    band and a sensor's health use it, so a room is stale on the overview, and its sensor
+    silent on the sensors page, exactly when its minute series has a gap."""
+    elapsed = _minute_of(now) - _minute_of(reading)
+    return elapsed < timedelta(minutes=hold_minutes)
+
+
+def _minute_of(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(second=0, microsecond=0)

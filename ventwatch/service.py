@@ -23,8 +23,8 @@ from fastapi import FastAPI
 
 from ventwatch.accounts import Accounts
 from ventwatch.alerts.alerting import Alerting
-from ventwatch.alerts.monitor import SiteClock
 from ventwatch.analysis.profiles import load_profile
+from ventwatch.clock import SiteClock
 from ventwatch.config import SiteConfig, site_slug
 from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.sites import mount_point

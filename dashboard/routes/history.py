@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ventwatch.analysis.engine import analyse_site, to_json
 from ventwatch.analysis.occupancy import local_day_bounds
+from ventwatch.analysis.series import read_minutes
 from ventwatch.dashboard import charts
 from ventwatch.dashboard.auth import EVERYONE
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(EVERYONE)]
 
 
 class ReadingSeries(BaseModel):
-    """Means over `step_s` seconds; null where the sensor sent nothing."""
+    """Means over `step_s` seconds of the minute series; null where it has a gap (the sensor
+    was silent for longer than the room's hold) or the time is still to come."""
 
     room: str
     start: datetime
@@ -43,12 +45,15 @@ def _aware(value: datetime, site_tz: Any) -> datetime:
 def readings(
     site: SiteDep,
     store: StoreDep,
+    profile: ProfileDep,
+    now: NowDep,
     room: Annotated[str, Query(max_length=200)],
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
     step_min: Annotated[int | None, Query(ge=1, le=1440)] = None,
 ) -> ReadingSeries:
-    """One room's CO2 and temperature from `from` to `to`, downsampled (by default to the
+    """One room's CO2 and temperature from `from` to `to`: its minute series (each reading
+    standing until the next, for at most the room's hold), downsampled (by default to the
     room chart's step: 1 minute for a day, 5 for a week, coarser beyond)."""
     found = find_room(site, room)
     first, last = _aware(start, site.tz), _aware(end, site.tz)
@@ -59,8 +64,8 @@ def readings(
     if last - first > timedelta(days=MAX_DAYS):
         raise HTTPException(status_code=400, detail=f"at most {MAX_DAYS} days at a time")
     step = timedelta(minutes=step_min) if step_min else charts.step_for(last - first)
-    means = store.minute_means([found.name], first, last)
-    data = charts.series(means, first, last, step)
+    means = read_minutes(store, site, profile, [found.name], first, min(last, now))
+    data = charts.series(means, site, profile, found.name, (first, last), now, step)
     return ReadingSeries(
         room=found.name,
         start=first,
@@ -90,5 +95,5 @@ def analysis(
         raise HTTPException(status_code=400, detail=f"at most {MAX_DAYS} days at a time")
     names = None if room is None else [find_room(site, name).name for name in room]
     start, end = local_day_bounds(first, last, site.tz)
-    means = store.minute_means(names, start, max(start, min(end, now)))
+    means = read_minutes(store, site, profile, names, start, min(end, now))
     return to_json(analyse_site(means, site, profile, first, last, rooms=names, until=now))

@@ -20,6 +20,7 @@ from ventwatch.accounts import Role
 from ventwatch.alerts.actions import ACTIONS, STEPS
 from ventwatch.analysis.engine import RoomAnalysis, analyse_site
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds
+from ventwatch.analysis.series import read_minutes
 from ventwatch.config import Room, SiteConfig
 from ventwatch.dashboard import charts
 from ventwatch.dashboard.auth import UserDep
@@ -86,14 +87,14 @@ def room_page(
     room = find_room(site, name)
     span = span_of(site, room, now, range, day, first, last)
     start, end = local_day_bounds(span.first, span.last, site.tz)
-    until = min(end, now)
     # A range wholly in the future has no readings yet: ask the store for none.
-    means = store.minute_means([room.name], start, max(start, until))
+    means = read_minutes(store, site, profile, [room.name], start, min(end, now))
     result = analyse_site(
         means, site, profile, span.first, span.last, rooms=[room.name], until=now
     ).rooms[0]
     schedule = Schedule(room.occupied_hours or site.occupied_hours, site.calendar, site.tz)
-    data = charts.series(means, start, end, charts.step_for(end - start))
+    step = charts.step_for(end - start)
+    data = charts.series(means, site, profile, room.name, (start, end), now, step)
     periods = charts.occupied_periods(start, end, schedule)
     actions = _actions(request, room.name, span.first, span.last, site.tz)
     return templates.TemplateResponse(

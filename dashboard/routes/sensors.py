@@ -6,13 +6,14 @@ give unassigned sensors a room (`POST /sensors/assign`).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ventwatch.accounts import Role
+from ventwatch.analysis.series import hold_for, holds
 from ventwatch.assignments import Assignments
 from ventwatch.dashboard.auth import MANAGERS, AdminDep, CsrfChecked, ManagerDep
 from ventwatch.dashboard.deps import BaseDep, NowDep, ProfileDep, SiteDep, TemplatesDep
@@ -48,9 +49,10 @@ def get_sensors_now(
     assignments: AssignmentsDep,
     now: NowDep,
 ) -> SensorsNow:
-    # A sensor is silent when its room would show as stale: one limit for both pages.
-    silent_after = timedelta(minutes=profile.stale_after_minutes)
-    return sensors_now(site, request.app.state.sensors, assignments, silent_after, now)
+    # A sensor is silent when its room would show as stale: one rule for both pages.
+    return sensors_now(
+        site, request.app.state.sensors, assignments, holds(site, profile), hold_for(profile), now
+    )
 
 
 SensorsNowDep = Annotated[SensorsNow, Depends(get_sensors_now)]
