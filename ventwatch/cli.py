@@ -13,7 +13,6 @@ import secrets
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,14 @@ from ventwatch.cli_alerts import alerts
 from ventwatch.cli_report import report
 from ventwatch.cli_users import users
 from ventwatch.config import SiteConfig, SiteConfigError, load_site
+from ventwatch.ingest.importer import (
+    DateOrder,
+    ImportFormatError,
+    ImportUsageError,
+    RowError,
+    Tally,
+    read_import,
+)
 from ventwatch.readings import Reading
 from ventwatch.settings import (
     Settings,
@@ -179,56 +186,116 @@ def _open_store(site: SiteConfig, config: Path) -> Store:
         raise _fail(f"error: store: {exc}") from None
 
 
+def _import_store(site: SiteConfig, config: Path, file: Path) -> Store:
+    """The site's store for `import`: any failure to open it (a DuckDB file that the
+    running service holds, say) is one line, not a traceback."""
+    settings = _settings(site, config, None)
+    try:
+        return open_store(settings.store_url, settings.store_base)
+    except StoreURLError as exc:
+        raise _fail(f"{file}: error: store: {exc}") from None
+    except Exception as exc:
+        raise _fail(f"{file}: error: store {_redacted(settings.store_url)}: {exc}") from None
+
+
 @app.command("import")
 def import_(
     config: ConfigOption,
-    file: Annotated[Path, typer.Argument(help="CSV: time,room,co2_ppm,temperature_c[,...]")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="ventwatch CSV (time,room,co2_ppm,temperature_c[,...]) or an Aranet4 app export."
+        ),
+    ],
     room: Annotated[
-        str | None, typer.Option(help="Read an Aranet4 app export, for this room.")
+        str | None, typer.Option(help="The room an Aranet4 export's monitor was in.")
+    ] = None,
+    date_order: Annotated[
+        DateOrder | None,
+        typer.Option(
+            "--date-order",
+            help="dmy or mdy: how an Aranet4 export's dates read, when neither its header "
+            "nor its dates say.",
+        ),
     ] = None,
 ) -> None:
-    """Load readings from a CSV file into the site's store; bad rows are listed and skipped."""
-    from ventwatch.ingest.importer import ImportFormatError, RowError, aranet4_csv, ventwatch_csv
+    """Load readings from a CSV file into the site's store; bad rows are listed and skipped.
+
+    Exit 0 when readings were stored; 1 when nothing was (the file unreadable, every row
+    skipped or already stored) or the store failed; 2 when the command must change (--room,
+    --date-order)."""
+    import sys
 
     site = _site(config)
-    sensor = f"import:{file.name}"
     try:
-        handle = file.open(encoding="utf-8-sig", newline="")
+        data = file.read_bytes()
     except OSError as exc:
-        raise _fail(f"error: cannot read {file}: {exc.strerror}") from None
-    store = _open_store(site, config)
-    stored = bad = 0
-    batch: list[Reading] = []
+        raise _fail(f"{file}: error: cannot read it: {exc.strerror}") from None
     try:
-        with handle, typer.progressbar(length=file.stat().st_size, label="importing") as bar:
-            lines = _tracked(handle, bar.update)
-            rows = (
-                aranet4_csv(lines, site, room, sensor)
-                if room
-                else ventwatch_csv(lines, site, sensor)
-            )
-            for row in rows:
+        imported = read_import(data, site, filename=file.name, room=room, date_order=date_order)
+    except ImportUsageError as exc:
+        typer.echo(f"{file}:{exc.line}: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except ImportFormatError as exc:
+        raise _fail(f"{file}:{exc.line}: error: {exc}") from None
+    typer.echo(f"{file}: {imported.form}")
+    for note in imported.notes:
+        typer.echo(f"{file}: note: {note}")
+    store = _import_store(site, config, file)
+    tally = Tally(imported.rows_read)
+    batch: list[Reading] = []
+    line = 0
+    try:
+        with typer.progressbar(
+            imported.rows,
+            length=imported.rows_read,
+            label="importing",
+            hidden=not sys.stderr.isatty(),  # a bar only for a person watching
+            update_min_steps=1000,
+            file=sys.stderr,
+        ) as rows:
+            for line, row in rows:
                 if isinstance(row, RowError):
-                    bad += row.skipped
-                    what = "skipped" if row.skipped else "kept the rest"
-                    typer.echo(f"{file}:{row.line}: {what}: {row.message}", err=True)
+                    if tally.add(row):
+                        what = "skipped" if row.skipped else "kept the rest"
+                        typer.echo(f"{file}:{line}: {what}: {row.reason}: {row.message}", err=True)
                     continue
                 batch.append(row)
                 if len(batch) >= 50_000:
-                    stored += store.write(batch)
-                    batch.clear()
-            stored += store.write(batch)
-    except ImportFormatError as exc:
-        raise _fail(f"{file}: {exc}") from None
+                    _store_batch(store, batch, tally, f"{file}:{line}")
+        _store_batch(store, batch, tally, f"{file}:{line}")
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug in reading rows: still one line, not a traceback
+        raise _fail(
+            f"{file}:{line}: error: reading the row after this one failed "
+            f"({type(exc).__name__}: {exc}): please report it"
+        ) from None
     finally:
         store.close()
-    typer.echo(f"{file}: {stored} readings stored, {bad} rows skipped")
+    for summary in tally.summary():
+        typer.echo(f"{file}: {summary}")
+    if tally.stored == 0:
+        why = (
+            f"all {tally.readings} readings were already stored"
+            if tally.readings
+            else "no row could be read"
+        )
+        raise _fail(f"{file}: nothing stored: {why}")
 
 
-def _tracked(lines: Iterable[str], advance: Callable[[int], None]) -> Iterator[str]:
-    for line in lines:
-        advance(len(line.encode()))
-        yield line
+def _store_batch(store: Store, batch: list[Reading], tally: Tally, where: str) -> None:
+    """Write `batch` and count it; a store that fails (down, refusing, DuckDB's own
+    errors) ends the import with one line saying how far it got."""
+    try:
+        tally.stored += store.write(batch)
+    except Exception as exc:
+        raise _fail(
+            f"{where}: error: store: {type(exc).__name__}: {exc} "
+            f"({tally.stored} readings stored before it)"
+        ) from None
+    tally.readings += len(batch)
+    batch.clear()
 
 
 @app.command()
