@@ -71,12 +71,13 @@ def health(
     if offline_minutes:
         notes.append(f"offline for {offline_minutes} occupied minutes")
 
-    same = np.zeros(len(co2), dtype=bool)
-    if len(co2) > 1:
-        same[1:] = (co2[1:] == co2[:-1]) & ~missing[1:]
-        same[:-1] |= same[1:]  # the first minute of a flat stretch belongs to it too
-    s_starts, s_ends = runs(same, segment)
-    stuck = (s_ends - s_starts) >= h.flat_line_minutes
+    # Stretches of one unchanging value (a slow sensor's held readings are stretches too,
+    # of one reporting interval each: only one longer than the profile's hour is frozen).
+    changes = np.ones(len(co2), dtype=bool)
+    changes[1:] = (co2[1:] != co2[:-1]) | (segment[1:] != segment[:-1])  # NaN != NaN
+    s_starts = np.flatnonzero(changes)
+    s_ends = np.append(s_starts[1:], len(co2))
+    stuck = ((s_ends - s_starts) >= h.flat_line_minutes) & ~missing[s_starts]
     stuck_periods = _periods(grid, s_starts[stuck], s_ends[stuck])
     if stuck_periods:
         notes.append(f"the same value for over {h.flat_line_minutes} minutes: frozen sensor?")

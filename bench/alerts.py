@@ -1,4 +1,4 @@
-"""One alert-monitor tick over 1,000 rooms with 1-minute readings: can the monitor judge a
+"""One alert-monitor tick over 1,000 rooms with readings at real cadences (bench/analyse.py's): can the monitor judge a
 large site well inside its 20 s tick (the issue asks for alerts within a minute)?
 
 The baseline is the one read a tick cannot avoid, the store's minute means for the window,

@@ -1,5 +1,6 @@
-"""The weekly report of a 60-room site with 1-minute readings, as XLSX and as PDF, against
-the analysis alone of the same report, in the same run.
+"""The weekly report of a 60-room site whose sensors report at real cadences (bench/analyse.py's
+mix: every 1, 2, 5, 10 and 15 minutes), as XLSX and as PDF, against the analysis alone of the
+same report, in the same run.
 
 Goal (reports issue): the report at most 2x the analysis time, and the PDF under 5 s.
 

@@ -198,7 +198,9 @@ def status_notes(profile: Profile) -> list[StatusNote]:
         StatusNote(
             "grey",
             f"Not judged: fewer than {profile.status.min_coverage_pct:g}% of occupied minutes "
-            "have a reading. A silent sensor is never taken as good air.",
+            "have a reading, or readings come less often than each one stands (a slow sensor "
+            "whose interval the site file does not declare). A silent sensor is never taken "
+            "as good air.",
             None,
         )
     )

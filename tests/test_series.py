@@ -259,3 +259,16 @@ def test_the_hold_divides_by_the_demo_speed() -> None:
     series = site_series(frame, site(), PROFILE, NINE, NINE + timedelta(minutes=5), clock=clock)
     assert series.rooms[0].hold == math.ceil(10 / 10)
     assert np.isnan(series.rooms[0].values["co2_ppm"][1:]).all()
+
+
+def test_a_slow_sensor_s_held_readings_are_not_a_frozen_sensor() -> None:
+    """Each 5-minute reading stands for 5 minutes: stretches of one value, but not frozen.
+    Thirteen equal readings in a row (65 minutes) are."""
+    times = [NINE - timedelta(minutes=2) + timedelta(minutes=5 * i) for i in range(40)]
+    varying = [600.0 + 7 * (i % 9) for i in range(40)]
+    frozen = [600.0 + 7 * (i % 9) if not 2 <= i < 15 else 777.0 for i in range(40)]
+    calm = analyse_site(minute_means(readings(times, varying)), site(), PROFILE, MONDAY, MONDAY)
+    assert calm.rooms[0].health.stuck_periods == []
+    stuck = analyse_site(minute_means(readings(times, frozen)), site(), PROFILE, MONDAY, MONDAY)
+    [period] = stuck.rooms[0].health.stuck_periods
+    assert (period.start, period.minutes) == (times[2].replace(second=0), 65)
