@@ -1,5 +1,6 @@
-"""One alert-monitor tick over 1,000 rooms with readings at real cadences (bench/analyse.py's): can the monitor judge a
-large site well inside its 20 s tick (the issue asks for alerts within a minute)?
+"""One alert-monitor tick over 1,000 rooms with readings at real cadences (bench/analyse.py's):
+can the monitor judge a large site well inside its 20 s tick (the issue asks for alerts within
+a minute)?
 
 The baseline is the one read a tick cannot avoid, the store's minute means for the window,
 timed in the same run; the ratio says how much the judging adds on top. No goal is set by

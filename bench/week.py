@@ -1,6 +1,6 @@
 """The week view of 1,000 rooms x one week of readings at real cadences (bench/analyse.py's
-mix, about 5 million rows) in the embedded store: what the first request for `/week` in a minute costs (later ones in the same
-minute come from `WeekCache`).
+mix, about 5 million rows) in the embedded store: what the first request for `/week` in a
+minute costs (later ones in the same minute come from `WeekCache`).
 
 Goal (week view issue): under 10 s for a finished week, as `ventwatch analyse` of the same
 week. The store's minute means are timed apart from the judging of 1,000 rooms x 5 school
