@@ -35,8 +35,10 @@ class Alerting:
         self.clock = clock
         self.tick_s = tick_s
         self.records = AlertRecords(settings.accounts_db, site.site.name)
+        # The site's own relay and broker, and only the site's rows of the shared file's
+        # outbox: in a site list each site's messages leave through its own channels.
         self.channels = Channels(settings.smtp, settings.broker)
-        self.outbox = Outbox(settings.accounts_db, self.channels)
+        self.outbox = Outbox(settings.accounts_db, site.site.name, self.channels)
         self.monitor = AlertMonitor(
             site,
             profile,

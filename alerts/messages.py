@@ -193,3 +193,26 @@ def test_notice(site: str, dashboard_url: str, now: datetime) -> Notice:
     )
     data = {"event": "test", "at": now.isoformat(), "site": site}
     return Notice("test", subject, text, html, data)
+
+
+def confirmation_notice(
+    site: str, name: str, added_by: str, link: str, expires: str, now: datetime
+) -> Notice:
+    """What a subscription added on the dashboard sends first, to the address it names:
+    whoever reads that mailbox decides whether alerts go there. Nothing else is sent to it
+    until the link (`expires`: when it stops working, in words) is followed and confirmed."""
+    subject = f"[ventwatch] Confirm alert emails from {site}"
+    text = (
+        f"{added_by} asked ventwatch at {site} to email ventilation alerts to this address"
+        f" (for {name}).\n\n"
+        f"Nothing will be sent here until you confirm. To confirm, open this link and press"
+        f" Confirm (signed in to the dashboard; or pass the link to the person who added"
+        f" you):\n{link}\n\n"
+        f"The link works once, until {expires}. If you did not expect this, ignore it: no"
+        f" alert will be sent to you.\n"
+    )
+    html = _templates.get_template("confirm.html").render(
+        site=site, name=name, added_by=added_by, link=link, expires=expires
+    )
+    data = {"event": "confirm", "at": now.isoformat(), "site": site}
+    return Notice("confirm", subject, text, html, data)

@@ -286,9 +286,13 @@ class AlertMonitor:
     # -- who is told --------------------------------------------------------------------
 
     def subscriptions(self) -> list[Subscription]:
-        """The site file's subscriptions and those made on the dashboard."""
+        """The site file's subscriptions (trusted as configured) and those made on the
+        dashboard whose address has confirmed them: a rep may type anyone's address, and
+        nothing goes to it until its owner agrees."""
         stored = []
         for s in self.records.subscriptions():
+            if not s.confirmed:
+                continue
             try:
                 stored.append(Subscription.model_validate(s.recipient))
             except ValueError as exc:  # written by an older version, say: skip, say why

@@ -9,7 +9,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NoticeKind = Literal["opened", "reopened", "recovered", "escalated", "digest", "test", "report"]
+NoticeKind = Literal[
+    "opened", "reopened", "recovered", "escalated", "digest", "test", "report", "confirm"
+]
 
 
 @dataclass(frozen=True, slots=True)

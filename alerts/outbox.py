@@ -6,6 +6,12 @@ message. `enqueue` only writes a row; one thread (`run`) sends what is due, retr
 temporary failures with exponential back-off, and a restart picks up where it stopped,
 because the rows are in the file.
 
+Every row belongs to one site. Several sites run in one process over one SQLite file (a
+site list), each with its own outbox and its own channels (its mail relay and From address,
+its broker): an outbox sends, lists, counts and retries only its own site's rows, so a
+site's message never leaves through another site's relay and a site's pages never show
+another's recipients.
+
 Every time is passed in (`now`, `clock`): nothing here reads the wall clock, so tests move
 time instead of sleeping. Times are stored as ISO 8601 UTC text in one fixed form, so
 comparing the text compares the times.
@@ -13,6 +19,7 @@ comparing the text compares the times.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -24,7 +31,7 @@ from pathlib import Path
 from ventwatch.alerts.channels import Channels, DeliveryError
 from ventwatch.alerts.notices import Notice
 from ventwatch.config import Recipient
-from ventwatch.sqlite_file import SqliteFile
+from ventwatch.sqlite_file import SqliteFile, column_names
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ STATUSES = ("pending", "sent", "failed")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT,  -- NULL only for a row from before sites had outboxes that names none
     alert_id INTEGER,
     channel TEXT NOT NULL,
     recipient_name TEXT NOT NULL,
@@ -46,9 +54,14 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     sent_at TEXT,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS alert_deliveries_due
-    ON alert_deliveries (status, next_attempt_at);
 """
+# Made once `_migrate` has given an old file its `site` column; the index before it, on
+# (status, next_attempt_at), served an outbox that sent every row.
+_SITE_INDEX = (
+    "DROP INDEX IF EXISTS alert_deliveries_due",
+    "CREATE INDEX IF NOT EXISTS alert_deliveries_site_due"
+    " ON alert_deliveries (site, status, next_attempt_at)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +84,8 @@ class Delivery:
 
 
 class Outbox:
-    """Deliveries in the SQLite file at `path`, sent through `channels`.
+    """The deliveries of the site named `site` in the SQLite file at `path`, sent through
+    `channels` (that site's own: its relay, its broker).
 
     A temporary failure is tried again after `first_retry_s`, then twice as long each time
     up to `max_retry_s`; after `max_attempts` attempts, or at once for a permanent failure,
@@ -80,6 +94,7 @@ class Outbox:
     def __init__(
         self,
         path: Path,
+        site: str,
         channels: Channels,
         *,
         first_retry_s: float = 30,
@@ -87,6 +102,8 @@ class Outbox:
         max_attempts: int = 8,
     ) -> None:
         self._db = SqliteFile(path, _SCHEMA)
+        _migrate(self._db)
+        self.site = site
         self.channels = channels
         self.first_retry_s = first_retry_s
         self.max_retry_s = max_retry_s
@@ -113,10 +130,11 @@ class Outbox:
         )
         with self._db.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO alert_deliveries (alert_id, channel, recipient_name, address,"
-                " recipient_json, notice_json, status, created_at, next_attempt_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                "INSERT INTO alert_deliveries (site, alert_id, channel, recipient_name,"
+                " address, recipient_json, notice_json, status, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
+                    self.site,
                     alert_id,
                     recipient.channel,
                     recipient.name,
@@ -136,9 +154,9 @@ class Outbox:
         with self._sending:
             with self._db.transaction() as db:
                 cursor = db.execute(
-                    "SELECT * FROM alert_deliveries"
-                    " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id",
-                    (_iso(now),),
+                    "SELECT * FROM alert_deliveries WHERE site = ? AND status = 'pending'"
+                    " AND next_attempt_at <= ? ORDER BY id",
+                    (self.site, _iso(now)),
                 )
                 cursor.row_factory = sqlite3.Row
                 rows = cursor.fetchall()
@@ -207,12 +225,12 @@ class Outbox:
             )
 
     def deliveries(self, status: str | None = None, limit: int = 100) -> list[Delivery]:
-        """The newest deliveries first, all or those with one status."""
+        """The site's newest deliveries first, all or those with one status."""
         with self._db.transaction() as db:
             cursor = db.execute(
-                "SELECT * FROM alert_deliveries WHERE ? IS NULL OR status = ?"
+                "SELECT * FROM alert_deliveries WHERE site = ? AND (? IS NULL OR status = ?)"
                 " ORDER BY id DESC LIMIT ?",
-                (status, status, limit),
+                (self.site, status, status, limit),
             )
             cursor.row_factory = sqlite3.Row
             rows = cursor.fetchall()
@@ -220,22 +238,24 @@ class Outbox:
 
     def retry(self, delivery_id: int, now: datetime) -> bool:
         """Put a failed delivery back in the queue, due now and with a fresh set of attempts
-        (someone has fixed the address or the relay). False if there is no such failed
-        delivery."""
+        (someone has fixed the address or the relay). False if the site has no such failed
+        delivery: another site's, whatever its id, is not this one's to send."""
         with self._db.transaction() as db:
             cursor = db.execute(
                 "UPDATE alert_deliveries SET status = 'pending', attempts = 0,"
-                " next_attempt_at = ? WHERE id = ? AND status = 'failed'",
-                (_iso(now), delivery_id),
+                " next_attempt_at = ? WHERE id = ? AND site = ? AND status = 'failed'",
+                (_iso(now), delivery_id, self.site),
             )
         return cursor.rowcount == 1
 
     def counts(self) -> dict[str, int]:
-        """How many deliveries have each status (every status present, zero included)."""
+        """How many of the site's deliveries have each status (every status present, zero
+        included)."""
         with self._db.transaction() as db:
             found = dict(
                 db.execute(
-                    "SELECT status, count(*) FROM alert_deliveries GROUP BY status"
+                    "SELECT status, count(*) FROM alert_deliveries WHERE site = ? GROUP BY status",
+                    (self.site,),
                 ).fetchall()
             )
         return {status: found.get(status, 0) for status in STATUSES}
@@ -252,6 +272,46 @@ class Outbox:
             except Exception:
                 log.exception("outbox: delivering failed; trying again in %g s", poll_s)
             stop.wait(poll_s)
+
+
+def _migrate(file: SqliteFile) -> None:
+    """Give a file from before deliveries belonged to a site its `site` column, and each of
+    its rows the site it was written for: the site of its alert, else the site its message
+    names (every message ventwatch writes names one: alerts, digests, weekly reports). A row
+    that names none (none was ever written) keeps NULL: no site sends, lists or counts it,
+    which the log says once, with its ids."""
+    unknown: list[int] = []
+    with file.schema_change() as db:
+        if "site" not in column_names(db, "alert_deliveries"):
+            db.execute("ALTER TABLE alert_deliveries ADD COLUMN site TEXT")
+            has_alerts = "site" in column_names(db, "alerts")
+            alert_sites = dict(db.execute("SELECT id, site FROM alerts")) if has_alerts else {}
+            for row_id, alert_id, notice_json in db.execute(
+                "SELECT id, alert_id, notice_json FROM alert_deliveries"
+            ).fetchall():
+                site = alert_sites.get(alert_id) or _named_site(notice_json)
+                if site is None:
+                    unknown.append(row_id)
+                else:
+                    db.execute("UPDATE alert_deliveries SET site = ? WHERE id = ?", (site, row_id))
+        for statement in _SITE_INDEX:
+            db.execute(statement)
+    if unknown:
+        log.warning(
+            "outbox: %d deliveries from before sites had their own outboxes name no site;"
+            " no site sends or shows them (ids %s)",
+            len(unknown),
+            ", ".join(map(str, unknown)),
+        )
+
+
+def _named_site(notice_json: str) -> str | None:
+    """The site a stored message names in its JSON document, if it names one."""
+    try:
+        site = json.loads(notice_json).get("data", {}).get("site")
+    except (ValueError, AttributeError):
+        return None
+    return site if isinstance(site, str) and site else None
 
 
 def _delivery(row: sqlite3.Row) -> Delivery:

@@ -7,20 +7,27 @@ Rows are only ever added to it.
 
 Alert state lives here, not in memory, so a restart neither re-sends an open alert nor
 forgets one.
+
+A subscription added on the dashboard names an address the rep typed: nothing is sent to it
+until its owner confirms it, with a single-use token that expires (`subscribe`, `confirm`).
+The subscription keeps only the token's SHA-256, as API tokens are kept; the link itself
+lives only in the confirmation message (in the outbox until it is sent).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ventwatch.alerts.lifecycle import Alert
-from ventwatch.sqlite_file import SqliteFile
+from ventwatch.sqlite_file import SqliteFile, column_names
 
 SYSTEM = "ventwatch"  # the actor of what the monitor does
 
@@ -75,7 +82,10 @@ CREATE TABLE IF NOT EXISTS alert_subscriptions (
     site TEXT NOT NULL,
     owner TEXT NOT NULL,
     recipient TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    confirmed_at TEXT,  -- NULL: its address has not confirmed it, and nothing goes to it
+    confirm_sha256 TEXT,  -- the confirmation token's digest; NULL once used
+    confirm_expires_at TEXT
 );
 CREATE TABLE IF NOT EXISTS alert_digest (
     id INTEGER PRIMARY KEY,
@@ -152,15 +162,53 @@ class StoredSubscription:
     owner: str
     recipient: dict[str, Any]  # a config.Subscription, as JSON
     created_at: datetime
+    confirmed_at: datetime | None  # None: waiting for its address to confirm it
+    confirm_expires_at: datetime | None  # when its confirmation link stops working
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class WorkflowError(ValueError):
     """A change the alert's state does not allow (closing a closed alert, say)."""
 
 
+class ConfirmationError(ValueError):
+    """A confirmation token this site never issued, already used, or expired."""
+
+
+_SUBSCRIPTION_COLUMNS = "id, owner, recipient, created_at, confirmed_at, confirm_expires_at"
+
+
+def _subscription(row: tuple[Any, ...]) -> StoredSubscription:
+    i, owner, recipient, created, confirmed, expires = row
+    return StoredSubscription(
+        i, owner, json.loads(recipient), datetime.fromisoformat(created), _time(confirmed),
+        _time(expires),
+    )  # fmt: skip
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _migrate(file: SqliteFile) -> None:
+    """Give a file from before confirmation its columns. The subscriptions already in it are
+    taken as confirmed when they were added: they have been receiving alerts, and stopping
+    a rep's urgent alerts until they notice a confirmation email would be the worse harm."""
+    with file.schema_change() as db:
+        if "confirmed_at" in column_names(db, "alert_subscriptions"):
+            return
+        for column in ("confirmed_at", "confirm_sha256", "confirm_expires_at"):
+            db.execute(f"ALTER TABLE alert_subscriptions ADD COLUMN {column} TEXT")
+        db.execute("UPDATE alert_subscriptions SET confirmed_at = created_at")
+
+
 class AlertRecords:
     def __init__(self, path: Path, site: str) -> None:
         self._file = SqliteFile(path, _SCHEMA)
+        _migrate(self._file)
         self.site = site
 
     # -- the monitor's side -------------------------------------------------------------
@@ -367,28 +415,70 @@ class AlertRecords:
     # -- subscriptions made on the dashboard --------------------------------------------
 
     def subscriptions(self, owner: str | None = None) -> list[StoredSubscription]:
-        sql = "SELECT id, owner, recipient, created_at FROM alert_subscriptions WHERE site = ?"
+        """Every subscription of the site, confirmed or not (the monitor keeps the confirmed)."""
+        sql = f"SELECT {_SUBSCRIPTION_COLUMNS} FROM alert_subscriptions WHERE site = ?"  # noqa: S608 (names from code; values bound)
         params: list[Any] = [self.site]
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
         with self._file.transaction() as db:
             rows = db.execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            StoredSubscription(i, o, json.loads(r), datetime.fromisoformat(c))
-            for i, o, r, c in rows
-        ]
+        return [_subscription(row) for row in rows]
 
-    def subscribe(self, owner: str, recipient: dict[str, Any], at: datetime) -> int:
+    def subscribe(
+        self, owner: str, recipient: dict[str, Any], at: datetime, confirm_within: timedelta
+    ) -> tuple[int, str]:
+        """Add a subscription waiting for its address to confirm it; returns its id and the
+        confirmation token (kept only as a digest), which works once, within
+        `confirm_within`."""
+        token = secrets.token_urlsafe(32)
         with self._file.transaction() as db:
             cur = db.execute(
-                "INSERT INTO alert_subscriptions (site, owner, recipient, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (self.site, owner, _json(recipient), at.isoformat()),
-            )
+                "INSERT INTO alert_subscriptions (site, owner, recipient, created_at,"
+                " confirm_sha256, confirm_expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.site, owner, _json(recipient), at.isoformat(), _digest(token),
+                 (at + confirm_within).isoformat()),
+            )  # fmt: skip
             self._log(db, None, at, owner, "subscribed", recipient)
         assert cur.lastrowid is not None
-        return cur.lastrowid
+        return cur.lastrowid, token
+
+    def awaiting(self, token: str, at: datetime) -> StoredSubscription:
+        """The subscription `token` would confirm at `at`, or ConfirmationError saying why
+        none: shown before the confirmation is made, which changes nothing."""
+        with self._file.transaction() as db:
+            return self._awaiting(db, token, at)
+
+    def confirm(self, token: str, by: str, at: datetime) -> StoredSubscription:
+        """Confirm the subscription `token` was issued for, and use the token up."""
+        with self._file.transaction() as db:
+            found = self._awaiting(db, token, at)
+            db.execute(
+                "UPDATE alert_subscriptions SET confirmed_at = ?, confirm_sha256 = NULL"
+                " WHERE id = ?",
+                (at.isoformat(), found.id),
+            )
+            self._log(db, None, at, by, "confirmed", found.recipient)
+        return replace(found, confirmed_at=at)
+
+    def _awaiting(self, db: sqlite3.Connection, token: str, at: datetime) -> StoredSubscription:
+        row = db.execute(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM alert_subscriptions"  # noqa: S608 (names from code; values bound)
+            " WHERE site = ? AND confirm_sha256 = ? AND confirmed_at IS NULL",
+            (self.site, _digest(token)),
+        ).fetchone()
+        if row is None:
+            raise ConfirmationError(
+                "this confirmation link has been used already, or is not one of this site's"
+            )
+        found = _subscription(row)
+        assert found.confirm_expires_at is not None
+        if at >= found.confirm_expires_at:
+            raise ConfirmationError(
+                "this confirmation link has expired: remove the subscription and add it again"
+                " for a new one"
+            )
+        return found
 
     def unsubscribe(self, subscription_id: int, by: str, at: datetime) -> bool:
         with self._file.transaction() as db:

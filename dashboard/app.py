@@ -6,6 +6,7 @@ a fixed clock. Each area of the dashboard is a router of its own under `routes/`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from importlib.util import find_spec
@@ -31,7 +32,8 @@ from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import LoginRequiredError, for_machines
 from ventwatch.dashboard.deps import IngestStats
-from ventwatch.dashboard.headers import SECURITY_HEADERS
+from ventwatch.dashboard.export_limit import ExportLimit
+from ventwatch.dashboard.headers import NO_STORE, SECURITY_HEADERS
 from ventwatch.dashboard.rooms import NowCache, TodayCache
 from ventwatch.dashboard.routes import (
     alerts,
@@ -46,6 +48,7 @@ from ventwatch.dashboard.routes import (
     room,
     schema,
     site_list,
+    tokens,
     week,
 )
 from ventwatch.dashboard.routes import sensors as sensor_pages
@@ -53,6 +56,7 @@ from ventwatch.dashboard.sites import SITES_PREFIX, mount_point
 from ventwatch.dashboard.tiles import TileCache
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
+from ventwatch.reports.pdf_format import PdfLimits
 from ventwatch.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -62,8 +66,10 @@ PLOTLY_JS = Path(str(find_spec("plotly").origin)).parent / "package_data"  # typ
 
 class SecurityHeaders:
     """`SECURITY_HEADERS` on every response that has not set its own (a chart page sets its
-    own CSP). Plain ASGI rather than `@app.middleware("http")`, which streams every response
-    through a task of its own: under load that cost more than the rest of a small route."""
+    own CSP), and `NO_STORE` on every answer but a static file's (the router has put the app
+    that answered in the scope by then). Plain ASGI rather than `@app.middleware("http")`,
+    which streams every response through a task of its own: under load that cost more than
+    the rest of a small route."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -74,6 +80,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if not isinstance(scope.get("endpoint"), StaticFiles):
+                    headers.setdefault(*NO_STORE)
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
@@ -122,6 +130,7 @@ def create_app(
         schema,
         metrics,
         health,
+        tokens,
     ):
         app.include_router(area.router)
     return app
@@ -144,7 +153,9 @@ def create_site_list(
     for site_app in site_apps:
         # One count of failed logins, whichever of the list's or the sites' forms they use.
         site_app.state.login_throttle = app.state.login_throttle
-    for area in (login, site_list, schema):
+        # One allowance of exports per user, whichever site they export from.
+        site_app.state.export_limit = app.state.export_limit
+    for area in (login, site_list, schema, tokens):
         app.include_router(area.router)
     for site_app in site_apps:
         app.mount(site_app.state.base, site_app)
@@ -171,6 +182,8 @@ def base_app(
     app.state.base = base
     app.state.accounts = accounts
     app.state.login_throttle = LoginThrottle()
+    app.state.export_limit = ExportLimit.from_env()  # report exports per user and minute
+    PdfLimits.from_env(os.environ)  # read again at the first PDF: a wrong one fails the start
     app.state.clock = clock
     app.state.templates = _templates(base, site_pages)
 

@@ -3,7 +3,8 @@
 Each route names the roles it admits with one of the `Require` dependencies below; a test walks
 the app's route table and fails for any route without one, so a new route cannot be left
 open by accident. A browser signs in with a session cookie (HttpOnly, SameSite=Lax, Secure
-over https); an integration sends `Authorization: Bearer <token>` (`ventwatch users token`).
+over https); an integration sends `Authorization: Bearer <token>` (`ventwatch users token`,
+or the `/tokens` page), refused once the token is revoked or has expired.
 
 Anonymous requests get 401 on `/api/...` and `/metrics`, and a redirect to the login page
 elsewhere; a signed-in user without the role, or without the site, gets 403.
@@ -28,6 +29,14 @@ def for_machines(request: Request) -> bool:
     return path.startswith("/api/") or path == "/metrics"
 
 
+def client_address(request: Request) -> str:
+    """The address of the client, for counting failed logins. uvicorn has already replaced
+    the connecting address with X-Forwarded-For's when, and only when, the connection came
+    from a proxy VENTWATCH_TRUSTED_PROXIES names (`service.serve`): a header that anyone else
+    sends changes nothing here."""
+    return request.client.host if request.client else "unknown"
+
+
 class LoginRequiredError(Exception):
     """Nobody is signed in: the app's handler answers 401 (API) or redirects (pages)."""
 
@@ -41,13 +50,14 @@ AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 def authenticate(request: Request, accounts: Accounts) -> tuple[User, Session | None] | None:
     """The user behind the request's bearer token or session cookie, if any."""
+    now = request.app.state.clock()
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = accounts.token_user(header[7:].strip())
+        user = accounts.token_user(header[7:].strip(), now)
         return None if user is None else (user, None)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        session = accounts.session(token, request.app.state.clock())
+        session = accounts.session(token, now)
         if session is not None:
             return session.user, session
     return None

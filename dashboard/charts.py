@@ -5,10 +5,15 @@ carries the guidance itself: the profile's CO2 bands as shaded strips, occupied 
 shaded columns (only those minutes count), episodes above the profile's thresholds as
 markers, so a chart read on its own still says what the guidance says. Times are shown in
 the site's time zone, which is what staff compare with their timetable.
+
+Plotly reads hover text as a small HTML language (`<a href>` is a live link, `<br>` a line
+break): text people typed (a rep's note on an action) goes in through `plotly_text`, so it
+shows as typed and never turns into markup in another viewer's tooltip.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,6 +116,13 @@ def _local(times: Sequence[datetime] | pd.DatetimeIndex, schedule: Schedule) -> 
     return [t.isoformat() for t in index.to_pydatetime()]
 
 
+def plotly_text(text: str) -> str:
+    """`text` as Plotly shows it, character for character: `&`, `<` and `>` as entities,
+    which Plotly turns back into text without reading any tag. Quotes stay as they are:
+    outside a tag they are plain text, and Plotly knows no `&quot;`."""
+    return html.escape(text, quote=False)
+
+
 def values(array: np.ndarray, digits: int) -> list[float | None]:
     return [None if np.isnan(v) else round(float(v), digits) for v in array]
 
@@ -186,7 +198,8 @@ def co2_figure(
     actions: Sequence[tuple[datetime, str]] = (),
 ) -> dict[str, Any]:
     """CO2 against the profile's bands, occupied hours shaded, episodes marked at their peaks,
-    and the actions recorded on the rep's alerts as dashed lines: did the line move after?"""
+    and the actions recorded on the rep's alerts as dashed lines: did the line move after?
+    `actions` are (when, label) with the label as typed: escaped here for Plotly."""
     finite = data.co2_ppm[~np.isnan(data.co2_ppm)]
     edges = [b.below_ppm for b in profile.co2_bands if b.below_ppm is not None]
     top = max([*edges, float(finite.max()) if finite.size else 0.0]) * 1.12
@@ -261,7 +274,7 @@ def co2_figure(
                 "x": when,
                 "y": [top * 0.96] * len(actions),
                 "marker": {"symbol": "diamond", "size": 10, "color": "#1b5e20"},
-                "text": [label for _, label in actions],
+                "text": [plotly_text(label) for _, label in actions],
                 "hovertemplate": "%{text}<extra></extra>",
             }
         )

@@ -1,4 +1,5 @@
-"""Security headers of every response: only our own files may run or style a page."""
+"""Security headers of every response: only our own files may run or style a page, and no
+cache keeps what a signed-in user was shown."""
 
 from __future__ import annotations
 
@@ -17,3 +18,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Pages and API answers show what one signed-in user may see (and carry their forms' CSRF
+# token): no browser cache or proxy may keep a copy for the next person at a shared school
+# computer to find with Back or in the cache. Static files (style, scripts, Plotly.js) hold
+# nothing of anyone's and stay cacheable.
+NO_STORE = ("Cache-Control", "no-store")

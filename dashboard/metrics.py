@@ -113,9 +113,18 @@ def ingest_families(stats: Mapping[str, Any]) -> list[Family]:
     )
     for outcome, count in sorted(stats.get("counts", {}).items()):
         messages.add(count, outcome=outcome)
+    evicted = Family(
+        "ventwatch_ingest_evicted_total",
+        "counter",
+        "Entries ingest forgot from a bounded per-topic or per-device map, by map: a flood of "
+        "made-up topics or devices (or a site bigger than the bounds).",
+    )
+    for name, count in sorted(stats.get("evicted", {}).items()):
+        evicted.add(count, map=name)
     connected = Family("ventwatch_mqtt_connected", "gauge", "1 while ingest is connected.")
     if "connected" in stats:
         connected.add(1 if stats["connected"] else 0)
+    session_families = _mqtt_session_families(stats.get("mqtt_session") or {})
     store = stats.get("store") or {}
     up = Family("ventwatch_store_up", "gauge", "1 while the store takes writes.")
     pending = Family(
@@ -133,7 +142,36 @@ def ingest_families(stats: Mapping[str, Any]) -> list[Family]:
         size.add(store.get("spool_bytes", 0))
         if store.get("last_write"):
             last.add(datetime.fromisoformat(store["last_write"]).timestamp())
-    return [messages, connected, up, pending, size, last]
+    return [messages, evicted, connected, *session_families, up, pending, size, last]
+
+
+def _mqtt_session_families(session: Mapping[str, Any]) -> list[Family]:
+    """Ingest's broker session: whether another client seems to use its client id (and so
+    takes the readings queued for it), and the counts behind that verdict."""
+    suspected = Family(
+        "ventwatch_mqtt_takeover_suspected",
+        "gauge",
+        "1 while another client seems to be using ingest's MQTT client id (recent evidence).",
+    )
+    counters = [
+        ("connections", "ventwatch_mqtt_connections_total",
+         "Connections the broker accepted since ingest started."),
+        ("session_lost", "ventwatch_mqtt_session_lost_total",
+         "Reconnects on which the broker had no session for ingest (its queue was gone)."),
+        ("early_disconnects", "ventwatch_mqtt_early_disconnects_total",
+         "Connections the broker ended within 60 s of accepting them."),
+        ("taken_over", "ventwatch_mqtt_session_taken_over_total",
+         "MQTT 5 disconnects by the broker saying the session was taken over."),
+    ]  # fmt: skip
+    families = [suspected]
+    if session:
+        suspected.add(1 if session.get("takeover_suspected") else 0)
+    for key, name, help_text in counters:
+        family = Family(name, "counter", help_text)
+        if key in session:
+            family.add(session[key])
+        families.append(family)
+    return families
 
 
 def sensor_families(sensors: SensorsNow) -> list[Family]:

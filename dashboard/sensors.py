@@ -3,15 +3,20 @@
 Joins three sources that each know part of the story: the site file (which sensors should
 exist, and their rooms), the rooms admins assigned from the dashboard, and what ingest has
 heard (`SensorRegistry`). The site file wins over an assignment, as it does in ingest.
+
+Ingest refuses sensor ids no page could show (`ingest.decoders.types.check_readable`), but this
+renders whatever it is given all the same (`Shown`): text from an older release, a registry
+filled by other means or an assignments file edited by hand must never make the page fail.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from ventwatch.assignments import Assignment, Assignments
 from ventwatch.config import SiteConfig
@@ -30,6 +35,21 @@ HEALTH_STYLE: Final[dict[str, tuple[str, str]]] = {
     Health.NEVER_SEEN: ("○", "no-data"),
 }
 QUARANTINE_REASONS: Final = tuple(sorted(o.value for o in NOT_STORED))
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _shown(text: str) -> str:
+    """Text every page and JSON answer can encode: a lone surrogate (which UTF-8 cannot carry,
+    so the whole answer would fail) is shown escaped, as `\\ud800`. Control characters need
+    nothing: JSON escapes them, and a browser shows them harmlessly."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# Text about a sensor that came from outside the site file: a sensor's own id and topic,
+# reasons quoting its payload, names typed into the dashboard.
+Shown = Annotated[str, AfterValidator(_shown)]
 
 
 class SignalNow(BaseModel):
@@ -38,31 +58,31 @@ class SignalNow(BaseModel):
 
 
 class SensorNow(BaseModel):
-    family: str
-    device: str
-    room: str | None  # None: unassigned (neither in the site file nor assigned)
+    family: Shown
+    device: Shown
+    room: Shown | None  # None: unassigned (neither in the site file nor assigned)
     room_source: Literal["site file", "dashboard"] | None
-    assigned_by: str | None = None  # for a room assigned from the dashboard
+    assigned_by: Shown | None = None  # for a room assigned from the dashboard
     assigned_at: datetime | None = None
     hold_minutes: int  # how long its readings stand (its room's hold): silent after that
     health: Health
-    health_reason: str
+    health_reason: Shown
     # How often it has really reported lately (the median gap between its latest readings).
     typical_interval_min: float | None = None
     # What ingest heard; all empty for a sensor not heard since ingest started.
     first_seen: datetime | None = None
     last_message: datetime | None = None
     last_message_age_s: float | None = None
-    last_topic: str | None = None
+    last_topic: Shown | None = None
     last_reading: datetime | None = None
     values: dict[str, float] = {}  # its last reading's values
-    filed_under: str | None = None  # the room its last reading went to (None: quarantined)
+    filed_under: Shown | None = None  # the room its last reading went to (None: quarantined)
     battery_pct: float | None = None
     signal: SignalNow | None = None
     presence: Literal["online", "offline"] | None = None
     counts: dict[str, int] = {READINGS: 0}  # readings, duplicate, presence, quarantine reasons
     quarantined: int = 0  # the quarantine reasons' sum
-    last_fault: str | None = None
+    last_fault: Shown | None = None
     last_fault_at: datetime | None = None
 
 

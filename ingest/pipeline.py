@@ -7,6 +7,10 @@ Nothing is lost: a message is acknowledged to the broker only once its readings 
 store or in the on-disk spool (or it was judged bad and kept in the quarantine). While the
 store is down, batches go to the spool and are replayed in order when it returns; if the spool
 is full, the batch is held and retried, and the broker keeps everything after it.
+
+Bounded, whatever arrives: a payload over the site's `broker.max_payload_kib` (or a topic over
+`MAX_TOPIC_CHARS`) is quarantined as `too_large` unparsed, and everything learned per topic or
+per device lives in a `BoundedMap` that forgets made-up ones first (`evictions` counts it).
 """
 
 from __future__ import annotations
@@ -17,22 +21,29 @@ import queue
 import sqlite3
 import threading
 import time as clock_time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from paho.mqtt.client import topic_matches_sub
 
 from ventwatch.assignments import Assignments
 from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
+from ventwatch.ingest.bounded import BoundedMap
 from ventwatch.ingest.decoders import (
+    MAX_TOPIC_CHARS,
     DecodeContext,
     DecodedReading,
     DecodeError,
+    Decoder,
     OutOfRangeError,
     decoder_for,
     decoders_for_site,
 )
-from ventwatch.ingest.quarantine import Outcome, Quarantine
+from ventwatch.ingest.quarantine import Outcome, Quarantine, QuarantineLog
 from ventwatch.ingest.sensors import SensorKey, SensorRegistry
 from ventwatch.ingest.spool import Spool, SpoolFullError
 from ventwatch.readings import Reading
@@ -54,6 +65,14 @@ RETRY_MAX_S = 30.0
 # How often the room lookup asks whether a sensor was assigned a room from the dashboard (by
 # any process): soon enough for the person who just did it, one tiny query per interval.
 ASSIGNMENTS_CHECK_S = 5.0
+# How many topics' learned facts and devices' states ingest keeps (`BoundedMap`): far more than
+# a site has (a large school has a few hundred sensors; ESPHome and statestream learn a topic
+# per quantity), far fewer than a flood of made-up topics needs to exhaust memory.
+TOPICS_KEPT = 10_000
+DEVICES_KEPT = 5_000
+# A quarantined message whose topic no decoder claims is known in the log by the topic's shape
+# (`+/+/+`), to this many levels.
+SHAPE_LEVELS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +139,35 @@ class Pipeline:
         self._assignments_due = 0.0
         self._assignments_version: int | None = None
         self.decoders = decoders_for_site(site)
-        # What discovery and attribute messages taught us, by state topic (bounded: one entry
-        # per sensor topic of the site, and each message replaces its own entry).
-        self._metadata: dict[str, dict[str, str]] = {}
+        self._max_payload = site.broker.max_payload_kib * 1024
+        # What discovery and attribute messages taught us, by state topic. The facts of a
+        # topic the site's sensors publish on are kept through a flood of made-up ones.
+        self._metadata: BoundedMap[str, dict[str, str]] = BoundedMap(
+            TOPICS_KEPT, keep=lambda topic, _: self.sensors.sensor_on(topic) in self._rooms
+        )
         self._ctx = DecodeContext(timezone=site.tz, metadata=self._metadata)
         self._queue: queue.Queue[Message] = queue.Queue()
-        self.presence: dict[str, str] = {}
-        self._last_state: dict[tuple[str, str], tuple[object, datetime]] = {}
+        # The last LWT / availability / status of each device, and each Zigbee2MQTT device's
+        # last state (to tell a republished cached state); the site's sensors are kept.
+        self.presence: BoundedMap[SensorKey, str] = BoundedMap(DEVICES_KEPT, keep=self._ours)
+        self._last_state: BoundedMap[SensorKey, tuple[object, datetime]] = BoundedMap(
+            DEVICES_KEPT, REPEAT_WINDOW.total_seconds(), keep=self._ours
+        )
+        self._log = QuarantineLog(log)
+
+    def _ours(self, sensor: SensorKey, _: object) -> bool:
+        """Is this a sensor of the site (in its file, or assigned a room)?"""
+        return sensor in self._rooms
+
+    def evictions(self) -> dict[str, int]:
+        """What the bounded maps forgot so far, by map: counts that grow in a flood of made-up
+        topics or devices (or on a site too big for the bounds)."""
+        return {
+            "metadata": self._metadata.evicted,
+            "presence": self.presence.evicted,
+            "repeat_state": self._last_state.evicted,
+            **self.sensors.evictions(),
+        }
 
     # -- called from the MQTT thread -------------------------------------------------------
     def submit(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
@@ -135,6 +176,9 @@ class Pipeline:
     # -- pure-ish core: one message in, readings out ---------------------------------------
     def readings_of(self, msg: Message) -> list[Reading]:
         """Decode one message and map its sensors to rooms; count and keep what fails."""
+        if len(msg.payload) > self._max_payload or len(msg.topic) > MAX_TOPIC_CHARS:
+            self._reject(msg, Outcome.TOO_LARGE, self._too_large(msg))
+            return []
         decoder = decoder_for(msg.topic, self.decoders, self._metadata)
         if decoder is None:
             self._reject(msg, Outcome.UNCLAIMED_TOPIC, "no decoder claims this topic")
@@ -142,24 +186,30 @@ class Pipeline:
         try:
             decoded = decoder.decode(msg.topic, msg.payload, self._ctx)
         except OutOfRangeError as exc:
-            self._reject(msg, Outcome.OUT_OF_RANGE, f"{decoder.family}: {exc}")
+            self._reject(msg, Outcome.OUT_OF_RANGE, f"{decoder.family}: {exc}", decoder=decoder)
             return []
         except DecodeError as exc:
-            self._reject(msg, Outcome.UNDECODABLE, f"{decoder.family}: {exc}")
+            self._reject(msg, Outcome.UNDECODABLE, f"{decoder.family}: {exc}", decoder=decoder)
             return []
         except Exception as exc:
-            # A decoder bug must cost one message, never the ingest process.
-            log.exception("decoder %s failed on %s", decoder.family, msg.topic)
-            self._reject(msg, Outcome.UNDECODABLE, f"{decoder.family}: decoder failed: {exc!r}")
+            # A decoder bug must cost one message, never the ingest process; and one line of
+            # log, saying where, rather than a traceback per message of a flood.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            reason = (
+                f"{decoder.family}: decoder failed: {exc!r} "
+                f"at {Path(where.filename).name}:{where.lineno}"
+            )
+            self._reject(msg, Outcome.UNDECODABLE, reason, decoder=decoder)
             return []
         if decoded.learned:
             topic, facts = decoded.learned
-            self._metadata.setdefault(topic, {}).update(facts)
+            known = self._metadata.get(topic)
+            self._metadata.put(topic, {**known, **facts} if known else facts)
             self.quarantine.count(Outcome.METADATA)
         family = decoder.family
         if decoded.presence:
             device, state = decoded.presence
-            self.presence[f"{family}:{device}"] = state
+            self.presence.put((family, device), state)
             self.sensors.presence(family, device, msg.topic, msg.arrived, state)
             self.quarantine.count(Outcome.PRESENCE)
         if decoded.signal and not decoded.readings:
@@ -176,14 +226,14 @@ class Pipeline:
                 continue
             if item.dropped:
                 reason = f"{family}: left out {'; '.join(item.dropped)}"
-                self._reject(msg, Outcome.OUT_OF_RANGE, reason, sensor)
+                self._reject(msg, Outcome.OUT_OF_RANGE, reason, sensor, decoder)
             if item.missing:
                 reason = f"{family}: no measurement in {'; '.join(item.missing)}"
-                self._reject(msg, Outcome.NO_VALUE, reason, sensor)
+                self._reject(msg, Outcome.NO_VALUE, reason, sensor, decoder)
             time = item.time.astimezone(UTC) if item.time else msg.arrived
             if not msg.arrived - MAX_PAST <= time <= msg.arrived + MAX_FUTURE:
                 reason = f"time {time.isoformat()} is far from arrival"
-                self._reject(msg, Outcome.TIME_OFF, reason, sensor)
+                self._reject(msg, Outcome.TIME_OFF, reason, sensor, decoder)
                 continue
             room = self._rooms.get(sensor)
             if room is None and sensor in self.other_sites:
@@ -198,6 +248,7 @@ class Pipeline:
                     Outcome.UNKNOWN_SENSOR,
                     f"{family} sensor {item.sensor!r} is not in the site file or assigned",
                     sensor,
+                    decoder,
                 )
                 continue
             out.append(
@@ -221,22 +272,35 @@ class Pipeline:
             and msg.arrived - previous[1] < REPEAT_WINDOW
         ):
             return True
-        self._last_state[key] = (item.state_digest, msg.arrived)
+        self._last_state.put(key, (item.state_digest, msg.arrived))
         return False
 
+    def _too_large(self, msg: Message) -> str:
+        if len(msg.topic) > MAX_TOPIC_CHARS:
+            return f"topic of {len(msg.topic)} characters (at most {MAX_TOPIC_CHARS} are read)"
+        return (
+            f"payload of {len(msg.payload)} bytes, over the site's limit of "
+            f"{self._max_payload // 1024} KiB (broker.max_payload_kib)"
+        )
+
     def _reject(
-        self, msg: Message, outcome: Outcome, reason: str, sensor: SensorKey | None = None
+        self,
+        msg: Message,
+        outcome: Outcome,
+        reason: str,
+        sensor: SensorKey | None = None,
+        decoder: Decoder | None = None,
     ) -> None:
         """Quarantine a message, and count it against its sensor: the one it decoded to, or
-        else the one known to publish on its topic."""
-        self._keep(msg, outcome, reason)
+        else the one known to publish on its topic. `decoder`: the one that claimed it."""
+        self._keep(msg, outcome, reason, _topic_pattern(msg.topic, decoder))
         if sensor is None:
             self.sensors.quarantined_topic(msg.topic, msg.arrived, outcome, reason)
         else:
             self.sensors.quarantined(*sensor, msg.topic, msg.arrived, outcome, reason)
 
-    def _keep(self, msg: Message, outcome: Outcome, reason: str) -> None:
-        log.warning("not stored (%s): %s [topic %s]", outcome.value, reason, msg.topic)
+    def _keep(self, msg: Message, outcome: Outcome, reason: str, pattern: str) -> None:
+        self._log.warn(self.clock(), outcome, pattern, msg.topic, reason)
         self.quarantine.keep(outcome, msg.arrived, msg.topic, msg.payload, reason)
 
     def process(self, messages: list[Message]) -> int:
@@ -249,6 +313,7 @@ class Pipeline:
 
     def decode(self, messages: list[Message]) -> list[Reading]:
         self._refresh_rooms()
+        self._log.flush(self.clock())
         return [r for msg in messages for r in self.readings_of(msg)]
 
     def _refresh_rooms(self) -> None:
@@ -313,7 +378,8 @@ class Pipeline:
         to read in the quarantine, with the store's reason."""
         topic = f"{reading.family}:{reading.sensor}"
         payload = json.dumps({"room": reading.room, **reading.values()}).encode()
-        self._keep(Message(topic, payload, reading.time), Outcome.REJECTED, str(exc))
+        message = Message(topic, payload, reading.time)
+        self._keep(message, Outcome.REJECTED, str(exc), f"{reading.family} readings")
         self.sensors.refused(reading.family, reading.sensor, self.clock(), str(exc))
 
     def _write_spooled(self, batch: Sequence[Reading]) -> int:
@@ -380,6 +446,7 @@ class Pipeline:
             if held is None:
                 batch = self._take_batch()
                 if not batch:
+                    self._log.flush(self.clock())
                     self.replay_spool()
                     continue
                 held = (batch, self.decode(batch))
@@ -413,3 +480,15 @@ class Pipeline:
             except queue.Empty:
                 break
         return batch
+
+
+def _topic_pattern(topic: str, decoder: Decoder | None) -> str:
+    """What a kind of quarantined message is known by in the log: the subscription of the
+    decoder that claimed its topic (`tele/+/SENSOR`), else the topic's shape (`+/+`), so that
+    made-up topics make few kinds. Computed for quarantined messages only."""
+    if decoder is not None:
+        found = next((f for f in decoder.subscriptions if topic_matches_sub(f, topic)), None)
+        if found is not None:
+            return found
+    levels = topic.count("/") + 1
+    return "/".join(["+"] * min(levels, SHAPE_LEVELS)) + ("/#" if levels > SHAPE_LEVELS else "")

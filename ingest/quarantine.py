@@ -4,14 +4,18 @@ A message that cannot be stored is evidence of a problem (a sensor not yet in th
 failing chip, a firmware sending something new), so it is never just dropped: it is counted
 by reason and the most recent ones are kept with their payload. (Sensors that publish but have
 no room are listed, with their last values, by `ingest.sensors.SensorRegistry`.)
+
+Each one is also logged, in one line; a flood of the same kind is summed up rather than
+logged message by message (`QuarantineLog`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +27,7 @@ class Outcome(StrEnum):
     PRESENCE = "presence"  # an online/offline or signal-strength message, not a reading
     METADATA = "metadata"  # a discovery config or unit attribute for another topic
     UNCLAIMED_TOPIC = "unclaimed_topic"  # no decoder knows the topic
+    TOO_LARGE = "too_large"  # a payload over the size limit or a topic too long: not parsed
     UNDECODABLE = "undecodable"  # the payload is malformed or has no usable value
     OUT_OF_RANGE = "out_of_range"  # a value is physically impossible (the rest may be stored)
     # A field the message carried with no measurement in it (null, text, a chip's failure
@@ -38,6 +43,7 @@ class Outcome(StrEnum):
 NOT_STORED = frozenset(
     {
         Outcome.UNCLAIMED_TOPIC,
+        Outcome.TOO_LARGE,
         Outcome.UNDECODABLE,
         Outcome.OUT_OF_RANGE,
         Outcome.NO_VALUE,
@@ -80,9 +86,14 @@ class Quarantine:
         self, outcome: Outcome, time: datetime, topic: str, payload: bytes, reason: str
     ) -> None:
         text = payload[: self._payload_limit].decode("utf-8", "replace")
+        # The topic cut too (MQTT allows 64 KiB of it, and this keeps hundreds), and both it
+        # and the reason as text any answer can encode, whatever a message put in them.
+        kept = Quarantined(
+            time, _encodable(topic[: self._payload_limit]), _encodable(reason), outcome, text
+        )
         with self._lock:
             self._counts[outcome] += 1
-            self._recent.append(Quarantined(time, topic, reason, outcome, text))
+            self._recent.append(kept)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy for the dashboard's ingest panel and `/api/ingest`."""
@@ -94,3 +105,78 @@ class Quarantine:
                     for q in reversed(self._recent)
                 ],
             }
+
+
+# A kind of quarantined message is logged at most once per this long; the messages held back
+# meanwhile are summed up in one line when it is over.
+LOG_EVERY = timedelta(minutes=1)
+# A log line shows at most this much of a topic or reason: both may come from a payload.
+LOG_TEXT_LIMIT = 300
+
+
+@dataclass(slots=True)
+class _Window:
+    until: datetime
+    held: int = 0
+
+
+class QuarantineLog:
+    """One warning line per quarantined message, never a traceback; but at most one line per
+    kind of message (its outcome and topic pattern, such as `tele/+/SENSOR`) per `LOG_EVERY`,
+    so a sensor stuck sending garbage, or a flood of made-up topics, neither fills the disk nor
+    buries the lines that matter. What was held back is summed up once the interval is over:
+    "... and 41 more like it". The counters have every message.
+
+    Used from ingest's writer thread only. Its windows are bounded: `flush` closes each once
+    its interval is over, and kinds are few (patterns are the decoders' subscriptions, or a
+    topic's depth up to a limit).
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._open: dict[tuple[Outcome, str], _Window] = {}
+
+    def warn(self, now: datetime, outcome: Outcome, pattern: str, topic: str, reason: str) -> None:
+        kind = (outcome, pattern)
+        window = self._open.get(kind)
+        if window is not None and now < window.until:
+            window.held += 1
+            return
+        if window is not None:
+            self._sum_up(kind, window)
+        self._open[kind] = _Window(until=now + LOG_EVERY)
+        self._log.warning(
+            "not stored (%s): %s [topic %s]", outcome.value, _printable(reason), _printable(topic)
+        )
+
+    def flush(self, now: datetime) -> None:
+        """Sum up the kinds whose interval is over (cheap when nothing is open)."""
+        if not self._open:
+            return
+        for kind, window in list(self._open.items()):
+            if now >= window.until:
+                del self._open[kind]
+                self._sum_up(kind, window)
+
+    def _sum_up(self, kind: tuple[Outcome, str], window: _Window) -> None:
+        if window.held:
+            outcome, pattern = kind
+            self._log.warning(
+                "not stored (%s) on %s: and %d more like it within %g s",
+                outcome.value,
+                _printable(pattern),
+                window.held,
+                LOG_EVERY.total_seconds(),
+            )
+
+
+def _encodable(text: str) -> str:
+    """`text` with any lone surrogate (which UTF-8 cannot carry) escaped, as `\\ud800`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _printable(text: str) -> str:
+    """Text from a message as one line of log a terminal shows as it is: cut, and with line
+    breaks, control characters and lone surrogates escaped (a topic may hold any of them)."""
+    cut = text[:LOG_TEXT_LIMIT] + ("…" if len(text) > LOG_TEXT_LIMIT else "")
+    return cut if cut.isprintable() else cut.encode("unicode_escape").decode("ascii")

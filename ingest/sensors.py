@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import statistics
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from ventwatch.ingest.bounded import BoundedMap
 from ventwatch.ingest.decoders import Signal
 from ventwatch.ingest.quarantine import Outcome
 from ventwatch.readings import stands_at
@@ -37,6 +38,7 @@ INTERVALS_KEPT = 9
 # not faulty, only not yet given a room (its health says "unassigned").
 FAULTS = frozenset(
     {
+        Outcome.TOO_LARGE,
         Outcome.UNDECODABLE,
         Outcome.OUT_OF_RANGE,
         Outcome.NO_VALUE,
@@ -92,21 +94,24 @@ class SensorSeen:
 
 
 class SensorRegistry:
-    """The sensors ingest has heard from, bounded: a flood of made-up device ids evicts the
-    earliest-seen sensors without a room first, never the site's own while others remain."""
+    """The sensors ingest has heard from, bounded (`BoundedMap`): a flood of made-up device ids
+    evicts the least recently heard sensors without a room first, never the site's own while
+    others remain, and a sensor without a room is forgotten after a week of silence."""
 
     def __init__(self, started: datetime, limit: int = 2000) -> None:
         self.started = started  # "never seen" means: not since then
         self._lock = threading.Lock()
-        self._limit = limit
-        # In the order first heard: eviction looks at the front. (Not least recently heard:
-        # keeping that order costs every message a move, for the sake of a flood.)
-        self._sensors: dict[SensorKey, _Entry] = {}
+        self._sensors: BoundedMap[SensorKey, _Entry] = BoundedMap(
+            limit, keep=lambda _, entry: entry.room is not None
+        )
         # Which sensor a topic belongs to, learned from messages that decoded: a message on
         # the same topic that fails to decode is then counted against its sensor. None: the
         # topic is shared (a generic decoder taking the sensor from the payload), so a
-        # message that did not decode cannot be pinned on any one sensor.
-        self._topics: OrderedDict[str, SensorKey | None] = OrderedDict()
+        # message that did not decode cannot be pinned on any one sensor. Four per sensor:
+        # ESPHome and statestream publish a topic per quantity.
+        self._topics: BoundedMap[str, SensorKey | None] = BoundedMap(
+            4 * limit, keep=lambda _, key: key is not None and self._has_room(key)
+        )
 
     # -- called by the pipeline, one call per event ----------------------------------------
     def reading(
@@ -129,8 +134,8 @@ class SensorRegistry:
         key = (family, device)
         with self._lock:
             entry = self._sensors.get(key)
-            if entry is not None and entry.last_topic == topic:
-                entry.last_message = arrived  # the topic map has seen this topic already
+            if entry is not None and entry.last_topic == topic and topic in self._topics:
+                entry.last_message = arrived  # nothing new for the topic map
             else:
                 entry = self._touch(key, topic, arrived)
             entry.room = room
@@ -179,7 +184,7 @@ class SensorRegistry:
         """A message that did not decode: counted against the sensor that publishes on its
         topic, if one has decoded there before (otherwise only the site's counters have it)."""
         with self._lock:
-            key = self._topics.get(topic)
+            key = self._topics.peek(topic)
             if key is not None:
                 self._fault(self._touch(key, topic, at), at, outcome, reason)
 
@@ -187,9 +192,18 @@ class SensorRegistry:
         """The store refused one of its readings. Not a new message (it may be a spooled
         reading replayed hours later), so its last message stays as it was."""
         with self._lock:
-            entry = self._sensors.get((family, device))
+            entry = self._sensors.peek((family, device))
             if entry is not None:
                 self._fault(entry, at, Outcome.REJECTED, reason)
+
+    def sensor_on(self, topic: str) -> SensorKey | None:
+        """The one sensor known to publish on `topic` (None: none known, or several)."""
+        with self._lock:
+            return self._topics.peek(topic)
+
+    def evictions(self) -> dict[str, int]:
+        """Sensors and topics forgotten so far (see `BoundedMap`)."""
+        return {"sensors": self._sensors.evicted, "sensor_topics": self._topics.evicted}
 
     # -- read by the dashboard ---------------------------------------------------------------
     def snapshot(self) -> list[SensorSeen]:
@@ -220,28 +234,22 @@ class SensorRegistry:
     def _touch(self, key: SensorKey, topic: str, at: datetime) -> _Entry:
         entry = self._sensors.get(key)
         if entry is None:
-            if len(self._sensors) >= self._limit:
-                self._evict()
-            entry = self._sensors[key] = _Entry(first_seen=at, last_message=at, last_topic=topic)
+            entry = _Entry(first_seen=at, last_message=at, last_topic=topic)
+            self._sensors.put(key, entry)
         else:
             entry.last_message = at
             entry.last_topic = topic
-        known = self._topics.get(topic)
-        if known is None and topic not in self._topics:
-            self._topics[topic] = key
-            if len(self._topics) > 4 * self._limit:  # ESPHome: a topic per quantity
-                self._topics.popitem(last=False)
-        elif known is not None and known != key:
-            self._topics[topic] = None
+        if topic not in self._topics:
+            self._topics.put(topic, key)
+        else:
+            known = self._topics[topic]
+            if known is not None and known != key:
+                self._topics.put(topic, None)
         return entry
 
-    def _evict(self) -> None:
-        """Drop the earliest-seen sensor without a room (the ones a flood of made-up ids
-        adds), or the earliest-seen one if every sensor has a room."""
-        victim = next((k for k, e in self._sensors.items() if e.room is None), None)
-        if victim is None:
-            victim = next(iter(self._sensors))
-        del self._sensors[victim]
+    def _has_room(self, key: SensorKey) -> bool:
+        entry = self._sensors.peek(key)
+        return entry is not None and entry.room is not None
 
     @staticmethod
     def _fault(entry: _Entry, at: datetime, outcome: Outcome, reason: str) -> None:

@@ -10,6 +10,9 @@ idempotent (same sensor and time is one reading), so that costs nothing but time
 The spool is bounded: past `max_bytes` it refuses more (`SpoolFullError`), the pipeline stops
 acknowledging, and the broker's persistent session holds the rest. That is said loudly in the
 log and on the dashboard rather than filling the disk.
+
+Segments are created 0600, and the spool's folder 0700 when ventwatch creates it
+(`private_files`): they hold readings with their room names.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from ventwatch.private_files import make_private_folder, open_private
 from ventwatch.readings import Reading
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,7 @@ class Spool:
     def __init__(self, folder: Path, max_bytes: int = 512 * 1024 * 1024) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_folder(folder)
         self._lock = threading.Lock()
         segments = self._segments()
         self._next = int(segments[-1].stem) + 1 if segments else 1
@@ -93,7 +97,7 @@ class Spool:
                 self._current = self.folder / f"{self._next:010d}{SUFFIX}"
                 self._next += 1
             data = "".join(_encode(r) + "\n" for r in readings).encode()
-            with self._current.open("ab") as f:
+            with open(self._current, "ab", opener=open_private) as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())

@@ -71,7 +71,11 @@ class Ingest:
             **self.pipeline.quarantine.snapshot(),
             "broker": str(self.settings.broker),
             "connected": self.subscriber.connected,
-            "presence": dict(self.pipeline.presence),
+            # Signs that another client is using our client id (`SessionWatch`).
+            "mqtt_session": self.subscriber.session.snapshot(),
+            "presence": {f"{f}:{d}": state for (f, d), state in self.pipeline.presence.items()},
+            # What the bounded maps of ingest forgot, by map (a flood of made-up topics).
+            "evicted": self.pipeline.evictions(),
             "store": _health_json(self.pipeline.health()),
         }
 

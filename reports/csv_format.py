@@ -34,6 +34,11 @@ Daily CSV (`--format daily-csv`), one row per room and school day it was in use:
   max_20min_mean_ppm: that day alone, as above;
 - bb101_under_daily_limit: true, false, or empty (no data that day);
 - temperature_min_c, minutes_below_minimum_temperature.
+
+A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return (a room named
+"=1+1" or "-1.05") is written with a `'` before it (`text_cell`), as every CSV ventwatch
+writes: a spreadsheet would otherwise run it as a formula (OWASP's "CSV injection"). Numbers
+are never prefixed: a temperature of -1.5 stays the number -1.5.
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ DAY_COLUMNS: Final = (
 )
 
 Cell = str | int | float | bool | date | None
+# What makes a spreadsheet take a cell as a formula (the audit log's CSV guards the same).
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def room_rows(report: Report) -> list[tuple[Cell, ...]]:
@@ -194,6 +201,12 @@ def day_rows(report: Report) -> list[tuple[Cell, ...]]:
     return [row for r in report.rooms for row in room_day_rows(report.header.site, r)]
 
 
+def text_cell(value: str) -> str:
+    """Text as a CSV cell a spreadsheet keeps as text: quoted with `'` when it would run as a
+    formula. Only for text: a number's minus sign is not a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def _cell(value: Cell) -> str:
     if value is None:
         return ""
@@ -201,6 +214,8 @@ def _cell(value: Cell) -> str:
         return "true" if value else "false"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return text_cell(value)
     return str(value)  # a float as its shortest round-trip form: 683.3, 100.0
 
 

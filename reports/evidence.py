@@ -26,6 +26,7 @@ from ventwatch.alerts.records import ActionRecord, AlertRecords, AuditEntry
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
+from ventwatch.reports.csv_format import text_cell
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report
 from ventwatch.reports.model import Report, ReportAction
@@ -69,10 +70,8 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        # A spreadsheet takes a cell starting with = + - @ as a formula: keep them as text.
-        writer.writerow(
-            [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
-        )
+        # A spreadsheet takes a text cell starting with = + - @ as a formula: kept as text.
+        writer.writerow([text_cell(v) if isinstance(v, str) else v for v in row])
     return out.getvalue().encode()
 
 

@@ -56,7 +56,7 @@ def routes(app) -> list[tuple[str, str, APIRoute]]:  # type: ignore[no-untyped-d
     found = [
         (method, route.path, route)
         for route in api_routes(app.routes)
-        for method in sorted(route.methods)
+        for method in sorted(route.methods or ())
     ]
     # The walk itself must not come back empty: that would pass every test below.
     assert {("GET", "/"), ("GET", "/api/rooms"), ("POST", "/logout")} <= {
@@ -276,3 +276,196 @@ def test_users_command(tmp_path: Path, example_site_path: Path) -> None:
     assert accounts.token_user(token) is not None
     assert users("remove", "ann").returncode == 0
     assert users("remove", "ann").returncode == 1
+
+
+def test_api_tokens_are_named_listed_expire_and_are_revoked_one_by_one(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "a.sqlite")
+    for name, role in (("ann", Role.REP), ("root", Role.ADMIN), ("bob", Role.STAFF)):
+        accounts.add_user(name, role, PASSWORD, ["S"])
+    scraper, made = accounts.issue_token("ann", "prometheus", NOW + timedelta(days=30), NOW)
+    screen = accounts.new_token("ann", "hall screen", now=NOW)
+    assert (made.label, made.created, made.expires, made.last_used) == (
+        "prometheus",
+        NOW,
+        NOW + timedelta(days=30),
+        None,
+    )
+    assert accounts.token_user(scraper, NOW + timedelta(days=29)) == accounts.user("ann")
+    assert accounts.token_user(scraper, NOW + timedelta(days=30)) is None  # expired
+    assert accounts.token_user(screen, NOW + timedelta(days=3000)) is not None  # never expires
+    listed = accounts.tokens("ann")
+    assert [(t.id, t.label, t.user) for t in listed] == [
+        (made.id, "prometheus", "ann"),
+        (made.id + 1, "hall screen", "ann"),
+    ]
+    assert listed[0].last_used == NOW + timedelta(days=29)  # the last use that was let in
+    assert accounts.tokens("root") == []
+    assert accounts.tokens() == listed
+    for secret in (scraper, screen):
+        assert secret not in repr(listed)
+    with pytest.raises(AccountError, match="label"):
+        accounts.new_token("ann", "  ")
+    with pytest.raises(AccountError, match="future"):
+        accounts.new_token("ann", "x", expires=NOW, now=NOW)
+
+    # One by one: the owner, or an admin; anyone else is told there is no such token.
+    with pytest.raises(AccountError, match=f"no API token {made.id}"):
+        accounts.revoke_token(made.id, by=accounts.user("bob"))
+    assert accounts.revoke_token(made.id, by=accounts.user("ann")).label == "prometheus"
+    assert accounts.token_user(scraper, NOW) is None
+    assert accounts.token_user(screen, NOW) is not None
+    assert accounts.revoke_token(made.id + 1, by=accounts.user("root")).user == "ann"
+    assert accounts.token_user(screen, NOW) is None
+    with pytest.raises(AccountError, match="no API token"):
+        accounts.revoke_token(made.id)
+    # Ids are never given again.
+    accounts.new_token("ann", "later")
+    assert accounts.tokens()[0].id == made.id + 2
+
+
+def test_tokens_made_before_ids_are_migrated(tmp_path: Path) -> None:
+    """An accounts file from before token ids and expiry (the table as it was): its tokens
+    keep working, get an id, no expiry, and "unnamed" where they had no label."""
+    import hashlib
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = Accounts(path)
+    old.add_user("ann", Role.REP, PASSWORD, ["S"])
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            """
+            DROP TABLE api_tokens;
+            CREATE TABLE api_tokens (
+                token_sha256 TEXT PRIMARY KEY,
+                user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                label TEXT NOT NULL,
+                created TEXT NOT NULL
+            );
+            """
+        )
+        for secret, label, created in (
+            ("vw_old_scraper", "prometheus", "2026-01-05T08:00:00+00:00"),
+            ("vw_old_blank", "", "2026-02-01T09:30:00+00:00"),
+        ):
+            digest = hashlib.sha256(secret.encode()).hexdigest()
+            db.execute(
+                "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", (digest, "ann", label, created)
+            )
+
+    accounts = Accounts(path)
+    assert [(t.id, t.label, t.user, t.expires, t.last_used) for t in accounts.tokens()] == [
+        (1, "prometheus", "ann", None, None),
+        (2, "unnamed", "ann", None, None),
+    ]
+    assert accounts.tokens()[0].created == datetime(2026, 1, 5, 8, tzinfo=UTC)
+    assert accounts.token_user("vw_old_scraper") == accounts.user("ann")
+    assert accounts.token_user("vw_old_blank", NOW + timedelta(days=3000)) is not None
+    assert Accounts(path).tokens()[1].label == "unnamed"  # opening it again changes nothing
+    accounts.new_token("ann", "new")
+    assert [t.id for t in accounts.tokens()] == [1, 2, 3]
+    accounts.remove_user("ann")  # and tokens still go with their user
+    assert accounts.tokens() == []
+
+
+def test_token_commands(tmp_path: Path, example_site_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(example_site_path.read_text())
+
+    def users(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ventwatch", "users", *args, "--config", str(site)],
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+        )
+
+    assert users("add", "ann", "--role", "rep", "--password-stdin").returncode == 0
+    assert users("add", "bob", "--role", "staff", "--password-stdin").returncode == 0
+    made = users("token", "ann", "--label", "prometheus", "--expires-days", "30")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("vw_")
+    assert made.stdout == secret + "\n"  # only the token: `> file.token` keeps just it
+    assert "token 1 (prometheus) acts as ann, expires 20" in made.stderr
+    plain = users("token", "bob")  # the command as it was still works
+    assert plain.returncode == 0
+    assert plain.stdout.startswith("vw_")
+
+    listing = users("tokens")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0] == "id\tlabel\tuser\tcreated\texpires\tlast used"
+    first, second = (line.split("\t") for line in lines[1:])
+    assert first[:3] == ["1", "prometheus", "ann"]
+    assert first[3].endswith(" UTC")
+    assert first[4].endswith(" UTC")
+    assert first[5] == "never"
+    assert second[:3] == ["2", "integration", "bob"]
+    assert second[4] == "never"
+    assert secret not in listing.stdout
+    assert [line.split("\t")[0] for line in users("tokens", "bob").stdout.splitlines()] == [
+        "id",
+        "2",
+    ]
+    assert users("tokens", "nobody").returncode == 1
+
+    accounts = Accounts(tmp_path / "data" / "accounts.sqlite")
+    assert accounts.token_user(secret) is not None
+    revoked = users("revoke-token", "1")
+    assert (revoked.returncode, revoked.stdout) == (0, "revoked token 1 (prometheus) of ann\n")
+    # (This process remembered the token as valid for REMEMBER_S; a fresh look refuses it.)
+    assert Accounts(accounts.path).token_user(secret) is None
+    again = users("revoke-token", "1")
+    assert (again.returncode, again.stderr) == (1, "error: no API token 1\n")
+    assert users("token", "ann", "--expires-days", "0").returncode == 2  # usage
+
+
+def test_set_password_offers_to_revoke_the_users_tokens(
+    tmp_path: Path, example_site_path: Path
+) -> None:
+    import os
+
+    site = tmp_path / "site.yaml"
+    site.write_text(example_site_path.read_text())
+    command = [sys.executable, "-m", "ventwatch", "users"]
+    accounts = Accounts(tmp_path / "data" / "accounts.sqlite")
+    accounts.add_user("ann", Role.REP, PASSWORD, ["S"])
+
+    def set_password(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "set-password", "ann", "--password-stdin", *options, "--config", str(site)],
+            input="another long password\n",
+            capture_output=True,
+            text=True,
+        )
+
+    token = accounts.new_token("ann", "scraper")
+    kept = set_password()  # not at a terminal, no option: kept, and said so
+    assert kept.returncode == 0, kept.stderr
+    assert "new password set for ann\nkept 1 API token of ann" in kept.stdout
+    assert accounts.token_user(token) is not None
+    assert "kept" in set_password("--keep-tokens").stdout
+    revoked = set_password("--revoke-tokens")
+    assert "revoked 1 API token of ann" in revoked.stdout
+    assert Accounts(accounts.path).token_user(token) is None
+    assert accounts.tokens("ann") == []
+
+    # At a terminal it asks.
+    token = accounts.new_token("ann", "scraper")
+    main, terminal = os.openpty()
+    process = subprocess.Popen(
+        [*command, "set-password", "ann", "--password-stdin", "--config", str(site)],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(terminal)
+    os.write(main, b"a third long password\ny\n")
+    out, err = process.communicate(timeout=60)
+    os.close(main)
+    assert process.returncode == 0, err
+    assert "ann has 1 API token: revoke them too? [y/N]" in out
+    assert "revoked 1 API token of ann" in out
+    assert Accounts(accounts.path).token_user(token) is None

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import free_port, sign_in
+from tests.conftest import SmtpServer, free_port, sign_in
 from tests.test_accounts import api_routes, required_roles
 from ventwatch.accounts import Accounts, Role
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert
 from ventwatch.alerts.messages import alert_notice
+from ventwatch.alerts.records import AlertRecords, ConfirmationError
 from ventwatch.alerts.rules import describe
 from ventwatch.analysis.profiles import load_profile
-from ventwatch.config import Recipient, SiteConfig
+from ventwatch.config import Recipient, SiteConfig, Subscription
 from ventwatch.dashboard.app import create_app
 from ventwatch.readings import Reading
 from ventwatch.settings import resolve
@@ -241,6 +243,8 @@ def test_every_alerts_route_admits_admins_site_managers_and_reps(app: FastAPI) -
         ("GET", "/alerts/subscriptions"),
         ("POST", "/alerts/subscriptions"),
         ("POST", "/alerts/subscriptions/{subscription_id}/delete"),
+        ("GET", "/alerts/subscriptions/confirm"),
+        ("POST", "/alerts/subscriptions/confirm"),
         ("POST", "/alerts/deliveries/{delivery_id}/retry"),
         ("GET", "/alerts/{alert_id}"),
         ("POST", "/alerts/{alert_id}/acknowledge"),
@@ -530,9 +534,10 @@ def test_subscriptions_from_the_file_and_from_the_dashboard(
     )  # fmt: skip
     assert good.status_code == 303
     [stored] = alerting.records.subscriptions()
-    assert stored.owner == "rep"
-    assert [s.name for s in alerting.monitor.subscriptions()] == ["Union rep", "Ann Rep"]
-    added = alerting.monitor.subscriptions()[1]
+    assert (stored.owner, stored.confirmed) == ("rep", False)
+    # Only the site file's until the address confirms it (see the test below).
+    assert [s.name for s in alerting.monitor.subscriptions()] == ["Union rep"]
+    added = Subscription.model_validate(stored.recipient)
     assert (added.email, added.rooms, added.delivery) == ("ann@union.example", ["Lab 3"], "digest")
     assert added.severities == ["urgent", "advisory"]
 
@@ -563,6 +568,129 @@ def test_an_unknown_room_cannot_be_subscribed_to(app: FastAPI, alerting: Alertin
     assert answer.status_code == 400
     assert "Rooms: no room &#39;Gym&#39; on this site" in answer.text
     assert alerting.records.subscriptions() == []
+
+
+def test_a_subscription_added_here_waits_for_its_address_to_confirm_it(
+    store: DuckDBStore, accounts: Accounts, smtp_server: SmtpServer
+) -> None:
+    """Nothing goes to an address a rep typed until its owner confirms: the address gets a
+    link that works once, for 72 hours, behind sign-in; then alerts go to it. The site
+    file's subscriptions are trusted as configured."""
+    clock = [NOW]
+    env = {
+        "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+        "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}?from=vw@hillside.example",
+    }
+    settings = resolve(SITE, None, env=env)
+    alerting = Alerting(SITE, settings, store, PROFILE, clock=lambda: clock[0])
+    app = create_app(SITE, store, accounts=accounts, clock=lambda: clock[0], alerting=alerting)
+    rep = client_for(app, Role.REP)
+
+    def subscribe(email: str) -> str:
+        """Add a subscription for `email`; the confirmation link it is sent."""
+        page = rep.get("/alerts/subscriptions").text
+        sent = len(smtp_server.messages)
+        answer = post(
+            rep, "/alerts/subscriptions", page, name="Ann Rep", email=email,
+            severities=["urgent"], delivery="instant",
+        )  # fmt: skip
+        assert answer.status_code == 303
+        assert alerting.outbox.deliver_due(clock[0]) == 1
+        message = smtp_server.wait_for(sent + 1)[-1]
+        assert (str(message["To"]), str(message["From"])) == (email, "vw@hillside.example")
+        assert message["Subject"] == "[ventwatch] Confirm alert emails from Hillside Academy"
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        found = re.search(r"(\S+/alerts/subscriptions/confirm\?token=\S+)", text)
+        assert found, text
+        assert found[1].startswith(settings.dashboard_url + "/")
+        return found[1].removeprefix(settings.dashboard_url)
+
+    link = subscribe("ann@union.example")
+    [waiting] = alerting.records.subscriptions()
+    assert not waiting.confirmed
+    listed = row(rep.get("/alerts/subscriptions").text, "data-subscription", waiting.id)
+    assert "◷ waiting" in listed
+    assert "works until Fri 20 Nov 10:30" in listed
+
+    def alert_in(room: str, at: datetime) -> set[str]:
+        """Who an urgent alert in `room` at `at` is sent to."""
+        store.write(
+            [
+                Reading(at - timedelta(minutes=25 - i), SITE.site.name, room, f"{room}-co2",
+                        "tasmota", co2_ppm=1700.0)
+                for i in range(25)
+            ]
+        )  # fmt: skip
+        before = {d.id for d in alerting.outbox.deliveries()}
+        assert any(a.room == room for a, _ in alerting.monitor.tick(at)), "the alert opens"
+        return {d.address for d in alerting.outbox.deliveries() if d.id not in before}
+
+    assert alert_in("Room 4", NOW) == {"rep@union.example"}, "the site file's, not Ann's yet"
+
+    assert TestClient(app).get(link, follow_redirects=False).status_code == 303  # sign in first
+    page = rep.get(link)
+    assert page.status_code == 200
+    assert "ann@union.example" in page.text
+    assert not alerting.records.subscriptions()[0].confirmed, "opening the link confirms nothing"
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token
+    confirmed = post(rep, "/alerts/subscriptions/confirm", page.text, token=token[1])
+    assert (confirmed.status_code, confirmed.headers["location"]) == (303, "/alerts/subscriptions")
+    [done] = alerting.records.subscriptions()
+    assert done.confirmed_at == NOW
+    assert "✓" in row(rep.get("/alerts/subscriptions").text, "data-subscription", done.id)
+    assert [s.name for s in alerting.monitor.subscriptions()] == ["Union rep", "Ann Rep"]
+    assert ("confirmed", "rep") in [(e.kind, e.actor) for e in alerting.records.audit()]
+    # Once only.
+    assert post(rep, "/alerts/subscriptions/confirm", page.text, token=token[1]).status_code == 404
+    assert rep.get(link).status_code == 404
+
+    assert alert_in("Lab 3", NOW + timedelta(hours=1)) == {
+        "rep@union.example", "ann@union.example",
+    }  # fmt: skip
+    alerting.outbox.deliver_due(NOW + timedelta(hours=1))
+    assert "ann@union.example" in {str(m["To"]) for m in smtp_server.wait_for(4)}
+
+    # A link not followed within 72 hours stops working.
+    late = subscribe("bob@union.example")
+    clock[0] = NOW + timedelta(hours=72)
+    rep = client_for(app, Role.REP)  # the session of 72 hours ago has ended
+    expired = rep.get(late)
+    assert expired.status_code == 404
+    assert "this confirmation link has expired" in expired.text
+    bob = next(s for s in alerting.records.subscriptions() if not s.confirmed)
+    assert "✖ not confirmed" in row(
+        rep.get("/alerts/subscriptions").text, "data-subscription", bob.id
+    )
+    assert [s.email for s in alerting.monitor.subscriptions()] == [
+        "rep@union.example", "ann@union.example",
+    ]  # fmt: skip
+
+
+def test_confirmation_links_are_single_use_per_site_and_older_files_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    """A token confirms only a subscription of the site that issued it; subscriptions in a
+    file from before confirmation keep working (they are taken as confirmed)."""
+    db = tmp_path / "accounts.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "CREATE TABLE alert_subscriptions (id INTEGER PRIMARY KEY, site TEXT NOT NULL,"
+            " owner TEXT NOT NULL, recipient TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+        con.execute(
+            "INSERT INTO alert_subscriptions VALUES (1, 'Hillside Academy', 'rep', ?, ?)",
+            (json.dumps({"name": "Old", "email": "old@union.example"}), NOW.isoformat()),
+        )
+    hillside, other = AlertRecords(db, "Hillside Academy"), AlertRecords(db, "Other School")
+    [old] = hillside.subscriptions()
+    assert old.confirmed_at == NOW
+    _, token = hillside.subscribe("rep", {"name": "New"}, NOW, timedelta(hours=72))
+    with pytest.raises(ConfirmationError):
+        other.confirm(token, "someone", NOW)
+    assert hillside.confirm(token, "rep", NOW).confirmed
+    with pytest.raises(ConfirmationError, match="used already"):
+        hillside.confirm(token, "rep", NOW)
 
 
 # -- for other programs -----------------------------------------------------------------------
@@ -651,10 +779,33 @@ def test_the_room_chart_marks_the_actions_recorded_that_week(
     figure = json.loads(re.search(r'id="co2-figure"[^>]*>(.*?)</script>', page.text, re.S)[1])
     [marks] = [t for t in figure["data"] if t["name"] == "Actions"]
     assert marks["x"] == ["2026-11-16T00:00:00"]  # local time, as the CO2 line
-    assert marks["text"] == ["Trickle vents unblocked: <vents> freed"]
+    assert marks["text"] == ["Trickle vents unblocked: &lt;vents&gt; freed"]  # as typed
     # Not in another week's range.
     other = client_for(app, Role.STAFF).get(
         "/room",
         params={"name": "Room 4", "range": "custom", "from": "2026-11-02", "to": "2026-11-06"},
     )
     assert "Actions recorded" not in other.text
+
+
+def test_a_link_in_an_action_note_reaches_the_chart_as_text(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    """Plotly reads hover text as HTML: a note's markup goes to the figure escaped, so no
+    viewer's tooltip shows a live link (or any other tag) a rep typed."""
+    alert = opened(alerting, "Room 4")
+    note = '<a href="https://evil.example/login">Sign in again</a> & <br>windows open'
+    alerting.records.record_action(
+        alert.id, step="practical-steps", action="windows-opened", note=note,
+        taken_on=date(2026, 11, 16), by="rep", at=NOW, close=False,
+    )  # fmt: skip
+    page = client_for(app, Role.STAFF).get("/room", params={"name": "Room 4", "range": "week"})
+    figure = json.loads(re.search(r'id="co2-figure"[^>]*>(.*?)</script>', page.text, re.S)[1])
+    [marks] = [t for t in figure["data"] if t["name"] == "Actions"]
+    assert marks["text"] == [
+        'Windows opened: &lt;a href="https://evil.example/login"&gt;Sign in again&lt;/a&gt;'
+        " &amp; &lt;br&gt;windows open"
+    ]
+    for trace in figure["data"]:
+        for text in trace.get("text", []):
+            assert "<" not in text, text

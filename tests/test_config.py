@@ -93,3 +93,65 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         (4, "sensors[0].room"),
         (5, "sensors[1].family"),
     ]
+
+
+STORE_REFUSES = "InfluxDB could never store it; rename it"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        (
+            "{name: Music, building: Arts",
+            r"{name: 'Music\', building: Arts",
+            "rooms[9].name",
+            r"'Music\\' ends with a backslash",
+        ),
+        (
+            "{name: Lab 3, building: Science,",
+            r'{name: Lab 3, building: "Sci\tence",',
+            "rooms[8].building",
+            r"'Sci\tence' contains the control character '\t'",
+        ),
+        (
+            "name: Hillside Academy ",
+            r'name: "Hillside\x07Academy" ',
+            "site.name",
+            r"'Hillside\x07Academy' contains the control character '\x07'",
+        ),
+        (
+            "device: room-4-co2,",
+            r"device: 'room-4-co2\',",
+            "sensors[3].device",
+            r"'room-4-co2\\' ends with a backslash",
+        ),
+    ],
+)
+def test_a_name_line_protocol_cannot_carry_is_refused_with_its_line(
+    tmp_path: Path, example_site_path: Path, old: str, new: str, where: str, message: str
+) -> None:
+    """Such a name would pass, then every reading filed under it would be refused by
+    InfluxDB (README "Storage"): `check-config` says so, whichever store the site uses."""
+    path, line = broken(tmp_path, example_site_path, old, new)
+    with pytest.raises(SiteConfigError) as info:
+        load_site(path, families=FAMILIES)
+    text = str(info.value)
+    assert f"{path}:{line}: {where}: {message}" in text, text
+    assert STORE_REFUSES in text
+
+
+def test_a_name_of_spaces_is_refused(tmp_path: Path, example_site_path: Path) -> None:
+    path, line = broken(tmp_path, example_site_path, "{name: Room 6,", '{name: "   ",')
+    with pytest.raises(SiteConfigError, match=rf"site.yaml:{line}: rooms\[5\].name: .*at least 1"):
+        load_site(path, families=FAMILIES)
+
+
+def test_names_with_what_line_protocol_escapes_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "site: {name: 'St Mary''s, \"Upper\" = school'}\n"
+        "rooms: [{name: 'Lab\\2', building: 'Bâtiment A,B'}]\n"
+        "sensors: [{family: tasmota, device: 'a b=c,d', room: 'Lab\\2'}]\n"
+    )
+    site = load_site(path, families=FAMILIES)
+    assert [r.name for r in site.rooms] == ["Lab\\2"]

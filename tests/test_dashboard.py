@@ -3,6 +3,7 @@ anything that came from a site file or a sensor, the page script, health and col
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,13 +12,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import sign_in
+from tests.conftest import free_port, sign_in
 from ventwatch.accounts import Accounts
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.present import ago, by_building_and_floor
 from ventwatch.dashboard.rooms import RoomNow
 from ventwatch.readings import Reading
+from ventwatch.store import open_store
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
@@ -209,8 +211,27 @@ def test_healthz(client: TestClient, store: DuckDBStore) -> None:
     store.close()
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["status"] == "error"
-    assert response.json()["reason"].startswith("store: ")
+    assert response.json() == {"status": "error", "reason": "store down"}
+
+
+def test_healthz_does_not_tell_anyone_where_the_store_is(
+    accounts: Accounts, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`/healthz` is public: an InfluxDB that does not answer is "store down", and only the
+    log names its host and port."""
+    port = free_port()  # nothing listens there
+    store = open_store(f"influxdb://ventwatch:s3cret@127.0.0.1:{port}/ventwatch", None)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ventwatch.dashboard.routes.health"):
+            response = TestClient(create_app(SITE, store, accounts=accounts)).get("/healthz")
+    finally:
+        store.close()
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "reason": "store down"}
+    for secret in ("127.0.0.1", str(port), "s3cret", "ventwatch:"):
+        assert secret not in response.text
+    assert str(port) in caplog.text  # for whoever runs the server
+    assert "s3cret" not in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -82,33 +82,45 @@ def test_decoder_case(case: Path) -> None:
     assert (asdict(decoded.signal) if decoded.signal else None) == spec.get("signal")
 
 
-@pytest.mark.parametrize(
-    "topic",
-    [
-        "tele/x/SENSOR",
-        "tele/x/LWT",
-        "zigbee2mqtt/x",
-        "zigbee2mqtt/x/availability",
-        "airgradient/readings/x",
-        "v3/app@ttn/devices/x/up",
-        "home/gw/BTtoMQTT/AA",
-        "node/sensor/co2/state",
-        "node/status",
-        "homeassistant/sensor/node/co2/config",
-        "homeassistant/sensor/room_co2/state",
-        "homeassistant/sensor/room_co2/unit_of_measurement",
-        "ha/sensor/room_co2/device_class",
-        "ha/sensor/room_co2/last_updated",
-        "zigbee2mqtt/x/co2",
-        "zigbee2mqtt/floor 1/x/linkquality",
-    ],
-)
+EVERY_TOPIC = [
+    "tele/x/SENSOR",
+    "tele/x/LWT",
+    "zigbee2mqtt/x",
+    "zigbee2mqtt/x/availability",
+    "airgradient/readings/x",
+    "v3/app@ttn/devices/x/up",
+    "home/gw/BTtoMQTT/AA",
+    "node/sensor/co2/state",
+    "node/status",
+    "homeassistant/sensor/node/co2/config",
+    "homeassistant/sensor/room_co2/state",
+    "homeassistant/sensor/room_co2/unit_of_measurement",
+    "ha/sensor/room_co2/device_class",
+    "ha/sensor/room_co2/last_updated",
+    "zigbee2mqtt/x/co2",
+    "zigbee2mqtt/floor 1/x/linkquality",
+]
+
+
+@pytest.mark.parametrize("topic", EVERY_TOPIC)
 @given(payload=st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash(topic: str, payload: bytes) -> None:
     decoder = decoder_for(topic)
     assert decoder is not None
     with contextlib.suppress(DecodeError):
         decoder.decode(topic, payload, CTX)
+
+
+@pytest.mark.parametrize("topic", EVERY_TOPIC)
+@pytest.mark.parametrize(
+    "nested", [b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 15_000 + b"1" + b"}" * 15_000]
+)
+def test_json_nested_too_deeply_is_a_bad_message(topic: str, nested: bytes) -> None:
+    """Within the size cap, yet deeper than Python's parser recurses (RecursionError)."""
+    decoder = decoder_for(topic)
+    assert decoder is not None
+    with contextlib.suppress(DecodeError):
+        decoder.decode(topic, nested, CTX)
 
 
 json_values = st.recursive(

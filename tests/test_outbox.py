@@ -19,6 +19,7 @@ from ventwatch.config import Recipient, Subscription
 from ventwatch.settings import SmtpSettings
 
 T0 = datetime(2025, 3, 3, 10, 15, tzinfo=UTC)
+SITE = "Hillside Academy"
 NOTICE = Notice(
     kind="opened",
     subject="Room B12: CO₂ above 1500 ppm",
@@ -33,7 +34,7 @@ def hook(receiver: HttpReceiver, name: str = "Estates", path: str = "/hook") -> 
 
 
 def outbox(tmp_path: Path, **options: float) -> Outbox:
-    return Outbox(tmp_path / "alerts.sqlite", Channels(None, None, timeout=2), **options)  # type: ignore[arg-type]
+    return Outbox(tmp_path / "alerts.sqlite", SITE, Channels(None, None, timeout=2), **options)  # type: ignore[arg-type]
 
 
 def only(box: Outbox) -> Delivery:
@@ -143,6 +144,7 @@ def test_errors_never_record_or_log_secrets(
 ) -> None:
     box = Outbox(
         tmp_path / "alerts.sqlite",
+        SITE,
         Channels(None, None, env={"CHAT_URL": "nosuchservice://123456789:sEcReT_tOkEn/"}),
     )
     box.enqueue(Recipient(name="Chat", apprise_env="CHAT_URL"), NOTICE, now=T0)
@@ -180,6 +182,7 @@ def test_one_bad_recipient_does_not_hold_up_the_others(
 ) -> None:
     box = Outbox(
         tmp_path / "alerts.sqlite",
+        SITE,
         # A relay that is down: the email fails (temporarily) before the webhook is tried.
         Channels(SmtpSettings("127.0.0.1", free_port(), "plain", "v@school.example"), None),
     )

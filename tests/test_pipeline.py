@@ -116,7 +116,7 @@ def test_another_site_s_sensor_is_left_to_that_site(site: SiteConfig, tmp_path: 
 
 def test_presence_is_tracked_not_stored(pipeline: Pipeline) -> None:
     pipeline.process([msg("tele/room-4-co2/LWT", b"Offline")])
-    assert pipeline.presence == {"tasmota:room-4-co2": "offline"}
+    assert dict(pipeline.presence.items()) == {("tasmota", "room-4-co2"): "offline"}
     assert pipeline.quarantine.snapshot()["counts"]["presence"] == 1
 
 

@@ -107,3 +107,17 @@ def test_the_export_form_is_on_the_overview_and_room_pages(app: FastAPI) -> None
     rep = client_for(app, Role.REP)
     assert 'action="/export/evidence"' in rep.get("/").text
     assert SITE_NAME  # the seeded site is the one served
+
+
+def test_a_room_named_twice_is_reported_once(app: FastAPI) -> None:
+    rep = client_for(app, Role.REP)
+    rooms = ["Hall", "Lab 1", "Hall"]
+    got = rep.get("/export/evidence", params={"week": "2026-W47", "room": rooms})
+    assert got.status_code == 200
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(got.content)).read("manifest.json"))
+    assert manifest["rooms"] == ["Lab 1", "Hall"]  # once each, in the site file's order
+    dates = {"from": "2026-11-16", "to": "2026-11-20"}
+    twice = rep.get("/api/analysis", params={**dates, "room": ["Hall", "Hall"]})
+    assert twice.status_code == 200
+    once = rep.get("/api/analysis", params={**dates, "room": "Hall"})
+    assert twice.json() == once.json()

@@ -46,7 +46,7 @@ def weekly(tmp_path: Path, smtp_server: SmtpServer) -> WeeklyEmail:
         load_profile("joint-union"),
         DuckDBStore(tmp_path / "store.duckdb"),
         AlertRecords(db, site.site.name),
-        Outbox(db, Channels(smtp, None)),
+        Outbox(db, site.site.name, Channels(smtp, None)),
         db,
         "https://vw.school.example",
         clock=lambda: DUE,

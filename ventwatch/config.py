@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +34,23 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+def _storable(value: str) -> str:
+    """Refuse a name InfluxDB's line protocol cannot carry as a tag (one ending in a backslash,
+    or with a control character): it would pass here and then be refused with every reading
+    (README "Storage"), so the site file says so before anything starts, on either store."""
+    from ventwatch.store.influxdb import tag_problem
+
+    problem = tag_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem}: InfluxDB could never store it; rename it")
+    return value
+
+
+# Names readings are filed under (site, room, sensor id, family: InfluxDB tags), and a
+# room's building, held to the same rule so that no name in the file is left unchecked.
+StoredName = Annotated[Name, AfterValidator(_storable)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -109,7 +127,7 @@ def site_slug(name: str) -> str:
 
 
 class Site(Strict):
-    name: Name
+    name: StoredName
     timezone: str = "Europe/London"
 
     @field_validator("timezone")
@@ -128,8 +146,8 @@ ReportInterval = Annotated[float, Field(gt=0, le=60)]
 
 
 class Room(Strict):
-    name: Name
-    building: Name = "Main"
+    name: StoredName
+    building: StoredName = "Main"
     floor: int | str = 0
     capacity: int = Field(default=30, ge=1, le=2000)
     volume_m3: float | None = Field(default=None, gt=0)
@@ -163,7 +181,7 @@ class ValueSpec(Strict):
 class GenericDecoderSpec(Strict):
     """A JSON payload format described in the site file instead of in code."""
 
-    name: Name
+    name: StoredName  # the family of its readings
     topic: Name
     sensor_topic_level: int | None = Field(default=None, ge=0)
     sensor_path: str | None = None
@@ -206,9 +224,9 @@ def _env_name(value: str | None) -> str | None:
 
 
 class SensorEntry(Strict):
-    family: Name
-    device: Name
-    room: Name
+    family: StoredName
+    device: StoredName
+    room: Name  # a room's name, checked where the room is listed
     # As a room's: how often this sensor reports, when longer than the profile's stale time.
     report_interval_minutes: ReportInterval | None = None
 
@@ -220,6 +238,9 @@ class Broker(Strict):
     username_env: str | None = None
     password_env: str | None = None
     client_id: str | None = None
+    # The largest payload ingest parses: sensors send a few hundred bytes, and a bigger one is
+    # quarantined (`too_large`) before it costs the memory and time of decoding.
+    max_payload_kib: int = Field(default=64, ge=1)
 
     _env = field_validator("username_env", "password_env")(_env_name)
 

@@ -194,6 +194,8 @@ def serve(
     stop every service cleanly."""
     for service in services:
         service.start()
+    # Every site of one process reads the same environment: the first's proxies are all's.
+    proxies = [str(network) for network in services[0].settings.trusted_proxies]
     config = uvicorn.Config(
         app,
         host=http.host,
@@ -201,6 +203,12 @@ def serve(
         log_level="warning",
         # Open live streams (server-sent events) would hold a shutdown up indefinitely.
         timeout_graceful_shutdown=3,
+        # X-Forwarded-For names the client (the address failed logins count against) only
+        # from the proxies VENTWATCH_TRUSTED_PROXIES names. uvicorn's own default believes
+        # 127.0.0.1 (or $FORWARDED_ALLOW_IPS): anyone on this host, and every request
+        # through a proxy that passes the header on, could then claim any address.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
     )
     server = uvicorn.Server(config)
     if on_ready is not None:

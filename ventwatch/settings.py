@@ -9,13 +9,20 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
 | VENTWATCH_ACCOUNTS_DB  | a file (SQLite)                        | the site file's       |
 | VENTWATCH_SMTP_URL     | smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1] | alerts.smtp |
+| VENTWATCH_TRUSTED_PROXIES | IPs and CIDR networks, comma-separated: 10.0.0.5,10.1.0.0/16 | none |
 
 Broker credentials may also come from the variables the site file names (`username_env`,
 `password_env`); a user and password inside VENTWATCH_BROKER_URL win.
+
+VENTWATCH_TRUSTED_PROXIES names the reverse proxies whose X-Forwarded-For and
+X-Forwarded-Proto are believed: a client's address is what the login throttle counts, and a
+header anyone may send would let a guesser be a new client at every attempt. Unset or empty,
+no one is believed, not even 127.0.0.1 (uvicorn's default).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +85,39 @@ class Settings:
     accounts_db: Path
     smtp: SmtpSettings | None = None
     dashboard_url: str = "http://127.0.0.1:8000"
+    # Reverse proxies whose forwarded headers name the client (VENTWATCH_TRUSTED_PROXIES).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+def parse_trusted_proxies(
+    value: str, origin: str = "VENTWATCH_TRUSTED_PROXIES"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP addresses and networks (CIDR): `10.0.0.5, 10.1.0.0/16, ::1`. Host
+    names are refused (trust must not hang on DNS), and so is `*`: believing everyone is what
+    this setting exists to prevent."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise SettingsError(
+                f"{origin}: '*' would let every client name its own address; name the "
+                "proxies' addresses (e.g. 127.0.0.1 or 10.0.0.0/8)"
+            )
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{origin}: {item!r} is not an IP address or network (CIDR, e.g. "
+                    "10.0.0.0/8); proxies are named by address, comma-separated"
+                ) from None
+            raise SettingsError(
+                f"{origin}: {item!r} has host bits set: did you mean {loose}?"
+            ) from None
+    return tuple(networks)
 
 
 def parse_smtp_url(url: str, origin: str = "VENTWATCH_SMTP_URL") -> SmtpSettings:
@@ -211,4 +251,5 @@ def resolve(
         ),
         smtp=_smtp(site, env),
         dashboard_url=(site.alerts.dashboard_url or f"http://{http.host}:{http.port}").rstrip("/"),
+        trusted_proxies=parse_trusted_proxies(env.get("VENTWATCH_TRUSTED_PROXIES", "")),
     )

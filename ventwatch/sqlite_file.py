@@ -1,5 +1,6 @@
 """The project's SQLite file (users, sessions, API tokens, sensor assignments): one place that
-knows how to open it safely from many threads and processes."""
+knows how to open it safely from many threads and processes, and creates it private (0600,
+`private_files`): SQLite gives its journal the same mode as the file."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ventwatch.private_files import create_private_file
+
 
 class SqliteFile:
     """A SQLite file with its tables created on first open. Each thread gets its own
     connection (SQLite's rule); each `transaction()` commits, or rolls back on an error."""
 
     def __init__(self, path: Path, schema: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)  # an empty file is an empty SQLite database
         self.path = path
         self._local = threading.local()
         with self.transaction() as db:
@@ -31,3 +34,18 @@ class SqliteFile:
             self._local.con = con
         with con:
             yield con
+
+    @contextmanager
+    def schema_change(self) -> Iterator[sqlite3.Connection]:
+        """A transaction that holds the file's write lock from its first statement (BEGIN
+        IMMEDIATE). A migration looks before it alters (is this column there yet?): two
+        processes, or two sites' objects in one process, opening an old file at once must
+        not both see the column missing and both add it."""
+        with self.transaction() as db:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+
+
+def column_names(db: sqlite3.Connection, table: str) -> set[str]:
+    """The columns `table` has in this file: what a migration checks before adding one."""
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}

@@ -3,7 +3,9 @@ done about them and whether it helped), the workflow forms, the audit log as CSV
 employer, subscriptions made on the dashboard, and `/api/alerts`.
 
 Every change goes through `AlertRecords`, which writes the audit row in the same transaction:
-nothing here changes an alert any other way. A process that does not run alerting answers
+nothing here changes an alert any other way. A subscription added here names an address the
+rep typed, so it waits for that address to confirm it (a single-use link that expires) before
+any alert goes there. A process that does not run alerting answers
 404, saying so, rather than an empty page that would read as "no alerts".
 """
 
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -37,9 +40,9 @@ from ventwatch.alerts.actions import (
 )
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert
-from ventwatch.alerts.messages import UNITS, document
+from ventwatch.alerts.messages import UNITS, confirmation_notice, document
 from ventwatch.alerts.monitor import school_days_after
-from ventwatch.alerts.records import ActionRecord, AuditEntry, WorkflowError
+from ventwatch.alerts.records import ActionRecord, AuditEntry, ConfirmationError, WorkflowError
 from ventwatch.alerts.rules import describe
 from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Profile, Source
@@ -62,6 +65,10 @@ SEVERITY_STYLE = {"urgent": ("✖", "poor"), "advisory": ("▲", "act"), "info":
 VERDICT_BAND = {"helped": "good", "worse": "poor", "no clear change": "act"}
 # Cells a spreadsheet would run as a formula: the audit log is opened in one by the employer.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# How long a subscription's confirmation link works: over a weekend, from a Friday afternoon.
+CONFIRM_WITHIN = timedelta(hours=72)
+# A confirmation token as `AlertRecords.subscribe` makes it is 43 characters.
+ConfirmToken = Annotated[str, Query(min_length=1, max_length=100)]
 
 
 async def get_alerting(request: Request) -> Alerting:
@@ -263,7 +270,7 @@ def event_text(entry: AuditEntry, view: AlertView, alert: Alert | None) -> str:
                 f"({step_label(str(d.get('step')))}), taken on {d.get('taken_on')}"
             )
             return text + (f". Note: {d['note']}" if d.get("note") else "")
-        case "subscribed" | "unsubscribed":
+        case "subscribed" | "confirmed" | "unsubscribed":
             return f"{entry.kind.capitalize()}: {d.get('name')} <{d.get('email')}>"
     return f"{entry.kind}: {d}"
 
@@ -405,6 +412,7 @@ def _subscriptions_page(
     templates: Jinja2Templates,
     alerting: Alerting,
     user: User,
+    now: datetime,
     form: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     status: int = 200,
@@ -416,6 +424,7 @@ def _subscriptions_page(
         "alert_subscriptions.html",
         {
             "site_name": site.site.name,
+            "v": AlertView(alerting, now),
             "from_file": site.alerts.subscriptions,
             "stored": stored,
             "may_delete": {s.id for s in stored if user.role == Role.ADMIN or s.owner == user.name},
@@ -439,9 +448,13 @@ def _subscriptions_page(
 
 @router.get("/alerts/subscriptions", response_class=HTMLResponse, tags=["pages"])
 def subscriptions_page(
-    user: AlertUserDep, request: Request, alerting: AlertingDep, templates: TemplatesDep
+    user: AlertUserDep,
+    request: Request,
+    alerting: AlertingDep,
+    templates: TemplatesDep,
+    now: NowDep,
 ) -> HTMLResponse:
-    return _subscriptions_page(request, templates, alerting, user)
+    return _subscriptions_page(request, templates, alerting, user, now)
 
 
 def _problems(form: dict[str, Any], site: SiteConfig) -> tuple[Subscription | None, list[str]]:
@@ -487,7 +500,9 @@ def subscribe(
     rooms: Annotated[list[str] | None, Form()] = None,
     buildings: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Alerts by email for the user (or anyone they name), kept beside the site file's."""
+    """Alerts by email for the user (or anyone they name), kept beside the site file's once
+    the address confirms them: this sends it the confirmation link, through the site's
+    outbox (retried, and shown on the alerts page if it cannot be delivered)."""
     form = {
         "name": name,
         "email": email.strip(),
@@ -498,9 +513,57 @@ def subscribe(
     }
     subscription, errors = _problems(form, alerting.site)
     if subscription is None:
-        return _subscriptions_page(request, templates, alerting, user, form, errors, 400)
-    alerting.records.subscribe(user.name, subscription.model_dump(mode="json"), now)
-    log.info("%s subscribed %s to alerts", user.name, subscription.address)
+        return _subscriptions_page(request, templates, alerting, user, now, form, errors, 400)
+    _, token = alerting.records.subscribe(
+        user.name, subscription.model_dump(mode="json"), now, CONFIRM_WITHIN
+    )
+    ctx = alerting.monitor.ctx
+    link = f"{ctx.dashboard_url}/alerts/subscriptions/confirm?{urlencode({'token': token})}"
+    notice = confirmation_notice(
+        ctx.site, subscription.name, user.name, link, ctx.local(now + CONFIRM_WITHIN), now
+    )
+    alerting.outbox.enqueue(subscription, notice, now=now)
+    log.info("%s subscribed %s to alerts, to be confirmed", user.name, subscription.address)
+    return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
+
+
+@router.get("/alerts/subscriptions/confirm", response_class=HTMLResponse, tags=["pages"])
+def confirm_page(
+    user: AlertUserDep,
+    request: Request,
+    alerting: AlertingDep,
+    templates: TemplatesDep,
+    now: NowDep,
+    token: ConfirmToken,
+) -> HTMLResponse:
+    """What the link in a confirmation email opens: the subscription, and a button. Opening
+    it changes nothing, so a mail filter that follows links cannot confirm on its own."""
+    try:
+        waiting = alerting.records.awaiting(token, now)
+    except ConfirmationError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return templates.TemplateResponse(
+        request,
+        "alert_subscription_confirm.html",
+        {"site_name": alerting.site.site.name, "s": waiting, "token": token},
+    )
+
+
+@router.post("/alerts/subscriptions/confirm", tags=["pages"])
+def confirm(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    base: BaseDep,
+    token: Annotated[str, Form(min_length=1, max_length=100)],
+) -> RedirectResponse:
+    """Confirm a subscription with its token, once: alerts go to its address from now on."""
+    try:
+        confirmed = alerting.records.confirm(token, user.name, now)
+    except ConfirmationError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    log.info("%s confirmed alert subscription %d", user.name, confirmed.id)
     return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
 

@@ -1,7 +1,12 @@
-"""`/healthz` for Docker and load balancers: up only when the store answers."""
+"""`/healthz` for Docker and load balancers: up only when the store answers.
+
+It is public (no login), so it says only "store down": the store's error names its host and
+port (or its file), which stay in the log for whoever runs the server.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from fastapi import APIRouter
@@ -11,15 +16,19 @@ from ventwatch.dashboard.deps import NowDep, StoreDep
 from ventwatch.store import Store
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+STORE_DOWN = "store down"
 
 
 def store_problem(store: Store, now: datetime) -> str | None:
     """Asks for readings from `now` on: a real round trip to the store that returns nothing.
-    None when it answers, else what went wrong."""
+    None when it answers, else `STORE_DOWN` (the reason goes to the log)."""
     try:
         store.latest(since=now)
-    except Exception as exc:  # any failure of the store means "not healthy", with the reason
-        return f"store: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # any failure of the store means "not healthy"
+        log.warning("health check: store: %s: %s", type(exc).__name__, exc)
+        return STORE_DOWN
     return None
 
 

@@ -87,13 +87,13 @@ def analysis(
     last: Annotated[date, Query(alias="to", ge=EARLIEST, le=LATEST)],
     room: Annotated[list[str] | None, Query(max_length=1000)] = None,
 ) -> dict[str, Any]:
-    """Every room (or the `room`s named) judged over the local dates `from`..`to`: the
-    document `ventwatch analyse --format json` prints."""
+    """Every room (or the `room`s named; a room named twice is judged once) over the local
+    dates `from`..`to`: the document `ventwatch analyse --format json` prints."""
     if last < first:
         raise HTTPException(status_code=400, detail="'to' is before 'from'")
     if (last - first).days + 1 > MAX_DAYS:
         raise HTTPException(status_code=400, detail=f"at most {MAX_DAYS} days at a time")
-    names = None if room is None else [find_room(site, name).name for name in room]
+    names = None if room is None else list(dict.fromkeys(find_room(site, n).name for n in room))
     start, end = local_day_bounds(first, last, site.tz)
     means = read_minutes(store, site, profile, names, start, min(end, now))
     return to_json(analyse_site(means, site, profile, first, last, rooms=names, until=now))

@@ -4,7 +4,13 @@ A new reading reaches an open overview within about a second, without the page p
 server looks at the newest readings every `TICK_S` and sends the whole `/api/rooms` document
 when anything a tile shows has changed (and at least every `REFRESH_S`, so ages keep
 counting). A stream ends after `LIFETIME_S`; the browser's EventSource reconnects by itself,
-and the reconnection passes the login check again, so a signed-out session stops receiving.
+and the reconnection passes the login check again.
+
+The stream also asks every tick whether its login still holds, and ends when it does not: a
+session that signs out here stops receiving within a tick, one ended by another process
+(`ventwatch users remove`, `set-password`) or a revoked or expired token within the time the
+accounts are remembered (5 s). Waiting for `LIFETIME_S` would leave a signed-out browser, or
+a shared screen someone signed out of, showing live readings for minutes.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from ventwatch.dashboard.auth import EVERYONE
+from ventwatch.dashboard.auth import EVERYONE, authenticate
 from ventwatch.dashboard.deps import (
     ClockDep,
     rooms_now_of,
@@ -37,7 +44,9 @@ def _signature(now: RoomsNow) -> tuple[object, ...]:
 
 
 async def _events(
-    request: Request, fetch: Callable[[], Awaitable[RoomsAnswer]]
+    request: Request,
+    fetch: Callable[[], Awaitable[RoomsAnswer]],
+    signed_in: Callable[[], bool],
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     started = time.monotonic()
@@ -45,6 +54,9 @@ async def _events(
     last_signature: tuple[object, ...] | None = None
     while time.monotonic() - started < LIFETIME_S:
         if await request.is_disconnected():
+            return
+        # Off the loop: a login not remembered any more is read from the accounts file.
+        if not await run_in_threadpool(signed_in):
             return
         # The per-second cache the overview and /api/rooms share: every open stream of a
         # second costs one computation, and the JSON is serialised once.
@@ -68,8 +80,11 @@ def rooms_stream(request: Request, clock: ClockDep) -> StreamingResponse:
     def fetch() -> Awaitable[RoomsAnswer]:
         return rooms_now_of(request.app.state, clock())
 
+    def signed_in() -> bool:
+        return authenticate(request, request.app.state.accounts) is not None
+
     return StreamingResponse(
-        _events(request, fetch),
+        _events(request, fetch, signed_in),
         media_type="text/event-stream",
         # No proxy may hold the events back to fill a buffer.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

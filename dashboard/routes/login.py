@@ -2,11 +2,14 @@
 
 The login form is protected against cross-site posting by a random token that is both in a
 cookie and in the form (another site can make a browser post, but cannot read the cookie to
-copy it into the form). Failed logins are throttled per client address and per user name.
+copy it into the form). Failed logins are throttled per (name, client address), per address
+and per name (`accounts.LoginThrottle`); the client address is the one `auth.client_address`
+gives, which a forwarded header changes only from a trusted proxy.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -20,6 +23,7 @@ from ventwatch.dashboard.auth import (
     SESSION_COOKIE,
     AccountsDep,
     CsrfChecked,
+    client_address,
 )
 from ventwatch.dashboard.deps import BaseDep, NowDep, TemplatesDep
 
@@ -40,6 +44,16 @@ def may_enter(request: Request, user: User) -> bool:
     """A user may sign in here who may see one of the sites this app serves (one site's
     dashboard serves one; the site list of several serves them all)."""
     return any(user.may_see(name) for name in request.app.state.site_names)
+
+
+def _duration(seconds: float) -> str:
+    """A wait in words, rounded up: the name back-off starts at a second, the limits at
+    minutes."""
+    if seconds < 60:
+        n = max(1, math.ceil(seconds))
+        return f"{n} second{'' if n == 1 else 's'}"
+    n = math.ceil(seconds / 60)
+    return f"{n} minute{'' if n == 1 else 's'}"
 
 
 def _secure(request: Request) -> bool:
@@ -90,23 +104,24 @@ def login(
     if not cookie or not secrets.compare_digest(cookie, csrf):
         return _form(request, templates, target, "The form expired: please try again.", 400)
     throttle = request.app.state.login_throttle
-    keys = [f"ip:{request.client.host if request.client else '?'}", f"user:{name.lower()}"]
-    wait = throttle.retry_after(keys, now)
+    address = client_address(request)
+    # Counted as a failure from here until the password proves right, so guesses sent
+    # together cannot all be checked before the first of them is counted.
+    wait = throttle.begin(name, address, now)
     if wait > 0:
         response = _form(
             request,
             templates,
             target,
-            f"Too many failed logins: try again in {int(wait // 60) + 1} minutes.",
+            f"Too many failed logins: try again in {_duration(wait)}.",
             429,
         )
-        response.headers["Retry-After"] = str(int(wait) + 1)
+        response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     user = accounts.check_password(name, password)
     if user is None or not may_enter(request, user):
-        throttle.failed(keys, now)
         return _form(request, templates, target, "Wrong name or password.", 401)
-    throttle.succeeded(keys)
+    throttle.succeeded(name, address, now)
     token, _ = accounts.start_session(user, now)
     redirect = RedirectResponse(target, status_code=303)
     redirect.set_cookie(

@@ -6,22 +6,30 @@ Both build the same report `ventwatch report` builds (`reports.inputs.load_repor
 page, the command line and the weekly email never disagree. A week's PDF takes seconds:
 the handlers are plain functions, which FastAPI runs in its thread pool, so the event loop
 keeps serving other pages meanwhile.
+
+Exports are bounded so that many at once cannot exhaust the server: each user may ask for
+`ExportLimit.per_minute` a minute (then 429), and a PDF (the evidence pack holds one) needs a
+place in line for the process's one browser before its report is built (none free: 503, with
+`Retry-After`, before any work is done). Both answer with a page that says what to do.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from ventwatch.accounts import User
 from ventwatch.dashboard.auth import AlertUserDep, UserDep
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep
 from ventwatch.reports.evidence import evidence_pack, load_evidence
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report, logged_actions
+from ventwatch.reports.pdf_format import PrinterBusyError, shared_printer
 from ventwatch.reports.period import BadPeriodError, Period, parse_week
 
 router = APIRouter()
@@ -42,6 +50,38 @@ def _period(week: str | None, site_now: datetime) -> Period:
         return parse_week(week or last_week(site_now))
     except BadPeriodError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+
+
+def _within_rate(request: Request, user: User) -> None:
+    """Count this export against the user's allowance, or answer 429."""
+    wait = request.app.state.export_limit.take(user.name)
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail=(
+                f"You have asked for {request.app.state.export_limit.per_minute} reports in "
+                f"the last minute: wait {int(wait) + 1} s and try again"
+            ),
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+
+def _place_for_printing(pdf: bool) -> AbstractContextManager[None]:
+    """A place in line for the shared PDF printer, held while the report is built and
+    printed (nothing to hold for the other formats), or 503 at once when the line is full."""
+    if not pdf:
+        return nullcontext()
+    try:
+        return shared_printer().admit()
+    except PrinterBusyError as exc:
+        raise HTTPException(
+            status_code=503,
+            detail=(
+                "Reports are being printed for other people right now and the line is full: "
+                "try again in a minute"
+            ),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from exc
 
 
 def _rooms(site_rooms: list[str], room: str | None) -> list[str] | None:
@@ -73,15 +113,18 @@ def export(
     """The report of a week (default: last week), for the whole site or one room."""
     period = _period(week, now.astimezone(site.tz))
     rooms = _rooms([r.name for r in site.rooms], room)
+    _within_rate(request, user)
     accounts_db = request.app.state.accounts.path
     actions = [
         a for a in logged_actions(accounts_db, site.site.name) if rooms is None or a.room in rooms
     ]
-    report = load_report(store, site, profile, period, now, actions, rooms)
     chosen = FORMATS[format]
+    with _place_for_printing(format == "pdf"):
+        report = load_report(store, site, profile, period, now, actions, rooms)
+        body = chosen.render(report)
     stem = f"ventilation-{site.site.name}-{period.label}" + (f"-{room}" if room else "")
     return Response(
-        chosen.render(report),
+        body,
         media_type=chosen.media_type,
         headers={"Content-Disposition": f'attachment; filename="{_filename(stem, chosen.suffix)}"'},
     )
@@ -98,17 +141,22 @@ def export_evidence(
     week: WeekText = None,
     room: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> Response:
-    """A rep's evidence pack (ZIP with SHA-256 manifest) for a week and some rooms."""
+    """A rep's evidence pack (ZIP with SHA-256 manifest) for a week and some rooms (a room
+    named twice is in the pack once)."""
     period = _period(week, now.astimezone(site.tz))
     names = [r.name for r in site.rooms]
-    for name in room or []:
+    chosen = list(dict.fromkeys(room or []))
+    for name in chosen:
         _rooms(names, name)
+    _within_rate(request, user)
     alerting = request.app.state.alerting
     records = alerting.records if alerting is not None else None
-    inputs = load_evidence(store, site, profile, period, now, records, room or None)
+    with _place_for_printing(pdf=True):  # the pack holds the report as a PDF
+        inputs = load_evidence(store, site, profile, period, now, records, chosen or None)
+        body = evidence_pack(inputs)
     stem = f"evidence-{site.site.name}-{period.label}"
     return Response(
-        evidence_pack(inputs),
+        body,
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{_filename(stem, "zip")}"'},
     )

@@ -102,6 +102,11 @@
     const panel = document.getElementById("ingest");
     if (!panel) return;
     setText(panel, "connected", stats.connected ? "connected" : "not connected");
+    const takeover = field(panel, "takeover");
+    if (takeover && stats.mqtt_session) {
+      takeover.textContent = stats.mqtt_session.warning || "";
+      takeover.hidden = !stats.mqtt_session.warning;
+    }
     if (stats.store) setText(panel, "store", storeText(stats.store));
     const counts = Object.entries(stats.counts || {}).map(([outcome, n]) => {
       const row = document.createElement("div");

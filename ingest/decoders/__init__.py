@@ -22,6 +22,7 @@ from ventwatch.ingest.decoders import (
     zigbee2mqtt,
 )
 from ventwatch.ingest.decoders.types import (
+    MAX_TOPIC_CHARS,
     DecodeContext,
     Decoded,
     DecodedReading,
@@ -70,7 +71,8 @@ def decoder_for(
     Shape alone cannot tell some families apart: a statestream state topic under a base topic
     the site file does not list looks exactly like ESPHome's, and only its attribute topics
     say whose it is (see `ha_statestream`)."""
-    family = metadata.get(topic, {}).get("family") if metadata else None
+    facts = metadata.get(topic) if metadata is not None else None
+    family = facts.get("family") if facts else None
     if family is not None:
         taught = next((d for d in decoders if d.family == family), None)
         if taught is not None:
@@ -99,6 +101,7 @@ def _covers(general: str, specific: str) -> bool:
 
 __all__ = [
     "FAMILIES",
+    "MAX_TOPIC_CHARS",
     "REGISTRY",
     "DecodeContext",
     "DecodeError",

@@ -32,12 +32,11 @@ base is heard through `+/sensor/+/+`).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
 from ventwatch.ingest.decoders.units import convert, quantity_of
-from ventwatch.ingest.decoders.values import checked, plain_number
+from ventwatch.ingest.decoders.values import checked, json_value, plain_number
 
 FAMILY = "ha_statestream"
 # Attributes that say what the state measures, and the fact each teaches.
@@ -66,8 +65,8 @@ def _attribute(leaf: str, payload: bytes, state_topic: str) -> Decoded:
             raise DecodeError(f"{leaf} {text[:40]!r} is not an ISO time") from None
         return Decoded(learned=(state_topic, facts))
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = json_value(text)
+    except DecodeError:
         # Statestream JSON-encodes every attribute: a bare word is someone else's topic.
         raise DecodeError(f"attribute {leaf} is not JSON, as statestream sends it") from None
     if leaf in ATTRIBUTES and value is not None:

@@ -6,6 +6,8 @@ supplies the arrival time and maps the sensor to its room.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +21,38 @@ class DecodeError(ValueError):
 
 class OutOfRangeError(DecodeError):
     """Every value the payload carried was physically impossible (a fault, not a format)."""
+
+
+# The longest sensor id (or learned fact) taken from a topic or payload. A site file names a
+# device in at most 120 characters, so a longer id can only be junk, and ids are shown on pages
+# and kept as keys in memory.
+MAX_ID_CHARS = 200
+# The longest topic ingest handles, or a discovery config may name: topics are keys of its
+# maps, and no firmware family uses more than a few dozen characters.
+MAX_TOPIC_CHARS = 1024
+# What has no place in a name a person reads: C0 and C1 control characters; surrogates, which
+# JSON's "\ud800" decodes to and no page or JSON answer can encode; and the bidi controls that
+# make text display other than it reads.
+_UNFIT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def check_readable(text: str, what: str) -> None:
+    """Raise DecodeError, saying why, unless a person can read `text` and every page and API
+    can show it. Every id and fact a decoder takes from a message passes here (the dataclasses
+    below call it), so nothing unfit reaches the pipeline's maps, the store or a page."""
+    if text and len(text) <= MAX_ID_CHARS and text.isprintable():
+        return  # the usual case, told in C: printable text has none of the characters below
+    if not text:
+        raise DecodeError(f"{what} is empty")
+    if len(text) > MAX_ID_CHARS:
+        raise DecodeError(f"{what} of {len(text)} characters is longer than {MAX_ID_CHARS}")
+    unfit = _UNFIT.search(text)
+    if unfit is not None:
+        char = unfit.group()
+        kind = {"Cs": "a lone surrogate", "Cc": "a control character"}.get(
+            unicodedata.category(char), "a bidi control character"
+        )
+        raise DecodeError(f"{what} {text[:40]!a} has {kind} (U+{ord(char):04X})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +75,9 @@ class DecodedReading:
     # its repeat window as the same measurement, not a new one.
     state_digest: tuple[tuple[str, float], ...] | None = None
 
+    def __post_init__(self) -> None:
+        check_readable(self.sensor, "sensor id")
+
 
 @dataclass(frozen=True, slots=True)
 class Signal:
@@ -55,6 +92,9 @@ class Signal:
     device: str
     value: float
     unit: Literal["dBm", "lqi"]
+
+    def __post_init__(self) -> None:
+        check_readable(self.device, "device id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +116,16 @@ class Decoded:
     # Per message, not per reading: some firmware sends it in a message of its own (ESPHome's
     # Wi-Fi signal sensor), others beside the reading (Zigbee2MQTT's linkquality).
     signal: Signal | None = None
+
+    def __post_init__(self) -> None:
+        if self.presence is not None:
+            check_readable(self.presence[0], "device id")
+        if self.learned is not None:
+            topic, facts = self.learned
+            if len(topic) > MAX_TOPIC_CHARS:
+                raise DecodeError(f"state topic of {len(topic)} characters is too long")
+            for name, value in facts.items():
+                check_readable(value, name)
 
 
 @dataclass(frozen=True, slots=True)

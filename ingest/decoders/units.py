@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ventwatch.ingest.decoders.types import DecodeError
+from ventwatch.ingest.decoders.types import MAX_ID_CHARS, DecodeError
 
 DEVICE_CLASSES: dict[str, str] = {
     "carbon_dioxide": "co2_ppm",
@@ -59,9 +59,15 @@ CONVERSIONS: dict[str, dict[str, Callable[[float], float]]] = {
 }
 
 
-@lru_cache(maxsize=4096)  # a site has few distinct names, and each arrives again and again
 def quantity_from_name(name: str) -> str | None:
-    """The quantity an entity or field name suggests: `co2`, `room_4_temperature`, ..."""
+    """The quantity an entity or field name suggests: `co2`, `room_4_temperature`, ...; none
+    for a name longer than any firmware's, which also keeps the cache below small whatever
+    a payload calls its fields (a 60 KB key would be kept 4,096 times over)."""
+    return None if len(name) > MAX_ID_CHARS else _quantity_from_name(name)
+
+
+@lru_cache(maxsize=4096)  # a site has few distinct names, and each arrives again and again
+def _quantity_from_name(name: str) -> str | None:
     lowered = name.lower()
     words = set(re.split(r"[^a-z0-9]+", lowered))
     for word, quantity in NAME_WORDS:

@@ -17,17 +17,28 @@ from ventwatch.ingest.decoders.types import DecodedReading, DecodeError, OutOfRa
 from ventwatch.readings import PHYSICAL_RANGE
 
 
+def json_value(text: str) -> Any:
+    """Parse JSON text, or say why it is not JSON. A payload nested thousands deep (well
+    within the size cap) makes Python's parser raise RecursionError: that is a bad message,
+    not a fault of ingest."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DecodeError("not JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise DecodeError(f"not JSON: {exc}") from None
+
+
 def json_object(payload: bytes) -> dict[str, Any]:
     """Parse a payload that must be a JSON object, or say why it is not."""
     try:
         # Decoding the bytes here skips json's encoding detection: a third of its cost.
-        data = json.loads(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise DecodeError("payload is not UTF-8 text") from None
-    except ValueError as exc:
-        if not payload.strip():
-            raise DecodeError("empty payload") from None
-        raise DecodeError(f"not JSON: {exc}") from None
+    if not text.strip():
+        raise DecodeError("empty payload")
+    data = json_value(text)
     if type(data) is not dict:
         raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
     return data

@@ -3,10 +3,17 @@
 Batches go in as one Arrow table per write (DuckDB scans it in place), never row by row:
 `executemany` costs a round trip per row. A primary key on (sensor, time) with INSERT OR
 IGNORE makes a redelivered message harmless.
+
+The file is created 0600 in a folder created 0700 (`private_files`): it holds every reading.
+DuckDB creates its write-ahead log (`<file>.wal`, the latest writes) by the umask, again
+after every checkpoint; each write gives it the store file's own mode straight after.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +23,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from ventwatch.private_files import FILE_MODE, make_private_folder
 from ventwatch.readings import QUANTITIES, Reading, RoomLatest
 from ventwatch.store import FRAME_COLUMNS
 
@@ -50,9 +58,14 @@ class DuckDBStore:
     """A `Store` in one DuckDB file. Thread-safe: ingest writes while the dashboard reads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
+        created = not path.exists()
         self.path = path
         self._con = duckdb.connect(str(path))
+        if created:
+            os.chmod(path, FILE_MODE)
+        self._mode = stat.S_IMODE(path.stat().st_mode)
+        self._wal = path.with_name(path.name + ".wal")
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(_DDL)
         self._lock = threading.Lock()
@@ -81,7 +94,14 @@ class DuckDBStore:
                 ).fetchall()
             finally:
                 self._con.unregister("incoming")
+            self._wal_as_file()
         return int(rows[0][0])
+
+    def _wal_as_file(self) -> None:
+        """The write-ahead log with the store file's mode (see the module's docstring)."""
+        with contextlib.suppress(FileNotFoundError):  # none: checkpointed into the file
+            if stat.S_IMODE(self._wal.stat().st_mode) != self._mode:
+                os.chmod(self._wal, self._mode)
 
     def latest(self, since: datetime) -> dict[str, RoomLatest]:
         sql = """
