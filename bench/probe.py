@@ -145,7 +145,7 @@ def signed_in(base: str, name: str) -> httpx.Client:
 
 def status_of(client: httpx.Client, method: str, url: str) -> int:
     """The status a route answers with; a stream (server-sent events) is left at its head."""
-    data = {} if method == "POST" else None
+    data: dict[str, str] | None = {} if method == "POST" else None
     with client.stream(method, url, data=data) as answer:
         if not url.endswith("/stream"):
             answer.read()
