@@ -15,6 +15,7 @@ from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
 from ventwatch.clock import SiteClock, utc_now
 from ventwatch.config import SiteConfig
+from ventwatch.register import RegisterEdits
 from ventwatch.settings import Settings
 from ventwatch.store import Store
 
@@ -39,6 +40,8 @@ class Alerting:
         # outbox: in a site list each site's messages leave through its own channels.
         self.channels = Channels(settings.smtp, settings.broker)
         self.outbox = Outbox(settings.accounts_db, site.site.name, self.channels)
+        # The room register's dashboard edits, beside the alerts (its review dates remind).
+        self.register = RegisterEdits(settings.accounts_db, site.site.name)
         self.monitor = AlertMonitor(
             site,
             profile,
@@ -48,6 +51,7 @@ class Alerting:
             settings.dashboard_url,
             clock=clock,
             site_clock=site_clock,
+            register=self.register,
         )
         self._threads: list[threading.Thread] = []
 

@@ -9,7 +9,7 @@ Webhook requests (a contract: receivers rely on it)
 ---------------------------------------------------
     POST <webhook URL>
     Content-Type: application/json
-    X-Ventwatch-Event: <kind: opened, reopened, recovered, escalated, digest or test>
+    X-Ventwatch-Event: <kind: opened, reopened, recovered, escalated, digest, test or review>
     X-Ventwatch-Timestamp: <Unix time in whole seconds when the request was made>
     X-Ventwatch-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
 

@@ -34,7 +34,7 @@ State = Literal["holds", "clear", "unknown"]
 class Observation:
     state: State
     value: float | None = None  # the newest value judged (ppm or °C), if any
-    worst: float | None = None  # the run's peak (CO2) or lowest value (temperature)
+    worst: float | None = None  # the run's peak (CO2, heat) or lowest value (cold)
     since: datetime | None = None  # when the run that holds began
 
 
@@ -59,9 +59,10 @@ def observe(
     *,
     scale: float = 1.0,
 ) -> Observation:
-    """Judge a streaming rule (co2_above, temperature_below, offline) over a room's last
-    minutes, oldest first and ending at the current minute. `values` is the rule's quantity
-    in the room's minute series (NaN: a gap); `occupied` says which minutes count."""
+    """Judge a streaming rule (co2_above, temperature_below, temperature_above, offline) over
+    a room's last minutes, oldest first and ending at the current minute. `values` is the
+    rule's quantity in the room's minute series (NaN: a gap); `occupied` says which minutes
+    count."""
     if rule.kind == "offline":
         # Breaks and nights inside the silence do not count, nor do they end it: a sensor
         # that died at 15:00 is reported the next morning once lessons have run unheard.
@@ -73,7 +74,7 @@ def observe(
     known = ~np.isnan(values)
     if not known.any() or not known[-1]:
         return Observation("unknown")
-    if rule.kind == "co2_above":
+    if rule.kind in ("co2_above", "temperature_above"):
         past = known & (np.nan_to_num(values, nan=-np.inf) > rule.threshold)
         back = known & (values <= rule.threshold - rule.clear_margin)
         pick = np.nanmax

@@ -39,7 +39,7 @@ class Alert:
     escalation_level: int = 0
     assigned_to: str | None = None
     closed_at: datetime | None = None
-    worst: float | None = None  # peak CO2, or lowest temperature, over all occurrences
+    worst: float | None = None  # peak CO2 or temperature (lowest for cold), all occurrences
     value: float | None = None  # the value when last judged
     # The rule as applied when it opened (figure, minutes, source, meaning): cited in messages.
     rule_snapshot: dict[str, Any] = field(default_factory=dict)
@@ -53,7 +53,8 @@ class Event:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _worse(rule_kind: str, a: float | None, b: float | None) -> float | None:
+def worse(rule_kind: str, a: float | None, b: float | None) -> float | None:
+    """The worse of two values under a rule: the lower for cold, else the higher."""
     if a is None or b is None:
         return a if b is None else b
     return min(a, b) if rule_kind == "temperature_below" else max(a, b)
@@ -78,7 +79,7 @@ def step(
             return recovered, [Event("recovered", latest.notified, {"value": seen.value})]
         if seen.state == "holds":
             # Only a new worst value is worth a write; the latest value is kept at events.
-            worst = _worse(kind, latest.worst, seen.worst)
+            worst = worse(kind, latest.worst, seen.worst)
             if worst != latest.worst:
                 return replace(latest, worst=worst, value=seen.value), []
         return None, []
@@ -99,7 +100,7 @@ def step(
             occurrences=latest.occurrences + 1,
             notified=not quiet,
             notified_at=latest.notified_at if quiet else now,
-            worst=_worse(kind, latest.worst, seen.worst),
+            worst=worse(kind, latest.worst, seen.worst),
             value=seen.value,
         )
         return reopened, [Event("reopened", not quiet, details)]

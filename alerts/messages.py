@@ -19,6 +19,7 @@ import jinja2
 from ventwatch import __version__
 from ventwatch.alerts.lifecycle import Alert, Event
 from ventwatch.alerts.notices import Notice
+from ventwatch.alerts.rules import UNITS, attribution_of
 from ventwatch.analysis.profiles import Profile
 
 _templates = jinja2.Environment(
@@ -33,7 +34,6 @@ HEADLINES = {
     "recovered": "Recovered",
     "escalated": "Escalated",
 }
-UNITS = {"co2_above": "ppm", "temperature_below": "°C"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def document(alert: Alert, event: str, ctx: MessageContext, now: datetime) -> di
     """The JSON document webhooks and MQTT receive."""
     rule = alert.rule_snapshot
     source = ctx.profile.source(rule["source"]) if rule.get("source") else None
+    words = attribution_of(rule, ctx.profile)
     return {
         "event": event,
         "at": now.isoformat(),
@@ -112,6 +113,11 @@ def document(alert: Alert, event: str, ctx: MessageContext, now: datetime) -> di
             "source": {"key": source.key, "title": source.title, "url": source.url}
             if source
             else None,
+            # What the source says and what ventwatch chose (the duration, the severity).
+            "attribution": {"source": words.source_part, "ventwatch": words.ventwatch_part}
+            if words
+            else None,
+            "duration_reason": rule.get("duration_reason"),
         },
         "profile": {"id": ctx.profile.id, "version": ctx.profile.version},
         "room_url": ctx.room_url(alert.room),
@@ -140,6 +146,7 @@ def alert_notice(
     if kind == "recovered":
         facts.insert(3, ("Recovered", ctx.local(alert.recovered_at)))
     source = rule["source"]
+    words = rule["attribution"]
     cited = f"{ctx.profile.title} (profile {ctx.profile.id} {ctx.profile.version})"
     source_text = f"{source['title']}" + (f" <{source['url']}>" if source["url"] else "")
     lines = [
@@ -149,6 +156,9 @@ def alert_notice(
         *(f"{name}: {value}" for name, value in facts),
         "",
         f"What it means: {rule['meaning']}",
+        *( [f"From the source: {words['source']}", words["ventwatch"]] if words else [] ),
+        *( [f"Why {rule['for_minutes']} minutes: {rule['duration_reason']}"]
+           if rule["duration_reason"] else [] ),
         f"Source: {source_text}",
         f"Guidance: {cited}",
         "",

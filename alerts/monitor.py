@@ -1,5 +1,6 @@
 """The alert monitor: every tick, judge each room's newest minutes against its rules, move
-each alert along its life, escalate what stays unclosed, and hand messages to the outbox.
+each alert along its life, escalate what stays unclosed, remind of risk-assessment reviews
+falling due (`reviews`), and hand messages to the outbox.
 
 It reads the store like every other reader, through the one minute series every verdict is
 computed on (`analysis.series`), so an alert and the room page count the same minutes, and it
@@ -24,21 +25,29 @@ from ventwatch.alerts.lifecycle import Alert, Event, escalation_due, step
 from ventwatch.alerts.messages import MessageContext, alert_notice, digest_notice, summary_line
 from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
-from ventwatch.alerts.rules import describe, room_rules
+from ventwatch.alerts.reviews import ReviewReminder, reminders_due, review_notice
+from ventwatch.alerts.reviews import summary_line as review_line
+from ventwatch.alerts.rules import room_rules, snapshot
 from ventwatch.analysis.engine import analyse_site
 from ventwatch.analysis.occupancy import Schedule, occupied_mask
 from ventwatch.analysis.profiles import AlertRule, Profile
 from ventwatch.analysis.series import read_minutes, site_series
 from ventwatch.clock import SiteClock
 from ventwatch.config import QuietHours, Recipient, SiteConfig, Subscription
+from ventwatch.register import RegisterEdits
 from ventwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-STREAMING = frozenset({"co2_above", "temperature_below", "offline"})
+STREAMING = frozenset({"co2_above", "temperature_below", "temperature_above", "offline"})
 DAILY = ("drift", "bb101_daily")
 REPORTING_WITHIN = timedelta(days=7)
-QUANTITY = {"co2_above": "co2_ppm", "temperature_below": "temperature_c", "offline": "co2_ppm"}
+QUANTITY = {
+    "co2_above": "co2_ppm",
+    "temperature_below": "temperature_c",
+    "temperature_above": "temperature_c",
+    "offline": "co2_ppm",
+}
 
 
 def streaming_span(
@@ -131,8 +140,11 @@ class AlertMonitor:
         *,
         clock: Callable[[], datetime],
         site_clock: Callable[[], SiteClock] = SiteClock,
+        register: RegisterEdits | None = None,
     ) -> None:
         self.site = site
+        # The room register (site file and dashboard edits): its review dates get reminders.
+        self.register = register
         self.profile = profile
         self.store = store
         self.records = records
@@ -162,6 +174,7 @@ class AlertMonitor:
         if clock.scale == 1.0:  # the demo's replayed day has no real days to judge
             happened += self._daily(now)
         happened += self._escalate(now, clock)
+        self._reviews(now)
         self._digest(now, clock)
         self.last_tick = now
         return happened
@@ -243,7 +256,7 @@ class AlertMonitor:
         if seen.state == "unknown" and latest is None:
             return []  # the usual case, decided without building anything
         if id(rule) not in self._snapshots:
-            self._snapshots[id(rule)] = {**rule.model_dump(), "described": describe(rule)}
+            self._snapshots[id(rule)] = snapshot(rule, self.profile)
         cooldown = timedelta(minutes=self.site.alerts.cooldown_minutes / clock.scale)
         changed, events = step(
             latest, seen, room=room, rule=self._snapshots[id(rule)], now=now, cooldown=cooldown
@@ -282,6 +295,40 @@ class AlertMonitor:
             self._send(saved, event, now, extra=note, also=[contact])
             happened.append((saved, event))
         return happened
+
+    def _reviews(self, now: datetime) -> None:
+        """Remind of risk-assessment reviews due within two weeks or overdue, each once per
+        room, due date and state (`alerts.reviews`). Dates are real dates, whatever the
+        demo's clock."""
+        if self.register is None:
+            return
+        today = now.astimezone(self.site.tz).date()
+        for reminder in reminders_due(self.register.effective(self.site), today):
+            if self.records.mark(reminder.key) is not None:
+                continue
+            self._remind(reminder, now)
+            # After queueing: a crash in between reminds twice rather than never.
+            self.records.set_mark(reminder.key, now.isoformat())
+            log.info("alerts: %s", review_line(reminder))
+
+    def _remind(self, reminder: ReviewReminder, now: datetime) -> None:
+        building = self.buildings.get(reminder.room)
+        notice = review_notice(reminder, self.site.site.name, building, self.ctx.dashboard_url, now)
+        local = self.site_clock().site_now(now).astimezone(self.site.tz)
+        not_before = quiet_until(now, self.site.alerts.quiet_hours, local)
+        for sub in self.subscriptions():
+            if not (
+                "info" in sub.severities
+                and (not sub.rooms or reminder.room in sub.rooms)
+                and (not sub.buildings or building in sub.buildings)
+            ):
+                continue
+            if sub.delivery == "digest":
+                self.records.add_digest_line(
+                    sub.model_dump(by_alias=True), review_line(reminder), now
+                )
+            else:
+                self.outbox.enqueue(sub, notice, now=now, not_before=not_before)
 
     # -- who is told --------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 NoticeKind = Literal[
-    "opened", "reopened", "recovered", "escalated", "digest", "test", "report", "confirm"
+    "opened", "reopened", "recovered", "escalated", "digest", "test", "report", "confirm", "review"
 ]
 
 

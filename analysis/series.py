@@ -38,7 +38,7 @@ import pandas as pd
 from ventwatch.analysis.occupancy import OccupiedGrid, Schedule, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile
 from ventwatch.clock import SiteClock
-from ventwatch.config import Room, SiteConfig
+from ventwatch.config import OUTDOOR_ROOM, Room, SiteConfig
 from ventwatch.store import Store
 
 QUANTITIES = ("co2_ppm", "temperature_c", "humidity_pct")
@@ -86,8 +86,11 @@ def read_minutes(
     end: datetime,
 ) -> pd.DataFrame:
     """The store's minute means for [start, end), from one hold before `start`: what
-    `room_series` needs to hold a reading across the start of a range. (The edge: the one
-    store read every verdict goes through.)"""
+    `room_series` needs to hold a reading across the start of a range, and the site's
+    outdoor sensor's with any rooms named (the ventilation estimates may need it). (The edge:
+    the one store read every verdict goes through.)"""
+    if rooms is not None and site.site.outdoor_sensor is not None:
+        rooms = [*rooms, OUTDOOR_ROOM]
     return store.minute_means(rooms, start - lead(site, profile), max(start, end))
 
 
@@ -151,12 +154,22 @@ class RoomSeries:
     values: Mapping[str, np.ndarray]  # each quantity over the range's minutes, held
     occupied: np.ndarray  # per minute of the range: does it count?
     grid: OccupiedGrid  # the occupied minutes, with their runs and days
+    # Per minute of the range: is it inside a school day, from the start to the end of the
+    # room's hours with breaks and lunch included? BB101 averages over this "occupied
+    # period"; every other figure counts `occupied` minutes only.
+    school_day: np.ndarray
+    school_day_grid: OccupiedGrid  # those minutes, with their runs and days
     # The median minutes between its CO2 readings over the range (None: fewer than three).
     reading_interval: float | None = None
 
     def during(self, quantity: str) -> np.ndarray:
         """A quantity over the occupied minutes only, aligned with `grid`."""
         return self.values[quantity][self.occupied]
+
+    def across_school_day(self, quantity: str) -> np.ndarray:
+        """A quantity over the school days' whole span (breaks and lunch included), aligned
+        with `school_day_grid`."""
+        return self.values[quantity][self.school_day]
 
     @property
     def sparse(self) -> tuple[float, int] | None:
@@ -214,23 +227,41 @@ def site_series(
     empty.flags.writeable = False
     site_times = clock.site(index)
     began = clock.began(index)
-    schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid]] = {}
+    schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid, np.ndarray, OccupiedGrid]] = {}
     out = []
     for room in wanted:
         hours = room.occupied_hours or site.occupied_hours
         if id(hours) not in schedules:
             schedule = Schedule(hours, site.calendar, site.tz)
             occupied = occupied_mask(site_times, schedule) & began
+            whole_day = Schedule(
+                hours.model_copy(update={"exclude_breaks": False}), site.calendar, site.tz
+            )
+            school_day = occupied_mask(site_times, whole_day) & began
             schedules[id(hours)] = (
                 schedule,
                 occupied,
                 OccupiedGrid.build(index[occupied], site.tz),
+                school_day,
+                OccupiedGrid.build(index[school_day], site.tz),
             )
-        schedule, occupied, grid = schedules[id(hours)]
+        schedule, occupied, grid, school_day, school_day_grid = schedules[id(hours)]
         found = rows.get(room.name)
         values = {q: empty if found is None else series[q][found] for q in quantities}
         interval = None if found is None else intervals.get(found)
-        out.append(RoomSeries(room, hold_of[room.name], schedule, values, occupied, grid, interval))
+        out.append(
+            RoomSeries(
+                room,
+                hold_of[room.name],
+                schedule,
+                values,
+                occupied,
+                grid,
+                school_day,
+                school_day_grid,
+                interval,
+            )
+        )
     return SiteSeries(index, out)
 
 

@@ -44,6 +44,7 @@ from ventwatch.dashboard.routes import (
     login,
     metrics,
     overview,
+    register,
     reports,
     room,
     schema,
@@ -56,6 +57,7 @@ from ventwatch.dashboard.sites import SITES_PREFIX, mount_point
 from ventwatch.dashboard.tiles import TileCache
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
+from ventwatch.register import RegisterEdits
 from ventwatch.reports.pdf_format import PdfLimits
 from ventwatch.store import Store
 
@@ -110,6 +112,8 @@ def create_app(
     app.state.alerting = alerting
     # Rooms given to sensors from the dashboard, beside the accounts (ingest reads them too).
     app.state.assignments = Assignments(accounts.path)
+    # The room register as changed on the dashboard, in the same file (`ventwatch.register`).
+    app.state.register = RegisterEdits(accounts.path, site.site.name)
     app.state.today = TodayCache()
     app.state.now_cache = NowCache()
     app.state.tile_cache = TileCache()
@@ -120,6 +124,7 @@ def create_app(
         login,
         overview,
         room,
+        register,
         history,
         live,
         week,

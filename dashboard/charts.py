@@ -38,7 +38,11 @@ BAND_FILL: Final[dict[str, str]] = {
 OCCUPIED_FILL: Final = "rgba(40, 70, 140, 0.08)"
 LINE: Final = "#1a1a1a"
 TEMPERATURE_LINE: Final = "#8c1d18"
-COLD_FILL: Final = "rgba(40, 90, 200, 0.12)"
+# The temperature labels' strips: cold (L24) darker than below comfort (NEU), above comfort
+# warm.
+COLD_FILL: Final = "rgba(40, 90, 200, 0.16)"
+BELOW_COMFORT_FILL: Final = "rgba(40, 90, 200, 0.06)"
+ABOVE_COMFORT_FILL: Final = "rgba(200, 80, 30, 0.10)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,16 +286,25 @@ def co2_figure(
 
 
 def temperature_figure(
-    data: Series, profile: Profile, schedule: Schedule, periods: list[tuple[datetime, datetime]]
+    data: Series,
+    profile: Profile,
+    schedule: Schedule,
+    periods: list[tuple[datetime, datetime]],
+    severe_effort: bool,
 ) -> dict[str, Any]:
-    """Temperature with the profile's minimum shaded below it (too cold to keep windows open
-    without another remedy) and occupied hours shaded."""
+    """Temperature with each label's strip, apart as every page keeps them: cold (below the
+    room's L24 minimum, 13 °C with `severe_effort`), below comfort (under NEU's 18 °C) and
+    above comfort (over NEU's 26 °C); occupied hours shaded."""
+    t = profile.temperature
     finite = data.temperature_c[~np.isnan(data.temperature_c)]
-    minimum = profile.temperature.minimum_c
-    low = min(minimum - 4, float(finite.min()) - 1 if finite.size else minimum - 4)
-    high = max(profile.temperature.comfort_max_c + 2, float(finite.max()) + 1 if finite.size else 0)
+    cold = t.cold_for(severe_effort).below_c
+    comfort_min, comfort_max = t.below_comfort.below_c, t.above_comfort.above_c
+    low = min(cold - 4, float(finite.min()) - 1 if finite.size else cold - 4)
+    high = max(comfort_max + 2, float(finite.max()) + 1 if finite.size else 0)
     shapes = [
-        _strip(low, minimum, COLD_FILL, "below minimum"),
+        _strip(low, cold, COLD_FILL, "cold"),
+        _strip(cold, comfort_min, BELOW_COMFORT_FILL, "below comfort"),
+        _strip(comfort_max, high, ABOVE_COMFORT_FILL, "above comfort"),
         *_occupied_shapes(periods, schedule),
     ]
     traces = [

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from ventwatch.analysis.co2 import CO2Metrics, Status, co2_metrics
-from ventwatch.analysis.engine import _room_profile
+from ventwatch.analysis.co2 import CO2Metrics, ConsistentlyVerdict, Status, consistently
+from ventwatch.analysis.engine import judged_room
 from ventwatch.analysis.occupancy import (
     Schedule,
     local_day_bounds,
@@ -120,11 +120,37 @@ class DayCell(Judgement):
 J = TypeVar("J", bound=Judgement)
 
 
+class Consistently(BaseModel):
+    """The week's "consistently" reading beside its single-run status: red (amber) on N of
+    any M consecutive school days judged so far (`analysis.co2.consistently`)."""
+
+    status: Status
+    days_red: int
+    days_amber: int
+    school_days: int
+    rule: str
+    reason: str
+    source: str
+
+    @classmethod
+    def of(cls, verdict: ConsistentlyVerdict) -> Consistently:
+        return cls(
+            status=verdict.status,
+            days_red=verdict.days_red,
+            days_amber=verdict.days_amber,
+            school_days=verdict.school_days,
+            rule=verdict.rule,
+            reason=verdict.reason,
+            source=verdict.source,
+        )
+
+
 class WeekRoom(BaseModel):
     room: str
     building: str
     floor: int | str
     week: Judgement
+    consistently: Consistently
     days: list[DayCell]  # one per school day, in `WeekView.school_days` order
 
 
@@ -211,9 +237,10 @@ def week_view(
 
     A day's judgement is that of `analyse_site` over that day alone, the week's that of
     `analyse_site` over the week (the tests hold them equal), computed the way the engine
-    computes a status: `co2_metrics` over the room's minute series in occupied time, under
-    the room's own figures. The rest of `analyse_site` (ventilation, BB101, temperature,
-    sensor health) is not shown here and would take most of the time.
+    computes a status: the engine's `JudgedRoom` over the room's minute series, under the
+    room's own figures, and its consistently reading from the days judged so far. The rest
+    of `analyse_site` (ventilation, temperature, sensor health) is not shown here and would
+    take most of the time; BB101's days are judged only when a status rule reads them.
     """
     tz = site.tz
     start, end = local_day_bounds(week.monday, week.sunday, tz)
@@ -232,28 +259,21 @@ def week_view(
     days = [week.monday + timedelta(days=i) for i in range(7)]
     rooms = []
     for series in past.rooms:
-        room, grid, co2 = series.room, series.grid, series.during("co2_ppm")
-        figures, _ = _room_profile(profile, site, room)  # the engine's rule for overrides
+        room, by_day = series.room, series.grid.by_day
+        judged = judged_room(series, site, profile, week.monday)  # the engine's own figures
         per_day = planned[id(series.schedule.hours)]
-        sparse = series.sparse
-        whole = co2_metrics(grid, co2, figures, room.ventilation, sparse=sparse)
         cells = []
         for i in school:
-            part = grid.by_day.get(days[i])
-            metrics = (
-                None
-                if part is None
-                else co2_metrics(
-                    grid.part(part), co2[part], figures, room.ventilation, sparse=sparse
-                )
-            )
+            metrics = judged.co2(days[i]) if days[i] in by_day else None
             cells.append(_judge(DayCell, metrics, int(per_day[i]), thresholds, day=days[i]))
+        statuses = [c.status for c in cells if c.status is not None]
         rooms.append(
             WeekRoom(
                 room=room.name,
                 building=room.building,
                 floor=room.floor,
-                week=_judge(Judgement, whole, int(per_day.sum()), thresholds),
+                week=_judge(Judgement, judged.co2(), int(per_day.sum()), thresholds),
+                consistently=Consistently.of(consistently(statuses, judged.profile)),
                 days=cells,
             )
         )

@@ -15,16 +15,36 @@ Rooms CSV (`--format csv`), one row per room:
 - coverage_pct, occupied_minutes, minutes_with_data: occupied minutes with a reading;
 - co2_mean_ppm, pct_time_above_800, pct_time_above_1500, longest_above_1500_min,
   max_20min_mean_ppm: as in `ventwatch analyse --format json`;
-- bb101_daily_mean_limit_ppm, bb101_days_over, bb101_days_with_data: BB101 daily means
-  against the design criterion for the room's ventilation type;
-- temperature_min_c, temperature_mean_c, minimum_temperature_c (the profile's minimum),
-  minutes_below_minimum_temperature;
-- cold_and_high_co2, cold_after_windows_opened: true or false (cold-and-stuffy flags);
+- bb101_daily_mean_limit_ppm, bb101_days_over, bb101_days_with_data: each school day
+  (start to end, breaks and lunch included) against BB101's daily mean and 20-minute
+  ceiling for the mode the room ran in and its building type; the limit is empty when a
+  hybrid room changed mode within the period, and days with data are the days judged (a
+  day needs the status's coverage);
+- temperature_min_c, temperature_mean_c, minimum_temperature_c (the room's "cold": ACoP
+  L24's 16 °C, or its 13 °C in a room the site file marks `physical_effort: severe`),
+  minutes_below_minimum_temperature (occupied minutes cold);
+- cold_and_high_co2: true or false: at least 20 occupied minutes below comfort (NEU's
+  18 °C) with CO2 over the amber figure (windows likely kept shut to stay warm);
+  cold_after_windows_opened: true or false: at least 20 occupied minutes below comfort in
+  runs that began as CO2 and temperature fell sharply mid-lesson, so windows were
+  *possibly* opened (an inference; falls in a lesson's last 10 minutes are the class
+  leaving, not windows);
 - offline_minutes, drift_suspected, health_notes ("; "-separated);
 - decay_ach, lps_per_person: ventilation estimates, empty when none could be made;
 - previous_status, change (better, worse, same, not comparable): against the previous
   period of the same length;
-- actions_logged: how many actions the action log holds for the room in the period.
+- actions_logged: how many actions the action log holds for the room in the period;
+- register_windows_working, register_windows_restricted, register_windows_painted_shut,
+  register_windows_broken (openable windows by state), register_mechanical ("none", or
+  what the plant is), register_mechanical_working, register_air_cleaner (true: CO2 says
+  less there), register_assessed_on, register_review_due (YYYY-MM-DD),
+  register_shared_with_staff, register_shared_where, register_notes: the room's register
+  (the guide's step 2) as the site file and the dashboard's edits have it when the report
+  is made; empty: not recorded;
+- physical_effort (normal, severe: the site file's, which sets minimum_temperature_c),
+  temperature_max_c, below_comfort_temperature_c and minutes_below_comfort_temperature
+  (NEU's 18 °C minimum), above_comfort_temperature_c and minutes_above_comfort_temperature
+  (NEU's 26 °C maximum): each temperature label with its own figure, apart from "cold".
 
 Daily CSV (`--format daily-csv`), one row per room and school day it was in use:
 
@@ -32,8 +52,15 @@ Daily CSV (`--format daily-csv`), one row per room and school day it was in use:
 - status, status_reason, coverage_pct, occupied_minutes, minutes_with_data,
   co2_mean_ppm, pct_time_above_800, pct_time_above_1500, longest_above_1500_min,
   max_20min_mean_ppm: that day alone, as above;
-- bb101_under_daily_limit: true, false, or empty (no data that day);
-- temperature_min_c, minutes_below_minimum_temperature.
+- bb101_under_daily_limit: true (within BB101's daily mean and its 20-minute ceiling),
+  false, or empty (not judged: too little data that day);
+- temperature_min_c, minutes_below_minimum_temperature;
+- lessons: each lesson of the day (a run of occupied minutes between breaks) as
+  "08:45-10:45 peak 1620 end 1480", "; "-separated, local times, whole ppm ("no data" for a
+  value the series has a gap for); lesson_peak_max_ppm, lesson_end_max_ppm: the day's
+  highest lesson peak and highest end-of-lesson value;
+- temperature_max_c, minutes_below_comfort_temperature, minutes_above_comfort_temperature:
+  that day alone, as above.
 
 A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return (a room named
 "=1+1" or "-1.05") is written with a `'` before it (`text_cell`), as every CSV ventwatch
@@ -48,7 +75,9 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from typing import Final
+from zoneinfo import ZoneInfo
 
+from ventwatch.analysis.lessons import Lesson
 from ventwatch.reports.model import Report, RoomReport
 
 ROOM_COLUMNS: Final = (
@@ -89,6 +118,24 @@ ROOM_COLUMNS: Final = (
     "previous_status",
     "change",
     "actions_logged",
+    "register_windows_working",
+    "register_windows_restricted",
+    "register_windows_painted_shut",
+    "register_windows_broken",
+    "register_mechanical",
+    "register_mechanical_working",
+    "register_air_cleaner",
+    "register_assessed_on",
+    "register_review_due",
+    "register_shared_with_staff",
+    "register_shared_where",
+    "register_notes",
+    "physical_effort",
+    "temperature_max_c",
+    "below_comfort_temperature_c",
+    "minutes_below_comfort_temperature",
+    "above_comfort_temperature_c",
+    "minutes_above_comfort_temperature",
 )
 DAY_COLUMNS: Final = (
     "site",
@@ -109,6 +156,12 @@ DAY_COLUMNS: Final = (
     "bb101_under_daily_limit",
     "temperature_min_c",
     "minutes_below_minimum_temperature",
+    "lessons",
+    "lesson_peak_max_ppm",
+    "lesson_end_max_ppm",
+    "temperature_max_c",
+    "minutes_below_comfort_temperature",
+    "minutes_above_comfort_temperature",
 )
 
 Cell = str | int | float | bool | date | None
@@ -162,13 +215,40 @@ def room_rows(report: Report) -> list[tuple[Cell, ...]]:
                 r.previous.status,
                 r.change,
                 len(r.actions),
+                *r.register.values().values(),
+                t.physical_effort,
+                t.max_c,
+                t.comfort_c[0],
+                t.minutes_below_comfort,
+                t.comfort_c[1],
+                t.minutes_above_comfort,
             )
         )
     return rows
 
 
-def room_day_rows(site: str, room: RoomReport) -> list[tuple[Cell, ...]]:
-    """A room's rows of the daily table (the XLSX room sheets write the same rows)."""
+def lessons_text(lessons: Sequence[Lesson], tz: ZoneInfo) -> str:
+    """'08:45-10:45 peak 1620 end 1480; 11:05-12:15 peak 1210 end no data': what a rep
+    would write down, in one cell."""
+
+    def ppm(value: float | None) -> str:
+        return "no data" if value is None else f"{value:.0f}"
+
+    return "; ".join(
+        f"{x.start.astimezone(tz):%H:%M}-{x.end.astimezone(tz):%H:%M} "
+        f"peak {ppm(x.peak_ppm)} end {ppm(x.end_ppm)}"
+        for x in lessons
+    )
+
+
+def _highest(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def room_day_rows(site: str, room: RoomReport, tz: ZoneInfo) -> list[tuple[Cell, ...]]:
+    """A room's rows of the daily table (the XLSX room sheets write the same rows); `tz`
+    is the site's, for the lessons' times."""
     rows: list[tuple[Cell, ...]] = []
     for d in room.days:
         m = d.co2
@@ -190,15 +270,22 @@ def room_day_rows(site: str, room: RoomReport) -> list[tuple[Cell, ...]]:
                 m.longest_above_1500_min,
                 m.max_20min_mean_ppm,
                 d.bb101_passes,
-                d.temperature_min_c,
-                d.minutes_below_minimum_c,
+                d.temperature.min_c,
+                d.temperature.minutes_below_minimum,
+                lessons_text(d.lessons, tz),
+                _highest([x.peak_ppm for x in d.lessons]),
+                _highest([x.end_ppm for x in d.lessons]),
+                d.temperature.max_c,
+                d.temperature.minutes_below_comfort,
+                d.temperature.minutes_above_comfort,
             )
         )
     return rows
 
 
 def day_rows(report: Report) -> list[tuple[Cell, ...]]:
-    return [row for r in report.rooms for row in room_day_rows(report.header.site, r)]
+    tz = ZoneInfo(report.header.timezone)
+    return [row for r in report.rooms for row in room_day_rows(report.header.site, r, tz)]
 
 
 def text_cell(value: str) -> str:

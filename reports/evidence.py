@@ -16,8 +16,8 @@ import io
 import json
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib.resources import files
 
 import pandas as pd
@@ -25,7 +25,8 @@ import pandas as pd
 from ventwatch.alerts.records import ActionRecord, AlertRecords, AuditEntry
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
-from ventwatch.config import SiteConfig
+from ventwatch.config import Room, SiteConfig
+from ventwatch.register import KEYS, RegisterEdits, RegisterEvent, file_registers
 from ventwatch.reports.csv_format import text_cell
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report
@@ -46,6 +47,9 @@ Files:
   episodes.csv    runs of occupied minutes above the profile's thresholds
   actions.csv     what was done about each room, as the rep's action log recorded it
   alert-log.csv   every change to the rooms' alerts: who did what, when
+  rooms.csv       each room as the site describes it, with its register (the guide's
+                  step 2: windows, plant, air cleaner, risk assessment and its review)
+  register-log.csv  every change made to those registers on the dashboard: who, what, when
   {profile_file}  the guidance profile: thresholds and their sources
 
 To check that no file was changed since ventwatch wrote it:
@@ -63,6 +67,9 @@ class EvidenceInputs:
     alert_log: list[AuditEntry]
     profile_file: str  # its name in the pack
     profile_bytes: bytes
+    rooms: list[Room] = field(default_factory=list)  # the site file's entries of the rooms
+    sensors: dict[str, list[str]] = field(default_factory=dict)  # room -> "family device"
+    register_log: list[RegisterEvent] = field(default_factory=list)
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
@@ -119,6 +126,51 @@ def _alert_log_csv(entries: list[AuditEntry]) -> bytes:
     return _csv(header, rows)
 
 
+# `rooms.csv`: each room as the site file describes it, then its register, key by key.
+ROOM_FILE_COLUMNS = (
+    "room", "building", "floor", "ventilation_type", "capacity", "volume_m3", "age_group",
+    "sensors", *(f"register_{key}" for key in KEYS), "register_changed_on_dashboard",
+)  # fmt: skip
+
+
+def _rooms_csv(inputs: EvidenceInputs) -> bytes:
+    registers = {r.room: r.register for r in inputs.report.rooms}
+    rows = []
+    for room in inputs.rooms:
+        register = registers[room.name]
+        changed = "; ".join(
+            f"{key} by {c.by} {c.at.isoformat()}" for key, c in sorted(register.changed.items())
+        )
+        values = [_cell(v) for v in register.values().values()]
+        rows.append(
+            (room.name, room.building, room.floor, room.ventilation, room.capacity,
+             room.volume_m3, room.age_group, "; ".join(inputs.sensors.get(room.name, [])),
+             *values, changed)
+        )  # fmt: skip
+    return _csv(ROOM_FILE_COLUMNS, rows)
+
+
+def _register_log_csv(events: list[RegisterEvent]) -> bytes:
+    header = ("at", "room", "who", "what", "key", "old", "new")
+    rows = (
+        (e.at.isoformat(), e.room, e.actor, e.kind, e.key, json.dumps(_plain(e.old)),
+         json.dumps(_plain(e.new)))
+        for e in events
+    )  # fmt: skip
+    return _csv(header, rows)
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _cell(value: object) -> object:
+    """A register value in a CSV cell, written as the report's CSV writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _plain(value)
+
+
 def evidence_pack(inputs: EvidenceInputs) -> bytes:
     """The ZIP, as bytes."""
     report = inputs.report
@@ -130,6 +182,8 @@ def evidence_pack(inputs: EvidenceInputs) -> bytes:
         "episodes.csv": _episodes_csv(report),
         "actions.csv": _actions_csv(inputs.actions),
         "alert-log.csv": _alert_log_csv(inputs.alert_log),
+        "rooms.csv": _rooms_csv(inputs),
+        "register-log.csv": _register_log_csv(inputs.register_log),
         inputs.profile_file: inputs.profile_bytes,
     }
     generated = header.generated_at
@@ -152,6 +206,11 @@ def evidence_pack(inputs: EvidenceInputs) -> bytes:
         "generated_at": generated.isoformat(),
         "ventwatch": header.ventwatch_version,
         "readings": len(inputs.readings),
+        # Each room's register as the pack was made (the guide's step 2).
+        "register": {
+            r.room: {key: _plain(value) for key, value in r.register.values().items()}
+            for r in report.rooms
+        },
         "files": [
             {"name": name, "bytes": len(data), "sha256": digests[name]}
             for name, data in contents.items()
@@ -180,17 +239,22 @@ def load_evidence(
     generated_at: datetime,
     records: AlertRecords | None,
     rooms: list[str] | None = None,
+    register: RegisterEdits | None = None,
 ) -> EvidenceInputs:
     """Read what the pack holds: the report, the raw readings, and the action log and alert
     history of the chosen rooms over the period (`records`: None when the site has no
-    alerts file yet)."""
+    alerts file yet), and their registers with every change made to them on the dashboard
+    (`register`: None, the site file's registers alone)."""
     chosen = set(rooms) if rooms is not None else {r.name for r in site.rooms}
     start, end = local_day_bounds(period.first, period.last, site.tz)
     actions = [a for a in records.actions() if a.room in chosen] if records else []
     report_actions = [
         ReportAction(a.room, a.taken_on, a.step, a.action, a.note, a.recorded_by) for a in actions
     ]
-    report = load_report(store, site, profile, period, generated_at, report_actions, rooms)
+    registers = register.effective(site) if register is not None else file_registers(site)
+    report = load_report(
+        store, site, profile, period, generated_at, report_actions, rooms, registers=registers
+    )
     readings = store.range(sorted(chosen), start, end)
     alert_log: list[AuditEntry] = []
     if records is not None:
@@ -202,6 +266,17 @@ def load_evidence(
                 alert_log += records.audit(alert.id, limit=1_000_000)
         alert_log.sort(key=lambda e: e.id)
     resource = files("ventwatch.analysis") / "profiles" / f"{profile.id}.yaml"
+    sensors: dict[str, list[str]] = {}
+    for sensor in site.sensors:
+        sensors.setdefault(sensor.room, []).append(f"{sensor.family} {sensor.device}")
     return EvidenceInputs(
-        report, readings, actions, alert_log, f"profile-{profile.id}.yaml", resource.read_bytes()
+        report,
+        readings,
+        actions,
+        alert_log,
+        f"profile-{profile.id}.yaml",
+        resource.read_bytes(),
+        rooms=[room for room in site.rooms if room.name in chosen],
+        sensors=sensors,
+        register_log=register.log(chosen) if register is not None else [],
     )

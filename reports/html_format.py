@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ventwatch.analysis.co2 import CO2Metrics
+from ventwatch.register import AIR_CLEANER_CAVEAT, RoomRegister
 from ventwatch.reports.model import Report, RoomReport
 from ventwatch.reports.svg import room_chart
 
@@ -61,7 +62,12 @@ def longest(co2: CO2Metrics) -> str:
 
 
 def passes(value: bool | None) -> str:
-    return DASH if value is None else ("under" if value else "over")
+    """A BB101 day: within both daily criteria, or over one of them (a dash: not judged)."""
+    return DASH if value is None else ("meets" if value else "over")
+
+
+def yesno(value: bool | None) -> str:
+    return "not recorded" if value is None else ("yes" if value else "no")
 
 
 def _environment() -> Environment:
@@ -72,8 +78,13 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(number=number, minutes=minutes, longest=longest, passes=passes)
-    env.globals.update(STATUS_STYLE=STATUS_STYLE, CHANGE_WORD=CHANGE_WORD, DASH=DASH)
+    env.filters.update(number=number, minutes=minutes, longest=longest, passes=passes, yesno=yesno)
+    env.globals.update(
+        STATUS_STYLE=STATUS_STYLE,
+        CHANGE_WORD=CHANGE_WORD,
+        DASH=DASH,
+        AIR_CLEANER_CAVEAT=AIR_CLEANER_CAVEAT,
+    )
     return env
 
 
@@ -94,6 +105,17 @@ def render_html(report: Report) -> str:
     def room_anchor(room: RoomReport) -> str:
         return f"room-{report.rooms.index(room) + 1}"
 
+    made_on = report.header.generated_at.astimezone(ZoneInfo(report.header.timezone)).date()
+
+    def review(register: RoomRegister) -> str:
+        """The review date, and whether it had passed on the day the report was made."""
+        if register.review_due is None:
+            return "not recorded"
+        state = {"overdue": " (overdue when this report was made)", "due": " (due soon)"}
+        return f"{register.review_due:%d %b %Y}" + state.get(
+            register.review_state(made_on) or "", ""
+        )
+
     return ENVIRONMENT.get_template("report.html").render(
         report=report,
         h=report.header,
@@ -103,4 +125,5 @@ def render_html(report: Report) -> str:
         generated=local(report.header.generated_at, report),
         by_name={r.room: r for r in report.rooms},
         anchor=room_anchor,
+        review=review,
     )

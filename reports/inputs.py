@@ -7,7 +7,7 @@ the same way, so a report is the same whichever way it was asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from ventwatch.analysis import series
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import SiteConfig
+from ventwatch.register import RoomRegister
 from ventwatch.reports.model import BUILD_STEPS, Report, ReportAction, build_report
 from ventwatch.reports.period import Period
 from ventwatch.store import Store
@@ -88,10 +89,13 @@ def load_report(
     actions: list[ReportAction],
     rooms: list[str] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    registers: Mapping[str, RoomRegister] | None = None,
 ) -> Report:
     """Read the minute means of the period and the one before it, and build the report.
-    `on_step(done, total)` counts store reads and the build's stages, for a progress bar.
-    Store errors (`StoreError`) propagate: the caller says what went wrong."""
+    `on_step(done, total)` counts store reads and the build's stages, for a progress bar;
+    `registers` are the rooms' registers with the dashboard's edits
+    (`register.room_registers`; None: the site file's alone). Store errors (`StoreError`)
+    propagate: the caller says what went wrong."""
     reads = len(_chunks(period.previous().first, period.last))
     total = reads + BUILD_STEPS
 
@@ -104,4 +108,7 @@ def load_report(
             on_step(reads + done, total)
 
     minutes = read_report_minutes(store, site, profile, period, rooms, read)
-    return build_report(minutes, site, profile, period, generated_at, actions, rooms, on_step=step)
+    return build_report(
+        minutes, site, profile, period, generated_at, actions, rooms, on_step=step,
+        registers=registers,
+    )  # fmt: skip

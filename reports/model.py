@@ -16,7 +16,7 @@ What is in it, and why:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final, Literal
@@ -26,6 +26,7 @@ import pandas as pd
 
 from ventwatch import __version__
 from ventwatch.analysis.co2 import STATUS_ORDER, CO2Metrics, Status
+from ventwatch.analysis.comfort import TemperatureResult
 from ventwatch.analysis.engine import (
     RoomAnalysis,
     RoomCO2,
@@ -34,10 +35,12 @@ from ventwatch.analysis.engine import (
     analyse_days,
     analyse_site,
 )
+from ventwatch.analysis.lessons import Lesson
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, occupied_mask
-from ventwatch.analysis.profiles import Profile, Source
+from ventwatch.analysis.profiles import BB101_KEY, Profile, Source, TemperatureLabel
 from ventwatch.analysis.series import lead, site_series
 from ventwatch.config import SiteConfig
+from ventwatch.register import RoomRegister, file_registers
 from ventwatch.reports.period import Period
 
 # A day's chart plots 5-minute means: fine enough to show a lesson's build-up and a break's
@@ -68,7 +71,8 @@ class ReportAction:
 
 @dataclass(frozen=True, slots=True)
 class BandNote:
-    """A CO2 band of the profile in plain words: what it means and what to do next."""
+    """A CO2 band of the profile in plain words: what it means and what to do next, and
+    which part of it is the source's and which ventwatch's (`Profile.attribution`)."""
 
     name: str
     from_ppm: float | None  # the band below's upper bound; None for the lowest band
@@ -76,15 +80,60 @@ class BandNote:
     label: str
     advice: str
     source: str
+    source_part: str
+    ventwatch_part: str
 
 
 @dataclass(frozen=True, slots=True)
 class StatusNote:
-    """What a room's status over the period means under the profile."""
+    """What a room's status over the period means under the profile; the attribution's two
+    parts are empty for green and grey, which no source defines."""
 
     status: Status
     meaning: str
     source: str | None
+    source_part: str = ""
+    ventwatch_part: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BB101Note:
+    """One of BB101's daily criteria (a mode and building type), or what is assumed where the
+    site file is silent, with the source's part and ventwatch's."""
+
+    name: str
+    source: str
+    source_part: str
+    ventwatch_part: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureNote:
+    """A temperature label of the profile (cold, cold where the work is of severe physical
+    effort, below and above comfort), with its own source's part and ventwatch's."""
+
+    label: str  # with its figure and source: "cold (below 16 °C, ACoP L24)"
+    source: str
+    source_part: str
+    ventwatch_part: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureRooms:
+    """The rooms a temperature label applied to at some occupied minute of the period."""
+
+    label: str
+    rooms: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistentlyNote:
+    """The "consistently" reading shown beside each room's status, and what it rests on."""
+
+    rule: str
+    source: str
+    source_part: str
+    ventwatch_part: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +171,9 @@ class RoomDay:
     day: date
     co2: CO2Metrics
     bb101_passes: bool | None  # None: no data that day
-    temperature_min_c: float | None
-    minutes_below_minimum_c: int
+    temperature: TemperatureResult  # that day alone
     chart: DayChart
+    lessons: list[Lesson] = field(default_factory=list)  # that day's, with peak and end
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +183,8 @@ class RoomReport:
     change: Change
     days: list[RoomDay]  # school days the room was in use
     actions: list[ReportAction]
+    # The room's entry in the register of the guide's step 2, as of the report's making.
+    register: RoomRegister = field(default_factory=RoomRegister)
 
     @property
     def room(self) -> str:
@@ -152,8 +203,9 @@ class SiteSummary:
     not_enough_data: list[str]
     better: list[str]
     worse: list[str]
-    cold: list[str]  # rooms below the profile's minimum temperature at some occupied minute
-    cold_below_c: float  # that minimum
+    # Each temperature label, with the rooms it applied to at some occupied minute; a
+    # label no room had is left out. A room is cold by its own minimum (severe effort).
+    temperature: list[TemperatureRooms]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +214,9 @@ class Report:
     summary: SiteSummary
     bands: list[BandNote]
     statuses: list[StatusNote]
+    consistently: ConsistentlyNote
+    bb101: list[BB101Note]
+    temperature: list[TemperatureNote]
     rooms: list[RoomReport] = field(default_factory=list)
 
 
@@ -169,8 +224,18 @@ def band_notes(profile: Profile) -> list[BandNote]:
     notes = []
     lower: float | None = None
     for band in profile.co2_bands:
+        words = profile.attribution(band)
         notes.append(
-            BandNote(band.name, lower, band.below_ppm, band.label, band.advice, band.source)
+            BandNote(
+                band.name,
+                lower,
+                band.below_ppm,
+                band.label,
+                band.advice,
+                band.source,
+                words.source_part,
+                words.ventwatch_part,
+            )
         )
         lower = band.below_ppm
     return notes
@@ -179,21 +244,18 @@ def band_notes(profile: Profile) -> list[BandNote]:
 def status_notes(profile: Profile) -> list[StatusNote]:
     """The meaning of each status, from the profile's rules; green and grey are worded from
     the same rules and the profile's coverage, so they cannot drift from what was applied."""
+    notes = []
     rules = {r.status: r for r in profile.status.rules}
-    notes = [StatusNote(s, rules[s].meaning, rules[s].source) for s in STATUS_RANK if s in rules]
-    mildest = profile.status.rules[-1]
-    figure = (
-        " / ".join(f"{kind} {ppm:g}" for kind, ppm in mildest.above_ppm.items())
-        if isinstance(mildest.above_ppm, dict)
-        else f"{mildest.above_ppm:g}"
-    )
-    notes.append(
-        StatusNote(
-            "green",
-            f"No run of {mildest.for_minutes} consecutive occupied minutes above {figure} ppm.",
-            mildest.source,
-        )
-    )
+    for status in STATUS_RANK:
+        if status in rules:
+            rule = rules[status]
+            words = profile.attribution(rule)
+            notes.append(
+                StatusNote(
+                    status, rule.meaning, rule.source, words.source_part, words.ventwatch_part
+                )
+            )
+    notes.append(StatusNote("green", profile.green_meaning(), None))
     notes.append(
         StatusNote(
             "grey",
@@ -205,6 +267,44 @@ def status_notes(profile: Profile) -> list[StatusNote]:
         )
     )
     return notes
+
+
+def bb101_notes(profile: Profile) -> list[BB101Note]:
+    """BB101's criteria, each with its figures' sources and labels, then the assumptions."""
+    section = profile.bb101
+    notes = []
+    for criterion in section.criteria:
+        words = profile.criterion_attribution(criterion)
+        notes.append(BB101Note(criterion.name, BB101_KEY, words.source_part, words.ventwatch_part))
+    for assumption in (section.undeclared_mode, section.undeclared_building):
+        words = profile.attribution(assumption)
+        notes.append(
+            BB101Note(assumption.label, assumption.source, words.source_part, words.ventwatch_part)
+        )
+    return notes
+
+
+def temperature_notes(profile: Profile) -> list[TemperatureNote]:
+    """Each temperature label, in the order rooms are summarised: cold, cold where the work
+    is of severe physical effort, below comfort, above comfort."""
+    notes = []
+    for label in _temperature_labels(profile):
+        words = profile.attribution(label)
+        notes.append(
+            TemperatureNote(label.words, label.source, words.source_part, words.ventwatch_part)
+        )
+    return notes
+
+
+def _temperature_labels(profile: Profile) -> list[TemperatureLabel]:
+    t = profile.temperature
+    return [t.cold, t.cold_severe_effort, t.below_comfort, t.above_comfort]
+
+
+def consistently_note(profile: Profile) -> ConsistentlyNote:
+    rule = profile.status.consistently
+    words = profile.attribution(rule)
+    return ConsistentlyNote(rule.text, rule.source, words.source_part, words.ventwatch_part)
 
 
 def change_between(previous: Status, now: Status) -> Change:
@@ -244,9 +344,19 @@ def summarise(rooms: Sequence[RoomReport], profile: Profile) -> SiteSummary:
         not_enough_data=[r.room for r in rooms if r.status == "grey"],
         better=[r.room for r in rooms if r.change == "better"],
         worse=[r.room for r in rooms if r.change == "worse"],
-        cold=[r.room for r in rooms if r.analysis.temperature.minutes_below_minimum],
-        cold_below_c=profile.temperature.minimum_c,
+        temperature=_temperature_rooms(rooms, profile),
     )
+
+
+def _temperature_rooms(rooms: Sequence[RoomReport], profile: Profile) -> list[TemperatureRooms]:
+    """Each label with the rooms it applied to, in the profile's order; a room is listed
+    under its own "cold" (L24's severe-effort figure where the site file says so)."""
+    by_label: dict[str, list[str]] = {label.words: [] for label in _temperature_labels(profile)}
+    for r in rooms:
+        for label in r.analysis.temperature.labels:
+            if label.minutes:
+                by_label[label.label].append(r.room)
+    return [TemperatureRooms(label, names) for label, names in by_label.items() if names]
 
 
 def _ns(when: datetime) -> int:
@@ -367,11 +477,13 @@ def build_report(
     rooms: list[str] | None = None,
     on_step: Callable[[int, int], None] | None = None,
     version: str = __version__,
+    registers: Mapping[str, RoomRegister] | None = None,
 ) -> Report:
     """The report of `period`. `minutes` are the store's minute means from one hold before
     the start of `period.previous()` to the end of `period` (`inputs.read_report_minutes`); `rooms`
     limits the report to those rooms (in the site file's order). `on_step(done, total)` is
-    told as each stage ends, for a progress bar."""
+    told as each stage ends, for a progress bar. `registers`: each room's register with the
+    dashboard's edits (`register.room_registers`); None: the site file's alone."""
     wanted = [r.name for r in site.rooms if rooms is None or r.name in rooms]
     done = 0
 
@@ -390,15 +502,19 @@ def build_report(
     step()
     # A day's BB101 result is the period's for that day (judged over that day alone).
     bb101_by_day = {(r.room, d.date): d.passes for r in whole.rooms for d in r.bb101.days}
+    lessons: dict[tuple[str, date], list[Lesson]] = {}
+    for r in whole.rooms:
+        for lesson in r.lessons:
+            lessons.setdefault((r.room, lesson.date), []).append(lesson)
     days = {
         name: [
             RoomDay(
                 day=day,
                 co2=r.co2,
                 bb101_passes=bb101_by_day.get((name, day)),
-                temperature_min_c=r.temperature.min_c,
-                minutes_below_minimum_c=r.temperature.minutes_below_minimum,
+                temperature=r.temperature,
                 chart=charts[name, day],
+                lessons=lessons.get((name, day), []),
             )
             for day, r in by_day.items()
         ]
@@ -408,6 +524,8 @@ def build_report(
     for action in sorted(actions, key=lambda a: (a.taken_on, a.room)):
         if action.room in logged and period.first <= action.taken_on <= period.last:
             logged[action.room].append(action)
+    if registers is None:
+        registers = file_registers(site)
     reports = []
     for r in whole.rooms:
         prev = judged.previous[r.room]
@@ -418,6 +536,7 @@ def build_report(
                 change=change_between(prev.status, r.co2.status),
                 days=days[r.room],
                 actions=logged[r.room],
+                register=registers.get(r.room, RoomRegister()),
             )
         )
     header = Header(
@@ -439,5 +558,8 @@ def build_report(
         summary=summarise(reports, profile),
         bands=band_notes(profile),
         statuses=status_notes(profile),
+        consistently=consistently_note(profile),
+        bb101=bb101_notes(profile),
+        temperature=temperature_notes(profile),
         rooms=reports,
     )

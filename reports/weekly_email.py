@@ -25,6 +25,7 @@ from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import WEEKDAYS, SiteConfig
+from ventwatch.register import room_registers
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report, logged_actions
 from ventwatch.reports.model import Report
@@ -133,6 +134,7 @@ class WeeklyEmail:
             period,
             now,
             logged_actions(self.accounts_db, self.site.site.name),
+            registers=room_registers(self.accounts_db, self.site),
         )
         stem = f"ventilation-{period.label}"
         attachments = tuple(

@@ -22,6 +22,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ventwatch.analysis.comfort import TemperatureResult
+from ventwatch.register import AIR_CLEANER_CAVEAT
 from ventwatch.reports.csv_format import (
     DAY_COLUMNS,
     ROOM_COLUMNS,
@@ -51,8 +53,13 @@ FORMATS: Final[dict[str, str]] = {
     "temperature_min_c": "0.0",
     "temperature_mean_c": "0.0",
     "minimum_temperature_c": "0.0",
+    "temperature_max_c": "0.0",
+    "below_comfort_temperature_c": "0.0",
+    "above_comfort_temperature_c": "0.0",
     "decay_ach": "0.00",
     "lps_per_person": "0.0",
+    "lesson_peak_max_ppm": "0",
+    "lesson_end_max_ppm": "0",
 }
 INTEGER: Final = "0"
 DATE: Final = "yyyy-mm-dd"
@@ -169,26 +176,67 @@ def _guidance(ws: Worksheet, report: Report) -> None:
     row = _table(
         ws,
         1,
-        ("band", "from_ppm", "below_ppm", "meaning", "what to do", "source"),
-        [(b.name, b.from_ppm, b.below_ppm, b.label, b.advice, b.source) for b in report.bands],
-    )
+        ("band", "from_ppm", "below_ppm", "meaning", "what to do", "source", "from the source",
+         "ventwatch's choice"),
+        [
+            (b.name, b.from_ppm, b.below_ppm, b.label, b.advice, b.source, b.source_part,
+             b.ventwatch_part)
+            for b in report.bands
+        ],
+    )  # fmt: skip
+    c = report.consistently
     row = _table(
         ws,
         row,
-        ("status", "meaning", "source"),
-        [(n.status, n.meaning, n.source) for n in report.statuses],
-    )
+        ("status", "meaning", "source", "from the source", "ventwatch's choice"),
+        [
+            *((n.status, n.meaning, n.source, n.source_part, n.ventwatch_part)
+              for n in report.statuses),
+            ("consistently", c.rule, c.source, c.source_part, c.ventwatch_part),
+            *(("BB101", n.name, n.source, n.source_part, n.ventwatch_part) for n in report.bb101),
+            *(("temperature", n.label, n.source, n.source_part, n.ventwatch_part)
+              for n in report.temperature),
+        ],
+    )  # fmt: skip
     _table(
         ws,
         row,
         ("source", "title", "publisher", "year", "url", "status"),
         [(s.key, s.title, s.publisher, s.year, s.url, s.status) for s in report.header.sources],
     )
-    for c, width in zip("ABCDEF", (14, 40, 30, 50, 40, 14), strict=True):
-        ws.column_dimensions[c].width = width
+    for column, width in zip("ABCDEFGH", (14, 40, 30, 50, 40, 14, 80, 60), strict=True):
+        ws.column_dimensions[column].width = width
 
 
-def _room(ws: Worksheet, site: str, r: RoomReport) -> None:
+def _register(r: RoomReport) -> list[tuple[str, Cell, str | None]]:
+    """The room's register as label/value rows, named as the rooms CSV's columns."""
+    return [
+        (f"register_{key}", value, INTEGER if key.startswith("windows_") else None)
+        for key, value in r.register.values().items()
+    ]
+
+
+def _caveat(r: RoomReport) -> list[tuple[str, Cell, str | None]]:
+    """Beside the CO2 figures of a room with an air cleaner: they say less there."""
+    caveat = f"Air cleaner in this room: {AIR_CLEANER_CAVEAT}"
+    return [("air_cleaner_caveat", caveat, None)] if r.register.air_cleaner else []
+
+
+def _temperature_labels(t: TemperatureResult) -> list[tuple[str, Cell, str | None]]:
+    """Each temperature label's figure and minutes, named as the rooms CSV's columns, and
+    the label in words beside them (each has its own source)."""
+    return [
+        ("minimum_temperature_c", t.minimum_c, FORMATS["minimum_temperature_c"]),
+        ("minutes_below_minimum_temperature", t.minutes_below_minimum, INTEGER),
+        ("below_comfort_temperature_c", t.comfort_c[0], FORMATS["below_comfort_temperature_c"]),
+        ("minutes_below_comfort_temperature", t.minutes_below_comfort, INTEGER),
+        ("above_comfort_temperature_c", t.comfort_c[1], FORMATS["above_comfort_temperature_c"]),
+        ("minutes_above_comfort_temperature", t.minutes_above_comfort, INTEGER),
+        *((f"label_{x.key}", x.label, None) for x in t.labels),
+    ]
+
+
+def _room(ws: Worksheet, site: str, r: RoomReport, tz: ZoneInfo) -> None:
     a, m, t, v = r.analysis, r.analysis.co2, r.analysis.temperature, r.analysis.ventilation
     ws["A1"] = a.room
     ws["A1"].data_type = "s"
@@ -203,6 +251,8 @@ def _room(ws: Worksheet, site: str, r: RoomReport) -> None:
             ("status", m.status, None),
             ("status_reason", m.status_reason, None),
             ("status_source", m.status_source, None),
+            ("consistently", a.consistently.status, None),
+            ("consistently_reason", a.consistently.reason, None),
             ("coverage_pct", m.coverage_pct, FORMATS["coverage_pct"]),
             ("occupied_minutes", m.occupied_minutes, INTEGER),
             ("minutes_with_data", m.minutes_with_data, INTEGER),
@@ -211,12 +261,15 @@ def _room(ws: Worksheet, site: str, r: RoomReport) -> None:
             ("pct_time_above_1500", m.pct_time_above_1500, FORMATS["pct_time_above_1500"]),
             ("longest_above_1500_min", m.longest_above_1500_min, INTEGER),
             ("max_20min_mean_ppm", m.max_20min_mean_ppm, FORMATS["max_20min_mean_ppm"]),
+            *_caveat(r),
             ("bb101_days_over", a.bb101.days_failing, INTEGER),
             ("temperature_min_c", t.min_c, FORMATS["temperature_min_c"]),
-            ("minimum_temperature_c", t.minimum_c, FORMATS["minimum_temperature_c"]),
-            ("minutes_below_minimum_temperature", t.minutes_below_minimum, INTEGER),
+            ("temperature_max_c", t.max_c, FORMATS["temperature_max_c"]),
+            ("physical_effort", t.physical_effort, None),
+            *_temperature_labels(t),
             ("cold_and_high_co2", t.cold_and_high_co2, None),
             ("cold_after_windows_opened", t.cold_because_windows_opened, None),
+            *(("temperature_note", note, None) for note in (t.stuffy_note, t.windows_note) if note),
             ("decay_ach", v.decay_ach, FORMATS["decay_ach"]),
             ("decay_note", v.decay_note, None),
             ("lps_per_person", v.lps_per_person, FORMATS["lps_per_person"]),
@@ -224,10 +277,11 @@ def _room(ws: Worksheet, site: str, r: RoomReport) -> None:
             ("health_notes", "; ".join(a.health.notes), None),
             ("previous_status", r.previous.status, None),
             ("change", r.change, None),
+            *_register(r),
         ],
     )
     # The daily table without the site, room and building columns the sheet is about.
-    days = [d[3:] for d in room_day_rows(site, r)]
+    days = [d[3:] for d in room_day_rows(site, r, tz)]
     row = _table(ws, row, DAY_COLUMNS[3:], days)
     _table(
         ws,
@@ -248,8 +302,9 @@ def render_xlsx(report: Report) -> bytes:
     _summary(summary, report)
     _guidance(book.create_sheet(GUIDANCE), report)
     names = sheet_names([r.room for r in report.rooms], reserved=(SUMMARY, GUIDANCE))
+    tz = ZoneInfo(report.header.timezone)
     for name, room in zip(names, report.rooms, strict=True):
-        _room(book.create_sheet(name), report.header.site, room)
+        _room(book.create_sheet(name), report.header.site, room, tz)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -25,7 +25,7 @@ MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # London is on UTC in Novembe
 BOLD = "<b>Bold</b> Room"
 
 
-def site_config(**alerts: Any) -> SiteConfig:
+def site_config(*, extra_rooms: tuple[dict[str, Any], ...] = (), **alerts: Any) -> SiteConfig:
     return SiteConfig.model_validate(
         {
             "site": {"name": "Test School", "timezone": "Europe/London"},
@@ -33,6 +33,7 @@ def site_config(**alerts: Any) -> SiteConfig:
             "rooms": [
                 {"name": "Room A", "building": "Main"},
                 {"name": BOLD, "building": "Arts"},
+                *extra_rooms,
             ],
             "alerts": {
                 "dashboard_url": "https://vw.example.org",
@@ -105,7 +106,7 @@ def test_a_poorly_ventilated_room_sends_one_alert_and_one_recovery(
     assert "Latest value: 1700 ppm" in text  # minute 20 is the newest judged
     assert "How to use CO2 monitors" not in text  # the urgent rule cites HSE, not NEU
     assert "Ventilation in the workplace" in text
-    assert "profile joint-union 1.0" in text
+    assert "profile joint-union 1.2" in text
     assert "https://vw.example.org/room?name=Room+A" in text
     html = alert_mail.get_body(preferencelist=("html",)).get_content()
     assert "https://vw.example.org/room?name=Room+A" in html
@@ -265,6 +266,51 @@ def test_a_cold_room_is_reported(rig: Rig) -> None:
     assert "Room A:cold:opened" in rig.tick(MONDAY + timedelta(minutes=30))
 
 
+def test_a_hot_room_is_reported_and_recovers(rig: Rig) -> None:
+    """NEU's 26 °C: over it for 30 occupied minutes opens the hot alert; 15 minutes at or
+    under 25 °C close it (25.5 is under the figure but within the margin)."""
+    rig.readings("Room A", MONDAY, [600.0] * 30, temperature_c=27.0)
+    assert rig.tick(MONDAY + timedelta(minutes=28)) == []  # 29 minutes: not yet
+    assert rig.tick(MONDAY + timedelta(minutes=29)) == ["Room A:hot:opened"]
+    [mail] = rig.smtp.wait_for(1)
+    assert mail["Subject"] == (
+        "[ventwatch] Alert: Room A - temperature above 26 °C for 30 occupied minutes"
+    )
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Latest value: 27.0 °C" in text
+    assert "From the source: 26 °C: NEU (NEU-HOT; Verified)" in text
+    assert "a maximum indoor working temperature of 26°C is appropriate" in text
+    assert "ventwatch's choice: NEU gives a maximum, not a duration" in text
+    assert "Source: Hot weather and classroom temperature" in text
+    rig.readings("Room A", MONDAY + timedelta(minutes=30), [600.0] * 20, temperature_c=25.5)
+    assert rig.tick(MONDAY + timedelta(minutes=49)) == []
+    rig.readings("Room A", MONDAY + timedelta(minutes=50), [600.0] * 15, temperature_c=25.0)
+    assert rig.tick(MONDAY + timedelta(minutes=63)) == []  # 14 minutes at 25 °C
+    assert rig.tick(MONDAY + timedelta(minutes=64)) == ["Room A:hot:recovered"]
+    recovery = rig.smtp.wait_for(2)[1]
+    assert recovery["Subject"].startswith("[ventwatch] Recovered: Room A - temperature above 26")
+    [hot] = rig.alerting.records.alerts()
+    assert (hot.rule, hot.worst, hot.value, hot.condition) == ("hot", 27.0, 25.0, "recovered")
+
+
+def test_a_sports_hall_is_cold_below_l24s_13_degrees(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    hall = {"name": "Sports Hall", "building": "Main", "physical_effort": "severe"}
+    rig = Rig(tmp_path, smtp_server, site_config(extra_rooms=(hall,)))
+    rig.readings("Room A", MONDAY, [600.0] * 31, temperature_c=14.5)
+    rig.readings("Sports Hall", MONDAY, [600.0] * 31, temperature_c=14.5)
+    assert rig.tick(MONDAY + timedelta(minutes=30)) == ["Room A:cold:opened"]
+    rig.readings("Sports Hall", MONDAY + timedelta(minutes=31), [600.0] * 30, temperature_c=12.5)
+    assert rig.tick(MONDAY + timedelta(minutes=60)) == ["Sports Hall:cold:opened"]
+    mail = next(m for m in rig.smtp.wait_for(2) if "Sports Hall" in m["Subject"])
+    assert "temperature below 13 °C for 30 occupied minutes" in mail["Subject"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "From the source: 13 °C: HSE (L24; Secondary)" in text
+    assert "in which case the temperature should be at least 13 degrees Celsius" in text
+    rig.store.close()
+
+
 def test_a_relay_that_is_down_delays_messages_but_never_the_monitor(tmp_path: Path) -> None:
     relay = start_smtp()
     rig = Rig(tmp_path, relay, site_config())
@@ -313,5 +359,5 @@ def test_webhook_subscribers_get_the_signed_json_document(
     assert doc["alert"]["worst"] == 1800.0
     assert doc["rule"]["threshold"] == 1500
     assert doc["rule"]["source"]["key"] == "HSE-CO2"
-    assert doc["profile"] == {"id": "joint-union", "version": "1.0"}
+    assert doc["profile"] == {"id": "joint-union", "version": "1.2"}
     rig.store.close()

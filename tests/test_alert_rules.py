@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ventwatch.alerts.conditions import Observation, observe, scaled, trailing_run
 from ventwatch.alerts.lifecycle import Alert, escalation_due, step
 from ventwatch.alerts.monitor import quiet_until, school_days_after
-from ventwatch.alerts.rules import room_rules
+from ventwatch.alerts.rules import room_rules, snapshot
 from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import AlertRule, load_profile
 from ventwatch.analysis.series import held, hold_for
@@ -46,7 +46,7 @@ def test_profile_rules_match_the_issue() -> None:
     assert RULES["cold"].threshold == 16
     assert RULES["offline"].for_minutes == 30
     assert {r.kind for r in RULES.values()} == {
-        "co2_above", "temperature_below", "offline", "drift", "bb101_daily"
+        "co2_above", "temperature_below", "temperature_above", "offline", "drift", "bb101_daily"
     }  # fmt: skip
 
 
@@ -99,6 +99,36 @@ def test_cold_rule_looks_below() -> None:
     assert judge("cold", [15.0] * 5 + [17.0] * 15).state == "clear"
 
 
+def test_hot_rule_looks_above() -> None:
+    """NEU's 26 °C maximum: 30 occupied minutes over it; clear after 15 at or under 25."""
+    hot = RULES["hot"]
+    assert (hot.kind, hot.threshold, hot.for_minutes, hot.severity) == (
+        "temperature_above", 26, 30, "advisory",
+    )  # fmt: skip
+    assert (hot.clear_margin, hot.clear_minutes, hot.source) == (1, 15, "NEU-HOT")
+    assert judge("hot", [27.0] * 29).state == "unknown"
+    held = judge("hot", [25.0] + [27.0] * 29 + [27.5])
+    assert (held.state, held.worst, held.value) == ("holds", 27.5, 27.5)
+    assert held.since == T0 + timedelta(minutes=1)
+    assert judge("hot", [26.0] * 30).state == "unknown"  # at the figure is not over it
+    assert judge("hot", [27.0] * 5 + [25.5] * 20).state == "unknown"  # within margin
+    assert judge("hot", [27.0] * 5 + [25.0] * 14).state == "unknown"
+    assert judge("hot", [27.0] * 5 + [25.0] * 15).state == "clear"
+
+
+def test_a_hot_alert_keeps_its_highest_value() -> None:
+    rule = snapshot(RULES["hot"], PROFILE)
+    opened, _ = step(None, Observation("holds", 27.0, 27.5, T0), room="A", rule=rule, now=T0,
+                     cooldown=timedelta(hours=2))  # fmt: skip
+    assert opened is not None
+    hotter, _ = step(opened, Observation("holds", 28.0, 28.2, T0), room="A", rule=rule, now=T0,
+                     cooldown=timedelta(hours=2))  # fmt: skip
+    assert hotter is not None
+    assert hotter.worst == 28.2
+    assert rule["described"] == "temperature above 26 °C for 30 occupied minutes"
+    assert rule["attribution"]["figures"][0].startswith("26 °C: NEU (NEU-HOT; Verified)")
+
+
 def test_offline_counts_occupied_gaps_only() -> None:
     nan = float("nan")
     # Sensor died during the last lesson: its last reading stands for 10 minutes, then 15
@@ -149,7 +179,7 @@ def test_holds_and_clear_never_both_and_match_the_definition(values: list[float]
 
 # -- the lifecycle -------------------------------------------------------------------------
 
-SNAPSHOT = {**RULES["co2-urgent"].model_dump(), "described": "CO2 above 1500 ppm"}
+SNAPSHOT = snapshot(RULES["co2-urgent"], PROFILE)
 HOLDS = Observation("holds", value=1600.0, worst=1650.0, since=T0)
 CLEAR = Observation("clear", value=1300.0)
 UNKNOWN = Observation("unknown")
@@ -317,12 +347,47 @@ def test_overrides_change_one_room_or_switch_a_rule_off() -> None:
     assert "drift" not in music
     assert "drift" not in room1
     assert music["co2-advisory"].source == "NEU-CO2"  # still cites its source
+    # ... and says the figure is now the site's, in place of the source's
+    words = PROFILE.attribution(music["co2-advisory"]).source_part
+    assert words.startswith("700 ppm: NEU (NEU-CO2; Verified)")
+    assert "this site's file sets 700 ppm here, in place of the profile's 800" in words
+
+
+def test_a_severe_effort_room_is_cold_at_l24s_13_degrees() -> None:
+    """The cold alert keeps L24's 16 °C, and a room the site file marks
+    `physical_effort: severe` gets L24's 13 °C with that figure's own words."""
+    site = SiteConfig.model_validate(
+        {
+            "site": {"name": "S"},
+            "rooms": [{"name": "Room 1"}, {"name": "Sports Hall", "physical_effort": "severe"}],
+            "alerts": {"rules": [{"rule": "cold", "for_minutes": 45}]},
+        }
+    )
+    rules = room_rules(site, PROFILE)
+    room1 = {r.id: r for r in rules["Room 1"]}["cold"]
+    hall = {r.id: r for r in rules["Sports Hall"]}["cold"]
+    assert (room1.threshold, room1.for_minutes) == (16, 45)
+    assert (hall.threshold, hall.for_minutes, hall.source) == (13, 45, "L24")
+    assert hall.basis == PROFILE.temperature.cold_severe_effort.basis
+    assert hall.meaning.startswith("Below 13 °C for 30 minutes of lesson time: cold (below 13")
+    words = PROFILE.attribution(hall)
+    assert words.source_part.startswith("13 °C: HSE (L24; Secondary)")
+    assert "at least 13 degrees Celsius" in words.source_part
+    assert "physical_effort: severe" in words.ventwatch_part
+    assert snapshot(hall, PROFILE)["described"] == (
+        "temperature below 13 °C for 45 occupied minutes"
+    )
+    hall_judge = observe(hall, minutes(30), np.array([14.0] * 30), np.array([True] * 30))
+    assert hall_judge.state == "clear"  # 14 °C is not cold in a sports hall
+    assert observe(hall, minutes(45), np.array([12.5] * 45), np.array([True] * 45)).state == (
+        "holds"
+    )
 
 
 def test_a_rule_needs_its_figures() -> None:
     with pytest.raises(ValueError, match="needs a threshold"):
         AlertRule(
-            id="x", kind="co2_above", severity="urgent", meaning="m", source="s", for_minutes=5
+            id="x", kind="co2_above", severity="urgent", meaning="m", ventwatch="w", for_minutes=5
         )
 
 

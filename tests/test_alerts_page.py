@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from tests.conftest import SmtpServer, free_port, sign_in
 from tests.test_accounts import api_routes, required_roles
@@ -25,7 +26,7 @@ from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert
 from ventwatch.alerts.messages import alert_notice
 from ventwatch.alerts.records import AlertRecords, ConfirmationError
-from ventwatch.alerts.rules import describe
+from ventwatch.alerts.rules import snapshot
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import Recipient, SiteConfig, Subscription
 from ventwatch.dashboard.app import create_app
@@ -106,7 +107,7 @@ def opened(
         occurrences=occurrences,
         worst=worst,
         value=value,
-        rule_snapshot={**rule.model_dump(), "described": describe(rule)},
+        rule_snapshot=snapshot(rule, PROFILE),
     )
     details = {"value": value, "worst": worst, "since": at}
     return alerting.records.save(alert, at, "opened", details)
@@ -202,6 +203,57 @@ def test_the_rules_in_force_show_site_changes_and_cite_their_sources(app: FastAP
     assert "HSE, 2013; secondary" in cold
     urgent = row(html, "data-rule", "co2-urgent")
     assert "CO2 above 1500 ppm for 20 occupied minutes: every room" in urgent
+
+
+def test_the_hot_rule_is_in_force_and_its_worst_is_the_highest(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    """NEU's 26 °C: the rules in force list the hot rule with its source; a room with a cold
+    and a hot alert shows the lowest of the one and the highest of the other, apart."""
+    html = client_for(app, Role.SITE_MANAGER).get("/alerts").text
+    hot = row(html, "data-rule", "hot")
+    assert "temperature above 26 °C for 30 occupied minutes: every room" in hot
+    assert "Hot weather and classroom temperature" in hot
+    assert "26 °C: NEU (NEU-HOT; Verified)" in hot
+    opened(alerting, "Room 4", "cold", at=NOW - timedelta(hours=5), worst=14.5, value=15)
+    opened(alerting, "Room 4", "hot", at=NOW - timedelta(hours=2), worst=27.0, value=26.5)
+    opened(alerting, "Room 4", "hot", at=NOW - timedelta(hours=1), worst=28.5, value=28)
+    room4 = row(client_for(app, Role.REP).get("/alerts").text, "data-room", "Room 4")
+    assert "28.5\u00a0°C; 14.5\u00a0°C" in room4
+
+
+def test_the_page_the_alert_and_its_email_say_whose_part_is_whose(
+    app: FastAPI, alerting: Alerting
+) -> None:
+    """The rules in force, the alert's page and its email word the source's part and
+    ventwatch's part the one way (`Profile.attribution`): HSE gave 1500 ppm and
+    "consistently"; the 20 minutes and "urgent" are ventwatch's."""
+    words = PROFILE.attribution(RULES["co2-urgent"])
+    assert "20 minutes" in words.ventwatch_part
+    assert "'urgent'" in words.ventwatch_part
+    assert "minute" not in words.source_part
+    client = client_for(app, Role.REP)
+    in_force = row(client.get("/alerts").text, "data-rule", "co2-urgent")
+    alert = opened(alerting, "Lab 3")
+    page = squeeze(client.get(f"/alerts/{alert.id}").text)
+    mail = alert_notice(alert, "opened", alerting.monitor.ctx, NOW)
+    for shown in (in_force, page, squeeze(mail.html)):
+        assert escape(words.source_part) in shown
+        assert escape(words.ventwatch_part) in shown
+    assert f"From the source: {words.source_part}\n{words.ventwatch_part}\n" in mail.text
+    assert mail.data["rule"]["attribution"] == {
+        "source": words.source_part,
+        "ventwatch": words.ventwatch_part,
+    }
+    # The advisory alert waits 30 minutes where amber needs 20, and every place says why.
+    advisory = RULES["co2-advisory"]
+    assert advisory.duration_reason
+    assert escape(advisory.duration_reason) in row(
+        client.get("/alerts").text, "data-rule", "co2-advisory"
+    )
+    second = opened(alerting, "Room 4", "co2-advisory")
+    text = alert_notice(second, "opened", alerting.monitor.ctx, NOW).text
+    assert f"Why 30 minutes: {advisory.duration_reason}" in text
 
 
 def test_a_room_name_with_markup_is_escaped(app: FastAPI, alerting: Alerting) -> None:

@@ -253,7 +253,7 @@ def test_json_contract_keys() -> None:
     doc = to_json(
         analyse_site(minute_means(frame(lesson([900.0] * 60))), site(), PROFILE, MONDAY, MONDAY)
     )
-    assert doc["profile"] == {"id": "joint-union", "version": "1.0", "title": PROFILE.title}
+    assert doc["profile"] == {"id": "joint-union", "version": "1.2", "title": PROFILE.title}
     assert (doc["from"], doc["to"]) == ("2026-11-16", "2026-11-16")
     (room,) = doc["rooms"]
     for key in (
@@ -271,9 +271,30 @@ def test_json_contract_keys() -> None:
         "bb101",
         "ventilation",
         "sensor_health",
+        "consistently",
+        "status_attribution",
     ):
         assert key in room
     assert room["episodes"][0]["start"] == "2026-11-16T09:00:00+00:00"
+    # Added beside the single-run status, which stays the contract's `status`.
+    assert room["status"] == "amber"
+    assert room["consistently"] == {
+        "status": "grey",
+        "days_red": 0,
+        "days_amber": 1,
+        "school_days": 1,
+        "rule": PROFILE.status.consistently.text,
+        "reason": "1 school day judged: 'consistently' needs at least 3",
+        "source": "HSE-CO2",
+    }
+    amber = PROFILE.attribution(PROFILE.status.rules[1])
+    assert room["status_attribution"] == {
+        "source": amber.source_part,
+        "ventwatch": amber.ventwatch_part,
+        "keys": ["NEU-CO2"],
+    }
+    assert room["bb101"]["window"].startswith("each school day from 09:00 to 10:00")
+    assert room["bb101"]["days"][0]["assumed"] == ["building type not declared"]
 
 
 def test_sensor_health_offline_and_stuck() -> None:

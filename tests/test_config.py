@@ -155,3 +155,24 @@ def test_names_with_what_line_protocol_escapes_are_fine(tmp_path: Path) -> None:
     )
     site = load_site(path, families=FAMILIES)
     assert [r.name for r in site.rooms] == ["Lab\\2"]
+
+
+def test_physical_effort_is_a_room_key_checked_with_its_line(tmp_path: Path) -> None:
+    """ACoP L24's 13 °C applies where much of the work involves severe physical effort: the
+    site file says which rooms (a sports hall); anything else is refused at its line."""
+    path = tmp_path / "site.yaml"
+    path.write_text(
+        "site: {name: S}\nrooms:\n  - name: Room 1\n  - name: Sports Hall\n"
+        "    physical_effort: severe\n"
+    )
+    rooms = load_site(path).rooms
+    assert [r.physical_effort for r in rooms] == ["normal", "severe"]
+    path.write_text(
+        "site: {name: S}\nrooms:\n  - name: Room 1\n  - name: Sports Hall\n"
+        "    physical_effort: heavy\n"
+    )
+    with pytest.raises(
+        SiteConfigError,
+        match=r"site.yaml:5: rooms\[1\].physical_effort: Input should be 'normal' or 'severe'",
+    ):
+        load_site(path)

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from tests.conftest import free_port, sign_in
 from ventwatch.accounts import Accounts
+from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.present import ago, by_building_and_floor
@@ -123,7 +125,7 @@ def test_api_rooms_bands(client: TestClient) -> None:
     empty = rooms["Empty Room"]
     assert empty["time"] is empty["age_s"] is empty["co2_ppm"] is empty["sensor"] is None
     assert body["site"] == "Hillside Academy"
-    assert body["profile"] == {"id": "joint-union", "version": "1.0"}
+    assert body["profile"] == {"id": "joint-union", "version": "1.2"}
     assert datetime.fromisoformat(body["generated_at"]) == NOW
     assert body["summary"] == {
         "good": 2,
@@ -303,6 +305,83 @@ def test_today_comes_from_the_analysis_engine(tmp_path: Path, accounts: Accounts
     assert first["today_status"] == "red"
     assert "consecutive occupied minutes above 1500 ppm" in first["today"]
     assert second["today_status"] == "green"
+
+
+def test_pages_say_whose_part_is_whose(tmp_path: Path, accounts: Accounts) -> None:
+    """The room page's verdict and the overview's band key give the source's part and
+    ventwatch's, worded by the profile (`Profile.attribution`) as alerts and reports are."""
+    profile = load_profile(SITE.guidance.profile)
+    store = DuckDBStore(tmp_path / "words.duckdb")
+    start = NOW - timedelta(minutes=60)
+    store.write(
+        [
+            Reading(start + timedelta(minutes=m), "S", "Good Room", "s-g", "tasmota", co2_ppm=1600)
+            for m in range(61)
+        ]
+    )
+    client = app_with(store, accounts)
+    sign_in(client, "staff")
+    page = client.get("/room", params={"name": "Good Room", "range": "today"}).text
+    verdict = page.split('class="verdict')[1].split("</section>")[0]
+    red = profile.attribution(profile.status.rules[0])
+    assert escape(red.source_part) in verdict
+    assert escape(red.ventwatch_part) in verdict
+    assert "Consistently:" in verdict  # beside the single-run status, with its own basis
+    assert escape(profile.attribution(profile.status.consistently).ventwatch_part) in verdict
+    assert "breaks and lunch included" in page  # BB101's window, not the lesson minutes
+    overview = client.get("/").text
+    for band in profile.co2_bands:
+        words = profile.attribution(band)
+        assert escape(words.source_part) in overview
+        assert escape(words.ventwatch_part) in overview
+
+
+def test_the_room_page_keeps_each_temperature_label_apart(
+    tmp_path: Path, accounts: Accounts
+) -> None:
+    """Tuesday from 09:30: CO2 falls sharply at 09:50 while the temperature drops from 19 °C
+    to 16.75 °C: below comfort (NEU's 18 °C) but not cold (L24's 16 °C), each with its own
+    source, and windows only *possibly* opened."""
+    profile = load_profile(SITE.guidance.profile)
+    store = DuckDBStore(tmp_path / "temperature.duckdb")
+    start = NOW - timedelta(minutes=60)
+    co2 = [1500.0] * 20 + [1500.0 - 40 * i for i in range(1, 16)] + [900.0] * 25
+    temp = [19.0] * 20 + [19.0 - 0.15 * i for i in range(1, 16)] + [16.75] * 25
+    store.write(
+        [
+            Reading(start + timedelta(minutes=m), "S", "Good Room", "s-g", "tasmota",
+                    co2_ppm=co2[m], temperature_c=temp[m])
+            for m in range(60)
+        ]
+    )  # fmt: skip
+    client = app_with(store, accounts)
+    sign_in(client, "staff")
+    page = client.get("/room", params={"name": "Good Room", "range": "today"}).text
+    section = page.split('id="temperature-heading"')[1].split("</section>")[0]
+    labels = {
+        key: section.split(f'data-label="{key}"')[1].split("</li>")[0]
+        for key in ("cold", "below_comfort", "above_comfort")
+    }
+    assert "<strong>0 occupied minutes cold (below 16 °C, ACoP L24)</strong>" in labels["cold"]
+    assert (
+        "<strong>34 occupied minutes below comfort (below 18 °C, NEU)</strong>"
+        in (labels["below_comfort"])
+    )
+    assert "0 occupied minutes above comfort (over 26 °C, NEU)" in labels["above_comfort"]
+    t = profile.temperature
+    for key, label in (("cold", t.cold), ("below_comfort", t.below_comfort)):
+        words = profile.attribution(label)
+        assert escape(words.source_part) in labels[key]
+        assert escape(words.ventwatch_part) in labels[key]
+    assert "(L24; Secondary)" in labels["cold"]
+    assert "(NEU-VT; Verified)" in labels["below_comfort"]
+    windows = section.split('data-field="windows-opened"')[1].split("</p>")[0]
+    assert "<strong>Possibly windows opened:</strong> 34 occupied minutes below comfort" in windows
+    assert "windows were possibly opened" in windows
+    facts = page.split('class="facts"')[1].split("</table>")[0]
+    assert "Minutes cold (below 16 °C, ACoP L24)" in facts
+    assert "Minutes below comfort (below 18 °C, NEU)" in facts
+    assert "Shaded strips: cold (below 16 °C, ACoP L24); below comfort" in page
 
 
 @pytest.mark.parametrize("path", ["/", "/api/rooms"])

@@ -72,7 +72,7 @@ def test_demo_emails_one_alert_and_its_recovery(tmp_path: Path) -> None:
     assert alert["To"] == "rep@demo.invalid"
     text = alert.get_body(preferencelist=("plain",)).get_content()
     assert "Rule: CO2 above 1500 ppm for 20 occupied minutes [urgent]" in text
-    assert "profile joint-union 1.0" in text
+    assert "profile joint-union 1.2" in text
     assert "/room?name=" in text
     assert alert.get_body(preferencelist=("html",)) is not None
     assert "Recovered:" in recovery.get_body(preferencelist=("plain",)).get_content()

@@ -67,14 +67,15 @@ def test_the_pack_holds_every_file_and_sha256sum_verifies_it(pack: tuple[bytes, 
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [
             "report.pdf", "readings.csv", "episodes.csv", "actions.csv", "alert-log.csv",
-            "profile-joint-union.yaml", "README.txt", "manifest.json", "MANIFEST.sha256",
+            "rooms.csv", "register-log.csv", "profile-joint-union.yaml", "README.txt",
+            "manifest.json", "MANIFEST.sha256",
         ]
     )  # fmt: skip
     check = subprocess.run(
         ["sha256sum", "-c", "MANIFEST.sha256"], cwd=out, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.count(": OK") == 8
+    assert check.stdout.count(": OK") == 10
     manifest = json.loads((out / "manifest.json").read_text())
     for entry in manifest["files"]:
         data = (out / entry["name"]).read_bytes()
@@ -82,7 +83,7 @@ def test_the_pack_holds_every_file_and_sha256sum_verifies_it(pack: tuple[bytes, 
         assert len(data) == entry["bytes"]
     assert manifest["rooms"] == ["Lab 1", "Hall"]
     assert manifest["period"] == {"label": "2026-W47", "first": "2026-11-16", "last": "2026-11-22"}
-    assert manifest["profile"] == {"id": "joint-union", "version": "1.0"}
+    assert manifest["profile"] == {"id": "joint-union", "version": "1.2"}
 
 
 def test_an_edited_file_fails_the_check(pack: tuple[bytes, Path], tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from openpyxl import Workbook, load_workbook
 from PIL import Image
 
@@ -133,7 +134,11 @@ def test_summary_compares_with_the_previous_week(seeded: Seeded) -> None:
     assert s.worst == ["Lab 1", "Hall"]
     assert s.not_enough_data == [MUSIC, FORMULA]
     assert (s.worse, s.better) == (["Lab 1"], ["Room 2"])
-    assert (s.cold, s.cold_below_c) == (["Room 2"], PROFILE.temperature.minimum_c)
+    # Room 2 at 15 °C is cold and below comfort; the Hall at 19 °C neither.
+    assert [(x.label, x.rooms) for x in s.temperature] == [
+        ("cold (below 16 °C, ACoP L24)", ["Room 2"]),
+        ("below comfort (below 18 °C, NEU)", ["Room 2"]),
+    ]
     changes = {x.room: x.change for x in seeded.report.rooms}
     assert changes["Hall"] == "not comparable"  # no data the week before
     assert room(seeded.report, "Room 2").previous.status == "red"
@@ -146,7 +151,7 @@ def test_each_school_day_is_judged_on_its_own(seeded: Seeded) -> None:
         assert (d.co2.status, d.co2.occupied_minutes, d.co2.co2_mean_ppm) == ("red", 360, 683.3)
         assert (d.co2.pct_time_above_1500, d.bb101_passes) == (8.33, True)
     cold = room(seeded.report, "Room 2").days[0]
-    assert (cold.temperature_min_c, cold.minutes_below_minimum_c) == (15.0, 45)
+    assert (cold.temperature.min_c, cold.temperature.minutes_below_minimum) == (15.0, 45)
     music = room(seeded.report, MUSIC).days[2]
     assert (music.co2.status, music.co2.minutes_with_data) == ("grey", 69)
 
@@ -181,7 +186,40 @@ def test_notes_are_the_profiles_words(seeded: Seeded) -> None:
     assert notes["red"].meaning == rules["red"].meaning
     assert notes["amber"].source == rules["amber"].source
     assert "20 consecutive occupied minutes above 800 ppm" in notes["green"].meaning
+    red = PROFILE.attribution(rules["red"])
+    assert (notes["red"].source_part, notes["red"].ventwatch_part) == (
+        red.source_part,
+        red.ventwatch_part,
+    )
+    assert notes["green"].source_part == ""  # no source defines green
     assert "50%" in notes["grey"].meaning
+
+
+def test_the_html_and_the_spreadsheet_say_whose_part_is_whose(seeded: Seeded) -> None:
+    """Bands, statuses, the consistently rule and BB101's criteria, each with the source's
+    part and ventwatch's, worded by `Profile.attribution` as on the pages and in alerts."""
+    r = seeded.report
+    said = [PROFILE.attribution(b) for b in PROFILE.co2_bands]
+    said += [PROFILE.attribution(rule) for rule in PROFILE.status.rules]
+    said.append(PROFILE.attribution(PROFILE.status.consistently))
+    said += [PROFILE.criterion_attribution(c) for c in PROFILE.bb101.criteria]
+    said.append(PROFILE.attribution(PROFILE.bb101.undeclared_mode))
+    t = PROFILE.temperature
+    said += [PROFILE.attribution(x) for x in (t.cold, t.cold_severe_effort, t.below_comfort)]
+    said.append(PROFILE.attribution(t.above_comfort))
+    html = render_html(r)
+    book = load_workbook(io.BytesIO(render_xlsx(r)))
+    cells = {str(c.value) for row in book["Guidance"].iter_rows() for c in row if c.value}
+    for words in said:
+        assert escape(words.source_part) in html
+        assert escape(words.ventwatch_part) in html
+        assert words.source_part in cells
+        assert words.ventwatch_part in cells
+    # Each room: its consistently reading beside its status; BB101 over the whole day.
+    lab = room(r, "Lab 1").analysis
+    assert escape(lab.consistently.reason) in html
+    assert "from 09:00 to 15:00, breaks and lunch included" in html
+    assert "consistently" in cells
 
 
 def test_the_report_is_the_engines_judgement_of_the_same_dates(seeded: Seeded) -> None:
@@ -399,7 +437,7 @@ def test_rooms_csv_has_the_documented_columns_and_figures(seeded: Seeded) -> Non
         "2026-11-22",
         WEEK,
     )
-    assert (lab["profile_id"], lab["profile_version"]) == ("joint-union", "1.0")
+    assert (lab["profile_id"], lab["profile_version"]) == ("joint-union", "1.2")
     assert (lab["status"], lab["status_source"]) == ("red", "HSE-CO2")
     assert float(lab["co2_mean_ppm"]) == 683.3
     assert float(lab["pct_time_above_1500"]) == 8.33
@@ -417,6 +455,23 @@ def test_rooms_csv_has_the_documented_columns_and_figures(seeded: Seeded) -> Non
     assert (int(cold["minutes_below_minimum_temperature"]), cold["temperature_min_c"]) == (
         225,
         "15.0",
+    )
+    # Added at the end: each temperature label apart, with its own figure.
+    assert ROOM_COLUMNS[-6:] == (
+        "physical_effort",
+        "temperature_max_c",
+        "below_comfort_temperature_c",
+        "minutes_below_comfort_temperature",
+        "above_comfort_temperature_c",
+        "minutes_above_comfort_temperature",
+    )
+    assert [cold[c] for c in ROOM_COLUMNS[-6:]] == ["normal", "20.0", "18.0", "225", "26.0", "0"]
+    assert (
+        cold["minimum_temperature_c"],
+        by_room["Hall"]["minutes_below_comfort_temperature"],
+    ) == (
+        "16.0",
+        "0",
     )
     empty = by_room[f"'{FORMULA}"]
     assert (empty["status"], empty["co2_mean_ppm"], empty["coverage_pct"]) == ("grey", "", "0.0")
@@ -436,6 +491,12 @@ def test_daily_csv_has_a_row_per_room_and_school_day(seeded: Seeded) -> None:
     assert (tuesday["pct_time_above_800"], tuesday["bb101_under_daily_limit"]) == ("8.33", "true")
     monday = next(r for r in rows if r["room"] == "Room 2" and r["date"] == "2026-11-16")
     assert monday["minutes_below_minimum_temperature"] == "45"
+    assert DAY_COLUMNS[-3:] == (
+        "temperature_max_c",
+        "minutes_below_comfort_temperature",
+        "minutes_above_comfort_temperature",
+    )
+    assert [monday[c] for c in DAY_COLUMNS[-3:]] == ["20.0", "45", "0"]
 
 
 def test_xlsx_stores_numbers_as_numbers(seeded: Seeded) -> None:
@@ -476,6 +537,15 @@ def test_xlsx_stores_numbers_as_numbers(seeded: Seeded) -> None:
     pairs = {row[0].value: row[1].value for row in sheet.iter_rows(max_col=2)}
     assert pairs["minutes_below_minimum_temperature"] == 225
     assert pairs["temperature_min_c"] == 15.0
+    assert (
+        pairs["minutes_below_comfort_temperature"],
+        pairs["minutes_above_comfort_temperature"],
+    ) == (
+        225,
+        0,
+    )
+    assert pairs["label_cold"] == "cold (below 16 °C, ACoP L24)"
+    assert pairs["label_below_comfort"] == "below comfort (below 18 °C, NEU)"
     assert pairs["status"] == "green"
     day_header = next(r[0].row for r in sheet.iter_rows(max_col=1) if r[0].value == "date")
     assert sheet.cell(row=day_header + 1, column=1).value == datetime(2026, 11, 16)
@@ -532,7 +602,7 @@ def test_html_shows_the_figures(seeded: Seeded) -> None:
     for expected in (
         "2026-W47",
         "Joint union guide to improving ventilation in schools and colleges",
-        "profile joint-union , version 1.0",
+        "profile joint-union , version 1.2",
         "Mon, Tue, Wed, Thu, Fri 09:00-15:00 (Europe/London)",
         "683 ppm",
         "8.3 %",
@@ -542,6 +612,13 @@ def test_html_shows_the_figures(seeded: Seeded) -> None:
         "15.0 °C",
         "30 consecutive occupied minutes above 1500 ppm",
         "Windows opened",
+        # Each temperature label apart, with its figure and source.
+        "At times cold (below 16 °C, ACoP L24): Room 2.",
+        "At times below comfort (below 18 °C, NEU): Room 2.",
+        "Minutes cold (below 16 °C, ACoP L24) 225 min",
+        "Minutes below comfort (below 18 °C, NEU) 225 min",
+        "Minutes above comfort (over 26 °C, NEU) 0 min",
+        "cold (below 13 °C, ACoP L24, severe physical effort)",
         PROFILE.co2_bands[2].advice,
         PROFILE.status.rules[0].meaning,
     ):
@@ -563,7 +640,7 @@ def test_pdf_text_has_the_figures(pdf: Path) -> None:
     pages = text.split("\f")
     assert "Hillside <Academy>" in pages[0]
     assert "2026-W47" in pages[0]
-    assert "profile joint-union, version 1.0" in " ".join(pages[0].split())
+    assert "profile joint-union, version 1.2" in " ".join(pages[0].split())
     lab = next(p for p in pages if "30 consecutive occupied minutes above 1500 ppm" in p)
     for expected in ("Lab 1", "683 ppm", "8.3 %", "1,600 ppm", "Windows opened"):
         assert expected in lab, expected

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from tests.conftest import sign_in
 from ventwatch.accounts import Accounts
@@ -122,7 +123,7 @@ def test_a_finished_week_with_known_answers() -> None:
     assert view.school_days == [MON, TUE, WED, FRI]
     assert (view.week, view.first, view.last) == ("2026-W47", MON, date(2026, 11, 22))
     assert view.thresholds == ["800", "1500"]
-    assert (view.profile.id, view.profile.version) == ("joint-union", "1.0")
+    assert (view.profile.id, view.profile.version) == ("joint-union", "1.2")
     assert rows_of(view) == {
         "Lab 1": ["complete green", "complete red", "complete green", "complete green",
                   "complete red"],
@@ -449,16 +450,21 @@ def test_rep_sees_the_heat_map(client: TestClient) -> None:
     assert response.status_code == 200
     html = response.text
     assert "<h1>Hillside Academy: week 2026-W47</h1>" in html
-    assert "joint-union version 1.0" in html
+    assert "joint-union version 1.2" in html
     rows = table_of(html)
-    assert rows["Room"][0] == ["Mon 16 Nov", "Tue 17 Nov", "Wed 18 Nov", "Fri 20 Nov", "Week"]
+    assert rows["Room"][0] == [
+        "Mon 16 Nov", "Tue 17 Nov", "Wed 18 Nov", "Fri 20 Nov", "Week", "Consistently"
+    ]  # fmt: skip
     assert "Thu 19 Nov" not in html
     assert "Sat 21 Nov" not in html
-    assert rows["Lab 1"][0] == ["✓ Green", "✖ Red", "✓ Green so far", "… To come", "✖ Red so far"]
+    # The week's status is the single-run rule (one red day is enough); beside it, the
+    # consistently reading wants red on 3 of any 5 school days, and 3 judged days at all.
+    assert rows["Lab 1"][0] == ["✓ Green", "✖ Red", "✓ Green so far", "… To come", "✖ Red so far",
+                                "✓ Green 1 red, 0 amber of 3"]  # fmt: skip
     assert rows["Empty Room"][0] == ["○ Grey", "○ Grey", "○ Grey so far", "… To come",
-                                     "○ Grey so far"]  # fmt: skip
+                                     "○ Grey so far", "○ Grey 0 red, 0 amber of 3"]  # fmt: skip
     assert rows["Hall"][0] == ["– Not in use", "▲ Amber", "– Not in use", "– Not in use",
-                               "▲ Amber"]  # fmt: skip
+                               "▲ Amber", "○ Grey 0 red, 1 amber of 1"]  # fmt: skip
     # Grouped by building in site-file order, with a header for each group.
     assert list(rows)[:3] == ["Room", "Science", "Lab 1"]
     assert html.index(">Main<") < html.index(">Room 2<")
@@ -467,6 +473,12 @@ def test_rep_sees_the_heat_map(client: TestClient) -> None:
     assert 'scope="col"' in html
     assert 'scope="row"' in html
     assert "Poorly ventilated - over 1500 ppm for 20 minutes or more" in html  # the key
+    # ... which says what the source says and what ventwatch chose, from the profile
+    for rule in PROFILE.status.rules:
+        words = PROFILE.attribution(rule)
+        assert escape(words.source_part) in html
+        assert escape(words.ventwatch_part) in html
+    assert escape(PROFILE.attribution(PROFILE.status.consistently).ventwatch_part) in html
 
 
 def test_cells_link_to_the_room_on_that_day(client: TestClient) -> None:
@@ -495,7 +507,8 @@ def test_evil_room_name_is_escaped_and_linked_safely(client: TestClient) -> None
 def test_shares_of_time_above_the_profile_figures(client: TestClient) -> None:
     rows = table_of(client.get("/week", params={"show": "above1500"}).text)
     assert rows["Lab 1"][0] == ["0.0% ✓ Green", "8.3% ✖ Red", "0.0% ✓ Green so far",
-                                "… To come", "3.7% ✖ Red so far"]  # fmt: skip
+                                "… To come", "3.7% ✖ Red so far",
+                                "✓ Green 1 red, 0 amber of 3"]  # fmt: skip
     assert rows["Empty Room"][0][0] == "– ○ Grey"
     html = client.get("/week", params={"show": "above800"}).text
     assert "above 800 ppm" in html
@@ -508,7 +521,7 @@ def test_week_navigation(client: TestClient) -> None:
     assert 'href="/week?week=2026-W49&amp;show=above800" rel="next"' in html
     assert 'href="/week?week=2026-W47&amp;show=above800">This week (2026-W47)' in html
     rows = table_of(html)
-    assert set(rows["Lab 1"][0]) == {"… To come"}
+    assert set(rows["Lab 1"][0]) == {"… To come", "○ Grey 0 red, 0 amber of 0"}
 
 
 @pytest.mark.parametrize(
@@ -535,7 +548,7 @@ def test_api_week(client: TestClient) -> None:
     body = client.get("/api/week", params={"week": "2026-W47"}).json()
     assert body["week"] == "2026-W47"
     assert body["school_days"] == ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-20"]
-    assert body["profile"] == {"id": "joint-union", "version": "1.0"}
+    assert body["profile"] == {"id": "joint-union", "version": "1.2"}
     assert body["thresholds"] == ["800", "1500"]
     lab = body["rooms"][0]
     assert (lab["room"], lab["building"], lab["week"]["status"]) == ("Lab 1", "Science", "red")

@@ -352,6 +352,7 @@ def analyse(
     header = (
         "room",
         "status",
+        "consistently",
         "coverage%",
         "mean",
         ">800%",
@@ -371,6 +372,7 @@ def analyse(
             (
                 r.room,
                 m.status,
+                r.consistently.status,
                 num(m.coverage_pct),
                 num(m.co2_mean_ppm),
                 num(m.pct_time_above_800, 1),

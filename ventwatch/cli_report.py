@@ -84,6 +84,7 @@ def report(
     period for comparison."""
     from ventwatch.alerts.records import AlertRecords
     from ventwatch.analysis.profiles import UnknownProfileError, load_profile
+    from ventwatch.register import RegisterEdits, room_registers
     from ventwatch.reports.evidence import evidence_pack, load_evidence
     from ventwatch.reports.formats import FORMATS
     from ventwatch.reports.inputs import load_report, logged_actions
@@ -110,6 +111,7 @@ def report(
     except UnknownProfileError as exc:
         raise _runtime(str(exc)) from None
     actions = logged_actions(settings.accounts_db, site.site.name)
+    registers = room_registers(settings.accounts_db, site)
     try:
         store = open_store(settings.store_url, settings.store_base)
     except StoreURLError as exc:
@@ -118,20 +120,26 @@ def report(
         raise _runtime(f"store {redact_url(settings.store_url)}: cannot open: {exc}") from None
     try:
         if format_ is ReportFormat.evidence:
-            records = (
-                AlertRecords(settings.accounts_db, site.site.name)
-                if settings.accounts_db.exists()
-                else None
-            )
+            exists = settings.accounts_db.exists()
+            records = AlertRecords(settings.accounts_db, site.site.name) if exists else None
+            register = RegisterEdits(settings.accounts_db, site.site.name) if exists else None
             inputs = load_evidence(
-                store, site, profile, period, datetime.now(UTC), records, room or None
+                store, site, profile, period, datetime.now(UTC), records, room or None, register
             )
             built, data = inputs.report, evidence_pack(inputs)
         else:
             built = _with_progress(
                 period.days > 7,
                 lambda step: load_report(
-                    store, site, profile, period, datetime.now(UTC), actions, room or None, step
+                    store,
+                    site,
+                    profile,
+                    period,
+                    datetime.now(UTC),
+                    actions,
+                    room or None,
+                    step,
+                    registers=registers,
                 ),
             )
             data = FORMATS[format_.value].render(built)

@@ -22,8 +22,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -126,9 +128,23 @@ def site_slug(name: str) -> str:
     return "-".join(w for w in words if w) or "site"
 
 
+# The room name an outdoor sensor's readings are filed under: no room may take it.
+OUTDOOR_ROOM = "(outdoor air)"
+
+
+class OutdoorSensor(Strict):
+    """A sensor outside the building, read as the site's outdoor CO2 level: the ventilation
+    estimates take it when a room's own unoccupied floor cannot be (`analysis.ventilation`).
+    Its readings are filed under OUTDOOR_ROOM; it is never judged as a room."""
+
+    family: StoredName
+    device: StoredName
+
+
 class Site(Strict):
     name: StoredName
     timezone: str = "Europe/London"
+    outdoor_sensor: OutdoorSensor | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -143,9 +159,128 @@ class Site(Strict):
 # Minutes between a sensor's reports, as its firmware is set up. Longer than an hour would
 # leave a 20-minute judgement resting on one reading (a project choice).
 ReportInterval = Annotated[float, Field(gt=0, le=60)]
+# The modes BB101 judges a room in, and the months a hybrid room's mode is given for.
+BB101Mode = Literal["natural", "mechanical"]
+Month = Literal["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+MONTHS: tuple[Month, ...] = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+)  # fmt: skip
+# How hard the work in a room is, as ACoP L24 sets its minimum temperature by it.
+PhysicalEffort = Literal["normal", "severe"]
+
+
+def _readable(value: str) -> str:
+    """Refuse control characters (line breaks and tabs aside) in text a person wrote: they
+    would reach pages, CSV cells and emails, where nobody can see what they are."""
+    bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\n\t"), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character {bad!r}")
+    return value
+
+
+# What a person writes about a room (a kind of plant, where an assessment is posted).
+RegisterText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_readable),
+]
+RegisterNotes = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_readable),
+]
+WindowCount = Annotated[int, Field(ge=0, le=500)]
+
+
+class RegisterWindows(Strict):
+    """A room's openable windows, counted by their state: the guide's audit asks whether a
+    room can be aired at all, and a window painted shut is not a way to air it. Given at all,
+    a state left out counts none."""
+
+    working: WindowCount = 0  # open as designed
+    restricted: WindowCount = 0  # open only a little (restrictors, blinds, furniture)
+    painted_shut: WindowCount = 0
+    broken: WindowCount = 0
+
+
+class MechanicalPlant(Strict):
+    """Mechanical ventilation serving the room: what it is and whether it works."""
+
+    type: RegisterText  # "extract fan", "MVHR unit"
+    working: bool | None = None  # None: not known
+
+    @field_validator("type")
+    @classmethod
+    def _not_none(cls, value: str) -> str:
+        if value.lower() == "none":
+            raise ValueError("for a room without plant write `mechanical: none`")
+        return value
+
+
+def _plant_kind(value: Any) -> str:
+    return "none" if isinstance(value, str) else "plant"
+
+
+# Chosen by shape, so that a mistake in the plant's keys is reported alone, not beside
+# "should be 'none'".
+Plant = Annotated[
+    Annotated[Literal["none"], Tag("none")] | Annotated[MechanicalPlant, Tag("plant")],
+    Discriminator(_plant_kind),
+]
+
+
+class RiskAssessment(Strict):
+    """The room's ventilation risk assessment (the guide's step 2): when it was made, when it
+    is to be reviewed, and whether staff were shown it (e.g. on the staff noticeboard)."""
+
+    assessed_on: date | None = None
+    review_due: date | None = None
+    shared_with_staff: bool | None = None
+    shared_where: RegisterText | None = None  # "staff-room noticeboard"
+
+    @field_validator("review_due")
+    @classmethod
+    def _after_assessment(cls, value: date | None, info: ValidationInfo) -> date | None:
+        made = info.data.get("assessed_on")
+        if value is not None and made is not None and value < made:
+            raise ValueError(f"review_due {value} is before assessed_on {made}")
+        return value
+
+    @field_validator("shared_where")
+    @classmethod
+    def _shared(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("shared_with_staff") is False:
+            raise ValueError("shared_where names where it was shared: shared_with_staff is false")
+        return value
+
+
+class RoomRegisterEntry(Strict):
+    """A room in the site's register (the guide's step 2, the ventilation audit): what the
+    room has for ventilation and where its risk assessment stands. Every key may be left
+    out: not recorded. Site managers may change it on the dashboard (`ventwatch.register`)."""
+
+    windows: RegisterWindows | None = None
+    # `none`, or the plant: {type: extract fan, working: false}.
+    mechanical: Plant | None = None
+    # An air cleaning unit in the room: CO2 readings then say less (HSE, DfE).
+    air_cleaner: bool | None = None
+    risk_assessment: RiskAssessment | None = None
+    notes: RegisterNotes | None = None
+
+    @field_validator("mechanical", mode="before")
+    @classmethod
+    def _plant(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "none":
+            raise ValueError(
+                f"{value!r}: write `none`, or the plant as {{type: {value}, working: true}}"
+            )
+        return value
 
 
 class Room(Strict):
+    # `register` in a file; `register_entry` too, as `model_dump()` writes it back.
+    model_config = ConfigDict(populate_by_name=True)
+
     name: StoredName
     building: StoredName = "Main"
     floor: int | str = 0
@@ -159,6 +294,52 @@ class Room(Strict):
     # How often its sensor reports, when that is longer than the profile's stale time (a
     # LoRaWAN device every 15 minutes): a reading then stands until the next one is due.
     report_interval_minutes: ReportInterval | None = None
+    # The room's entry in the register of the guide's step 2 (windows, plant, air cleaner,
+    # risk assessment); dashboard edits override it key by key. Named `register` in the
+    # file; a field of that name would shadow pydantic's (ABCMeta's) `register`.
+    register_entry: RoomRegisterEntry | None = Field(default=None, alias="register")
+    # BB101 judges a hybrid (mixed) room by the mode it runs in: one mode all year, or the
+    # months of each (`{mechanical: [nov, dec, jan, feb, mar], natural: [apr, ...]}`). Months
+    # left out, or no key, are judged as the profile says and labelled "not declared".
+    bb101_mode: BB101Mode | dict[BB101Mode, list[Month]] | None = None
+    # BB101's figures differ for refurbished buildings; not given: as the profile says.
+    building_type: Literal["new", "refurbished"] | None = None
+    # ACoP L24's minimum is 16 °C, or 13 °C where much of the work involves severe physical
+    # effort: `severe` for a sports hall, so that its cold (analysis and the cold alert) is
+    # the profile's severe-effort figure. Only the site knows what a room is used for:
+    # ventwatch never guesses it from a name.
+    physical_effort: PhysicalEffort = "normal"
+
+    @field_validator("bb101_mode")
+    @classmethod
+    def _hybrid_modes(
+        cls, value: BB101Mode | dict[BB101Mode, list[Month]] | None, info: ValidationInfo
+    ) -> BB101Mode | dict[BB101Mode, list[Month]] | None:
+        ventilation = info.data.get("ventilation")
+        if value is not None and ventilation is not None and ventilation != "mixed":
+            raise ValueError(
+                f"bb101_mode is for hybrid rooms (ventilation: mixed); this room is {ventilation}"
+            )
+        if isinstance(value, dict):
+            seen: set[str] = set()
+            for mode, months in value.items():
+                if not months:
+                    raise ValueError(f"{mode}: list its months, or leave the mode out")
+                twice = sorted({m for m in months if m in seen or months.count(m) > 1})
+                if twice:
+                    raise ValueError(f"{', '.join(twice)} given more than once")
+                seen.update(months)
+        return value
+
+    def bb101_mode_on(self, month: int) -> BB101Mode | None:
+        """The mode BB101 judges the room in during `month` (1-12); None: not declared (a
+        hybrid room the site file says nothing about for that month)."""
+        if self.ventilation != "mixed":
+            return self.ventilation
+        if isinstance(self.bb101_mode, dict):
+            name = MONTHS[month - 1]
+            return next((m for m, months in self.bb101_mode.items() if name in months), None)
+        return self.bb101_mode
 
 
 JSON_PATH = re.compile(r"^\$(\.[^.\[\]]+|\[\d+\])+$")
@@ -435,8 +616,13 @@ class SiteConfig(Strict):
         return ZoneInfo(self.site.timezone)
 
     def room_of(self) -> dict[tuple[str, str], str]:
-        """(family, device id) -> room name: the lookup ingest makes for every message."""
-        return {(s.family, s.device): s.room for s in self.sensors}
+        """(family, device id) -> room name: the lookup ingest makes for every message. The
+        site's outdoor sensor files its readings under OUTDOOR_ROOM."""
+        rooms = {(s.family, s.device): s.room for s in self.sensors}
+        outdoor = self.site.outdoor_sensor
+        if outdoor is not None:
+            rooms[(outdoor.family, outdoor.device)] = OUTDOOR_ROOM
+        return rooms
 
 
 @dataclass(frozen=True)
@@ -559,6 +745,38 @@ def _cross_checks(
         if key in seen:
             problems.append((("sensors", i, "device"), f"sensor {sensor.device!r} listed twice"))
         seen.add(key)
+    problems.extend(_outdoor_checks(cfg, known if families is not None else None, seen))
+    return problems
+
+
+def _outdoor_checks(
+    cfg: SiteConfig, known: set[str] | None, listed: set[tuple[str, str]]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """The outdoor sensor is one sensor, outside: not also a room's, and no room has its name."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for i, room in enumerate(cfg.rooms):
+        if room.name == OUTDOOR_ROOM:
+            problems.append(
+                (("rooms", i, "name"), f"{OUTDOOR_ROOM!r} is kept for the site's outdoor sensor")
+            )
+    outdoor = cfg.site.outdoor_sensor
+    if outdoor is None:
+        return problems
+    if (outdoor.family, outdoor.device) in listed:
+        problems.append(
+            (
+                ("site", "outdoor_sensor", "device"),
+                f"sensor {outdoor.device!r} is listed under sensors too: an outdoor sensor is "
+                "in no room",
+            )
+        )
+    if known is not None and outdoor.family not in known:
+        problems.append(
+            (
+                ("site", "outdoor_sensor", "family"),
+                f"unknown family {outdoor.family!r} (known: {', '.join(sorted(known))})",
+            )
+        )
     return problems
 
 

@@ -39,17 +39,19 @@ from ventwatch.alerts.actions import (
     effect_for,
 )
 from ventwatch.alerts.alerting import Alerting
-from ventwatch.alerts.lifecycle import Alert
+from ventwatch.alerts.lifecycle import Alert, worse
 from ventwatch.alerts.messages import UNITS, confirmation_notice, document
 from ventwatch.alerts.monitor import school_days_after
 from ventwatch.alerts.records import ActionRecord, AuditEntry, ConfirmationError, WorkflowError
-from ventwatch.alerts.rules import describe
+from ventwatch.alerts.reviews import reminders_due
+from ventwatch.alerts.rules import attribution_of, describe
 from ventwatch.analysis.occupancy import Schedule
-from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Profile, Source
+from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Attribution, Profile, Source
 from ventwatch.config import SiteConfig, Subscription
 from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
 from ventwatch.dashboard.deps import BaseDep, NowDep, SiteDep, StoreDep, TemplatesDep
 from ventwatch.dashboard.present import DASH, quantity
+from ventwatch.register import REMIND_BEFORE_DAYS
 from ventwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -163,13 +165,13 @@ def unresolved_rooms(
         by_room.setdefault(alert.room, []).append(alert)
     rows = []
     for room, alerts in by_room.items():
+        # By rule kind: a cold room's lowest temperature and a hot room's highest are apart.
         worst: dict[str, float] = {}
         for alert in alerts:
-            unit = UNITS.get(alert.rule_snapshot.get("kind", ""))
-            if unit is None or alert.worst is None:
-                continue
-            pick = min if unit == "°C" else max
-            worst[unit] = pick(worst.get(unit, alert.worst), alert.worst)
+            kind = alert.rule_snapshot.get("kind", "")
+            value = worse(kind, worst.get(kind), alert.worst)
+            if kind in UNITS and value is not None:
+                worst[kind] = value
         rows.append(
             UnresolvedRoom(
                 room=room,
@@ -179,7 +181,8 @@ def unresolved_rooms(
                 episodes=sum(a.occurrences for a in alerts),
                 actions=alerting.records.actions(room=room),
                 worst="; ".join(
-                    quantity(v, unit, 1 if unit == "°C" else 0) for unit, v in sorted(worst.items())
+                    quantity(v, UNITS[kind], 1 if UNITS[kind] == "°C" else 0)
+                    for kind, v in sorted(worst.items())
                 )
                 or DASH,
             )
@@ -191,6 +194,7 @@ def unresolved_rooms(
 class RuleInForce:
     rule: AlertRule  # as the profile has it
     source: Source | None
+    words: Attribution  # the source's part and ventwatch's
     # (the rule as applied, its rooms (empty: every room), whether the site file changed it)
     variants: list[tuple[str, list[str], bool]]
     off_in: list[str]  # rooms where the site file switches it off
@@ -216,7 +220,9 @@ def rules_in_force(alerting: Alerting) -> list[RuleInForce]:
             (text, [] if len(names) == len(rooms) else names, changed[text])
             for text, names in groups.items()
         ]
-        out.append(RuleInForce(rule, _source(monitor.profile, rule.source), variants, off))
+        profile = monitor.profile
+        words = profile.attribution(rule)
+        out.append(RuleInForce(rule, _source(profile, rule.source), words, variants, off))
     return out
 
 
@@ -340,6 +346,11 @@ def alerts_page(
         reverse=True,
     )
     outbox = alerting.outbox
+    registers = alerting.register.effective(alerting.site)
+    reviews = [
+        (reminder, _when(alerting.records.mark(reminder.key)))
+        for reminder in reminders_due(registers, view.today)
+    ]
     return templates.TemplateResponse(
         request,
         "alerts.html",
@@ -357,8 +368,16 @@ def alerts_page(
             "rules": rules_in_force(alerting),
             "action_label": action_label,
             "severity_style": severity_style,
+            "reviews": reviews,
+            "unreviewed": [name for name, r in registers.items() if r.review_due is None],
+            "remind_days": REMIND_BEFORE_DAYS,
         },
     )
+
+
+def _when(mark: str | None) -> datetime | None:
+    """A reminder's mark is the time it was queued."""
+    return datetime.fromisoformat(mark) if mark else None
 
 
 @router.get("/alerts/audit.csv", dependencies=[Depends(ALERT_ROLES)], tags=["pages"])
@@ -639,6 +658,7 @@ def alert_page(
             "rule": rule,
             "unit": UNITS.get(rule.get("kind", ""), ""),
             "source": _source(profile, rule.get("source")),
+            "words": attribution_of(rule, profile),
             "profile": profile,
             "building": alerting.monitor.buildings.get(alert.room),
             "timeline": [(e, event_text(e, view, alert)) for e in alerting.records.audit(alert_id)],

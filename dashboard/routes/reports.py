@@ -120,7 +120,8 @@ def export(
     ]
     chosen = FORMATS[format]
     with _place_for_printing(format == "pdf"):
-        report = load_report(store, site, profile, period, now, actions, rooms)
+        registers = request.app.state.register.effective(site)
+        report = load_report(store, site, profile, period, now, actions, rooms, registers=registers)
         body = chosen.render(report)
     stem = f"ventilation-{site.site.name}-{period.label}" + (f"-{room}" if room else "")
     return Response(
@@ -152,7 +153,9 @@ def export_evidence(
     alerting = request.app.state.alerting
     records = alerting.records if alerting is not None else None
     with _place_for_printing(pdf=True):  # the pack holds the report as a PDF
-        inputs = load_evidence(store, site, profile, period, now, records, chosen or None)
+        inputs = load_evidence(
+            store, site, profile, period, now, records, chosen or None, request.app.state.register
+        )
         body = evidence_pack(inputs)
     stem = f"evidence-{site.site.name}-{period.label}"
     return Response(

@@ -1,9 +1,10 @@
 """`/room?name=...`: one room over today, a school week or a chosen range.
 
 Charts of CO2 and temperature carry the profile's bands and the occupied hours; beside them,
-the analysis engine's judgement of the same range (status, coverage, episodes, BB101 days,
-temperature, ventilation estimates, sensor health), so what the chart shows and what the
-figures say come from the same minutes.
+the analysis engine's judgement of the same range (status, coverage, each lesson's peak and
+end value, episodes, BB101 days, temperature, ventilation estimates, sensor health), so what
+the chart shows and what the figures say come from the same minutes; and the room's entry
+in the register of the guide's step 2 (`routes/register.py` changes it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from ventwatch.accounts import Role
 from ventwatch.alerts.actions import ACTIONS, STEPS
 from ventwatch.analysis.engine import RoomAnalysis, analyse_site
+from ventwatch.analysis.lessons import by_day
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds
 from ventwatch.analysis.series import read_minutes
 from ventwatch.config import Room, SiteConfig
@@ -34,10 +36,12 @@ from ventwatch.dashboard.periods import (
     RangeKind,
     resolve,
 )
+from ventwatch.register import AIR_CLEANER_CAVEAT
 
 router = APIRouter(tags=["pages"])
 
 EPISODES_SHOWN = 20  # the rest are counted; the JSON API has them all
+REGISTER_CHANGES_SHOWN = 5  # the newest; the register's own page lists more
 
 
 def find_room(site: SiteConfig, name: str) -> Room:
@@ -97,13 +101,15 @@ def room_page(
     data = charts.series(means, site, profile, room.name, (start, end), now, step)
     periods = charts.occupied_periods(start, end, schedule)
     actions = _actions(request, room.name, span.first, span.last, site.tz)
+    edits = request.app.state.register
+    today = now.astimezone(site.tz).date()
     return templates.TemplateResponse(
         request,
         "room.html",
         {
             "room": room,
             "span": span,
-            "today": now.astimezone(site.tz).date(),
+            "today": today,
             "profile": profile,
             "site": site,
             "a": result,
@@ -114,6 +120,11 @@ def room_page(
             "facts": _facts(result),
             "actions": actions,
             "evidence": user.role in (Role.ADMIN, Role.SITE_MANAGER, Role.REP),
+            "register": edits.effective(site)[room.name],
+            "register_events": edits.log([room.name])[-REGISTER_CHANGES_SHOWN:],
+            "may_edit_register": user.role in (Role.ADMIN, Role.SITE_MANAGER),
+            "air_cleaner_caveat": AIR_CLEANER_CAVEAT,
+            "lessons": by_day(result.lessons),
             "co2_figure": charts.co2_figure(
                 data,
                 profile,
@@ -125,7 +136,9 @@ def room_page(
                     for at, record in actions
                 ],
             ),
-            "temperature_figure": charts.temperature_figure(data, profile, schedule, periods),
+            "temperature_figure": charts.temperature_figure(
+                data, profile, schedule, periods, room.physical_effort == "severe"
+            ),
             "step_min": int(data.step.total_seconds() // 60),
             "tz": site.tz,
         },
@@ -179,5 +192,6 @@ def _facts(a: RoomAnalysis) -> list[tuple[str, Any, str]]:
         ("Longest run above 1500 ppm", c.longest_above_1500_min, "min"),
         ("Highest 20-minute mean", c.max_20min_mean_ppm, "ppm"),
         ("Lowest temperature", t.min_c, "°C"),
-        ("Minutes below the minimum temperature", t.minutes_below_minimum, "min"),
+        ("Highest temperature", t.max_c, "°C"),
+        *((f"Minutes {label.label}", label.minutes, "min") for label in t.labels),
     ]
