@@ -94,7 +94,15 @@ def notice_to_email(notice: Notice, sender: str, to: str) -> EmailMessage:
     message["Date"] = format_datetime(datetime.now(UTC))
     # The sender's domain, not the local host name: a Message-ID under the sender's domain
     # is what spam filters expect, and it costs no DNS lookup.
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    domain = sender.rpartition("@")[2]
+    # A room's episode is one thread (`alerts.threads`): its first message is the root,
+    # every later one refers to it, so urgent and advisory read as one conversation.
+    root = f"<ventwatch.{notice.thread}@{domain}>" if notice.thread else None
+    opens = root is not None and notice.opens_thread
+    message["Message-ID"] = root if opens else make_msgid(domain=domain)
+    if root is not None and not opens:
+        message["In-Reply-To"] = root
+        message["References"] = root
     message.set_content(notice.text)
     # An empty HTML part would win over the text in most clients and show a blank message.
     if notice.html:

@@ -6,8 +6,10 @@ Two things are tracked apart. The *condition* is the air: `active` while the rul
 `open` until acknowledged, `closed` when the rep records what was done. A poorly ventilated
 room goes over the figure every lesson and clears every break, so a recurrence while the rep
 still works on the alert re-opens the same alert (one more occurrence) instead of starting a
-new one, and a message goes out again only when the cooldown since the last one has passed.
-Every message that said "opened" gets exactly one "recovered".
+new one. Every message that said "opened" gets exactly one "recovered", and a recurrence after
+an announced recovery is announced again whatever the cooldown: the rep's inbox never says
+"recovered" while the room is red. The cooldown holds back only a recurrence whose previous
+occurrence went unannounced, which since then happens only to alerts stored before.
 """
 
 from __future__ import annotations
@@ -85,8 +87,12 @@ def step(
         return None, []
     if seen.state != "holds":
         return None, []
+    # The cooldown holds back a repeat only while the rep's inbox still says "alert": once
+    # a recovery was announced (its occurrence was), a room red again is told at once, or
+    # the inbox would say all is well while the room is red.
     quiet = (
         latest is not None
+        and not latest.notified
         and latest.notified_at is not None
         and (now - latest.notified_at < cooldown)
     )

@@ -8,6 +8,7 @@ management systems): its keys only ever grow.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,8 @@ from ventwatch import __version__
 from ventwatch.alerts.lifecycle import Alert, Event
 from ventwatch.alerts.notices import Notice
 from ventwatch.alerts.rules import UNITS, attribution_of
-from ventwatch.analysis.profiles import Profile
+from ventwatch.alerts.threads import Thread
+from ventwatch.analysis.profiles import CHECKED, Profile
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("ventwatch.alerts", "templates"),
@@ -126,15 +128,92 @@ def document(alert: Alert, event: str, ctx: MessageContext, now: datetime) -> di
     }
 
 
+# How a message's subject names the alert's urgency: the word a rep sorts the inbox by.
+URGENCY = {"urgent": "URGENT", "advisory": "Advisory", "info": "Info"}
+# What the subject adds after the urgency, by event (a recovery has no urgency left).
+AGAIN = {"opened": "", "reopened": " again", "escalated": ", escalated"}
+
+
+def short_rule(rule: Mapping[str, Any]) -> str:
+    """The rule as a subject says it, from the alert's snapshot: 'CO2 over 1500 ppm for 20
+    min of lessons' (occupied minutes are lesson time, as the rule's meaning says)."""
+    kind = rule.get("kind")
+    threshold, minutes = rule.get("threshold"), rule.get("for_minutes")
+    unit = UNITS.get(str(kind), "")
+    if kind == "co2_above":
+        return f"CO2 over {threshold:g} {unit} for {minutes} min of lessons"
+    if kind == "temperature_below":
+        return f"temperature under {threshold:g} {unit} for {minutes} min of lessons"
+    if kind == "temperature_above":
+        return f"temperature over {threshold:g} {unit} for {minutes} min of lessons"
+    if kind == "offline":
+        return f"no reading for {minutes} min of lessons"
+    if kind == "drift":
+        return "sensor drift suspected"
+    return str(rule.get("described", rule.get("id")))
+
+
+def span(start: datetime | None, end: datetime | None, scale: float = 1.0) -> str:
+    """How long from start to end, in words ('1 h 10 min'); `scale` turns the demo's
+    accelerated real time back into school time."""
+    if start is None or end is None:
+        return "-"
+    minutes = max(0, round((end - start).total_seconds() * scale / 60))
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def subject_of(alert: Alert, kind: str, scale: float = 1.0) -> str:
+    """'URGENT — Music: CO2 over 1500 ppm for 20 min of lessons': the urgency and the room
+    first, so an inbox sorts itself; a recovery says so and how long the episode lasted."""
+    what = short_rule(alert.rule_snapshot)
+    if kind == "recovered":
+        lasted = span(alert.active_since, alert.recovered_at, scale)
+        return f"Recovered \u2014 {alert.room}: {what} (lasted {lasted})"
+    urgency = URGENCY.get(alert.severity, alert.severity.capitalize())
+    return f"{urgency}{AGAIN.get(kind, '')} \u2014 {alert.room}: {what}"
+
+
 def alert_notice(
-    alert: Alert, event: Event | str, ctx: MessageContext, now: datetime, extra: str = ""
+    alert: Alert,
+    event: Event | str,
+    ctx: MessageContext,
+    now: datetime,
+    extra: str = "",
+    *,
+    told: Sequence[str] = (),
+    thread: Thread | None = None,
+    scale: float = 1.0,
 ) -> Notice:
-    """The message for an alert event (opened, reopened, recovered, escalated)."""
+    """The message for an alert event (opened, reopened, recovered, escalated): what a rep
+    needs to act from the email alone. An alert says how long the room has been over, the
+    worst value, the first steps the profile cites, who was told (`told`: names, never
+    addresses) and where to act; a recovery says it recovered and how long the episode
+    lasted, and no more "act now". `thread` puts it in its room's episode thread."""
     kind = event if isinstance(event, str) else event.kind
     doc = document(alert, kind, ctx, now)
     rule = doc["rule"]
     unit = doc["alert"]["unit"] or ""
-    subject = f"[ventwatch] {HEADLINES[kind]}: {alert.room} - {rule['described']}"
+    recovered = kind == "recovered"
+    subject = subject_of(alert, kind, scale)
+    if recovered:
+        headline = f"Recovered: {short_rule(alert.rule_snapshot)}"
+        lead = (
+            f"The room recovered {ctx.local(alert.recovered_at)}. The episode lasted "
+            f"{span(alert.active_since, alert.recovered_at, scale)} "
+            f"({ctx.local(alert.active_since)} to {ctx.local(alert.recovered_at)}). "
+            "Nothing to do now; record what was done on the alert's page."
+        )
+    else:
+        headline = (
+            f"{URGENCY.get(alert.severity, alert.severity)}: {short_rule(alert.rule_snapshot)}"
+        )
+        lead = (
+            f"Over for {span(alert.active_since, now, scale)} "
+            f"(since {ctx.local(alert.active_since)}), worst {_figure(alert.worst, unit)}."
+        )
     facts = [
         ("Room", f"{alert.room} ({doc['alert']['building'] or '-'})"),
         ("Rule", f"{rule['described']} [{alert.severity}]"),
@@ -143,40 +222,71 @@ def alert_notice(
         ("Worst value", _figure(alert.worst, unit)),
         ("Occurrences", str(alert.occurrences)),
     ]
-    if kind == "recovered":
+    if recovered:
         facts.insert(3, ("Recovered", ctx.local(alert.recovered_at)))
+    steps = [] if recovered else first_steps(alert, ctx.profile)
     source = rule["source"]
     words = rule["attribution"]
     cited = f"{ctx.profile.title} (profile {ctx.profile.id} {ctx.profile.version})"
     source_text = f"{source['title']}" + (f" <{source['url']}>" if source["url"] else "")
     lines = [
-        f"{HEADLINES[kind]} at {ctx.site}: {alert.room}",
+        f"{headline}",
+        f"{ctx.site}: {alert.room}",
         *( [extra] if extra else [] ),
+        "",
+        lead,
+        "",
+        *( ["What to do first:", *(f"{i}. {s}" for i, s in enumerate(steps, 1)), ""]
+           if steps else [] ),
+        f"Told: {', '.join(told) if told else 'nobody else (see the subscriptions page)'}",
+        f"Acknowledge, assign or record an action: {doc['alert_url']}",
+        f"Room page: {doc['room_url']}",
         "",
         *(f"{name}: {value}" for name, value in facts),
         "",
-        f"What it means: {rule['meaning']}",
-        *( [f"From the source: {words['source']}", words["ventwatch"]] if words else [] ),
+        # A recovery cites the rule but not its meaning ("act now") nor its reasons.
+        *( [] if recovered else [f"What it means: {rule['meaning']}"] ),
+        *( [f"From the source: {words['source']}", words["ventwatch"]]
+           if words and not recovered else [] ),
         *( [f"Why {rule['for_minutes']} minutes: {rule['duration_reason']}"]
-           if rule["duration_reason"] else [] ),
+           if rule["duration_reason"] and not recovered else [] ),
         f"Source: {source_text}",
         f"Guidance: {cited}",
-        "",
-        f"Room page: {doc['room_url']}",
-        f"Alert (acknowledge, record action): {doc['alert_url']}",
     ]  # fmt: skip
     html = _templates.get_template("alert.html").render(
         kind=kind,
-        headline=HEADLINES[kind],
+        headline=headline,
+        lead=lead,
         site=ctx.site,
         alert=alert,
         facts=facts,
         extra=extra,
+        steps=steps,
+        told=told,
         rule=rule,
         cited=cited,
         doc=doc,
     )
-    return Notice(kind, subject, "\n".join(lines) + "\n", html, doc)  # type: ignore[arg-type]
+    return Notice(
+        kind,  # type: ignore[arg-type]
+        subject,
+        "\n".join(lines) + "\n",
+        html,
+        doc,
+        thread=thread.token if thread else "",
+        opens_thread=thread.opens if thread else False,
+    )
+
+
+def first_steps(alert: Alert, profile: Profile) -> list[str]:
+    """The profile's first practical steps for the alert's kind, each with its citation:
+    what it is from, which part, and how far that was checked."""
+    out = []
+    for step in profile.alerts.steps_for(str(alert.rule_snapshot.get("kind"))):
+        source = profile.source(step.source)
+        checked = CHECKED[step.status] + (f"; {step.caveat}" if step.caveat else "")
+        out.append(f"{step.do} ({source.title}, {step.where}; {checked})")
+    return out
 
 
 def digest_notice(site: str, lines: list[str], dashboard_url: str, now: datetime) -> Notice:

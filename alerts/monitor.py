@@ -28,6 +28,7 @@ from ventwatch.alerts.records import AlertRecords
 from ventwatch.alerts.reviews import ReviewReminder, reminders_due, review_notice
 from ventwatch.alerts.reviews import summary_line as review_line
 from ventwatch.alerts.rules import room_rules, snapshot
+from ventwatch.alerts.threads import thread_of
 from ventwatch.analysis.engine import analyse_site
 from ventwatch.analysis.occupancy import Schedule, occupied_mask
 from ventwatch.analysis.profiles import AlertRule, Profile
@@ -118,6 +119,18 @@ def school_days_after(first: date, last: date, schedule: Schedule) -> int:
     starts = [datetime.combine(d.date(), schedule.hours.start, schedule.timezone) for d in days]
     noon = pd.DatetimeIndex(starts).tz_convert("UTC")
     return int(occupied_mask(noon, schedule).sum())
+
+
+def told(recipients: Iterable[Recipient]) -> list[str]:
+    """Who a message goes to, as every recipient reads it: names and the way each is told,
+    never an address (a rep may forward the message to the employer)."""
+    out = []
+    for r in recipients:
+        how = "email" if r.email else "webhook" if r.webhook else "MQTT" if r.mqtt_topic else "chat"
+        if isinstance(r, Subscription) and r.delivery == "digest":
+            how = "daily digest"
+        out.append(f"{r.name} ({how})")
+    return list(dict.fromkeys(out))
 
 
 def matches(sub: Subscription, alert: Alert, building: str | None) -> bool:
@@ -354,13 +367,28 @@ class AlertMonitor:
         extra: str = "",
         also: Iterable[Recipient] = (),
     ) -> None:
-        notice = alert_notice(alert, event, self.ctx, now, extra)
-        local = self.site_clock().site_now(now).astimezone(self.site.tz)
+        clock = self.site_clock()
+        also = list(also)
+        subs = [
+            sub
+            for sub in self.subscriptions()
+            if matches(sub, alert, self.buildings.get(alert.room))
+        ]
+        recipients = [*subs, *also]
+        notice = alert_notice(
+            alert,
+            event,
+            self.ctx,
+            now,
+            extra,
+            told=told(recipients),
+            thread=thread_of(alert, event.kind, self.records.latest().values(), now),
+            scale=clock.scale,
+        )
+        local = clock.site_now(now).astimezone(self.site.tz)
         not_before = quiet_until(now, self.site.alerts.quiet_hours, local)
         line = summary_line(alert, event.kind, self.ctx)
-        for sub in self.subscriptions():
-            if not matches(sub, alert, self.buildings.get(alert.room)):
-                continue
+        for sub in subs:
             if sub.delivery == "digest":
                 self.records.add_digest_line(sub.model_dump(by_alias=True), line, now)
             else:

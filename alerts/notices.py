@@ -32,6 +32,10 @@ class Notice:
     # The JSON document webhooks and MQTT receive: {"event": kind, "alert": {...}, ...}.
     data: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # Its email thread (`alerts.threads`): a token naming the thread's root message, and
+    # whether this message is that root. Empty: a message of its own.
+    thread: str = ""
+    opens_thread: bool = False
 
     def to_json(self) -> str:
         """As the outbox keeps it until sent (attachments as base64)."""
@@ -42,6 +46,8 @@ class Notice:
                 "text": self.text,
                 "html": self.html,
                 "data": self.data,
+                "thread": self.thread,
+                "opens_thread": self.opens_thread,
                 "attachments": [
                     {
                         "filename": a.filename,

@@ -270,19 +270,23 @@ def consistently(statuses: Sequence[Status], profile: Profile) -> ConsistentlyVe
         )
     else:
         best_red, best_amber = most(red), most(amber_or_red)
+        words = profile.statuses
+        # In the status words: a reason says "Poor", never "red" (a colour acts on nobody).
+        poor = f"\u201c{words.red.word}\u201d"
+        worse = f"\u201c{words.amber.word}\u201d or worse"
         if best_red >= n:
-            status, count, word = "red", best_red, "red"
+            status, count, word = "red", best_red, poor
         elif best_amber >= n:
-            status, count, word = "amber", best_amber, "amber or red"
+            status, count, word = "amber", best_amber, worse
         else:
-            status, count, word = "green", best_amber, "amber or red"
+            status, count, word = "green", best_amber, worse
         reason = f"{word} on {count} of {width} consecutive school days (needs {n} of {m})"
     return ConsistentlyVerdict(
         status=status,
         days_red=sum(red),
         days_amber=sum(1 for s in statuses if s == "amber"),
         school_days=len(statuses),
-        rule=rule.text,
+        rule=profile.consistently_rule(),
         reason=reason,
         source=rule.source,
     )

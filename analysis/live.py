@@ -49,7 +49,7 @@ def room_status(
     age = (now - latest.time).total_seconds()
     if not stands_at(latest.time, now, hold):
         minutes = int(age // 60)
-        return RoomStatus(room, STALE, f"Stale: no reading for {minutes} min", latest, age)
+        return RoomStatus(room, STALE, f"No reading for {minutes} min", latest, age)
     if latest.co2_ppm is None:
         return RoomStatus(room, NO_CO2, "No CO2 value from this sensor", latest, age)
     band, label = co2_band(latest.co2_ppm, profile)

@@ -102,6 +102,51 @@ class CO2Band(Rule):
 
 
 StatusKind = Literal["run", "bb101_ceiling", "bb101_mean"]
+StatusName = Literal["green", "amber", "red", "grey"]  # the machine values CSV/JSON keep
+# Colour names a person would not act on: a status's word must say what it means.
+COLOUR_WORDS: frozenset[str] = frozenset({"green", "amber", "red", "grey", "gray"})
+
+
+class StatusLook(Frozen):
+    """How people are told one status, the same on every page, email, report and export:
+    a plain word, a symbol and a colour. The word and the symbol carry it without the
+    colour (greyscale print, colour-blind readers, screen readers)."""
+
+    word: str = Field(min_length=1, max_length=30)
+    symbol: str = Field(min_length=1, max_length=2)
+    colour: str = Field(pattern=r"^#[0-9a-f]{6}$")  # lower-case hex, safe inside a style
+
+    @property
+    def text(self) -> str:
+        """'✖ Poor': the symbol and word together, where one string is shown."""
+        return f"{self.symbol}\u00a0{self.word}"
+
+
+class Statuses(Frozen):
+    """The one definition of the status words. A live band takes the look of the status it
+    stands for (`Profile.band_status`): a room whose newest reading is in the highest band
+    is called what a room judged red over a week is called."""
+
+    green: StatusLook
+    amber: StatusLook
+    red: StatusLook
+    grey: StatusLook
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Statuses:
+        looks = [self.green, self.amber, self.red, self.grey]
+        for what in ("word", "symbol", "colour"):
+            values = [str(getattr(x, what)).casefold() for x in looks]
+            if len(set(values)) != len(values):
+                raise ValueError(f"statuses: each status needs a {what} of its own: {values}")
+        for look in looks:
+            if look.word.casefold() in COLOUR_WORDS:
+                raise ValueError(f"statuses: {look.word!r} is a colour; say what it means")
+        return self
+
+    def of(self, status: StatusName) -> StatusLook:
+        look: StatusLook = getattr(self, status)
+        return look
 
 
 class StatusRule(Frozen):
@@ -149,13 +194,6 @@ class Consistently(Rule):
         if self.days > self.of_days:
             raise ValueError(f"consistently: {self.days} days cannot fit in {self.of_days}")
         return self
-
-    @property
-    def text(self) -> str:
-        return (
-            f"red (amber) on at least {self.days} of any {self.of_days} consecutive school "
-            "days, each day judged by the status rules"
-        )
 
 
 class StatusSection(Frozen):
@@ -431,8 +469,30 @@ class AlertRule(Frozen):
         return self.basis.source if self.basis is not None else BB101_KEY
 
 
+CO2_KINDS: tuple[AlertKind, ...] = ("co2_above",)  # what a first step is for, unless it says
+
+
+class FirstStep(Frozen):
+    """One of the first practical steps an alert message lists, so a rep can act from the
+    email: what to do, in ventwatch's words, and the part of the source it comes from. The
+    guidance is read in summaries and paraphrase, so `where` names the part of the source and
+    never poses as a quotation; `status` says how far that was checked, `caveat` what was not."""
+
+    do: str = Field(min_length=1)
+    source: str  # a key of the profile's sources
+    where: str = Field(min_length=1)  # "step 4, practical steps to improve ventilation"
+    status: Checked
+    caveat: str | None = Field(default=None, min_length=1)
+    kinds: list[AlertKind] = Field(default_factory=lambda: list(CO2_KINDS), min_length=1)
+
+
 class AlertsSection(Frozen):
     rules: list[AlertRule] = Field(min_length=1)
+    # What an alert's message says to do first, for the rule kinds each names.
+    first_steps: list[FirstStep] = Field(default_factory=list)
+
+    def steps_for(self, kind: str) -> list[FirstStep]:
+        return [step for step in self.first_steps if kind in step.kinds]
 
     @model_validator(mode="after")
     def _unique(self) -> AlertsSection:
@@ -485,6 +545,7 @@ class Profile(Frozen):
     co2_bands: list[CO2Band] = Field(min_length=2)
     stale_after_minutes: float = Field(gt=0)
     status: StatusSection
+    statuses: Statuses
     bb101: BB101
     temperature: Temperature
     humidity: Humidity
@@ -533,6 +594,9 @@ class Profile(Frozen):
                     f"{where}: only ventwatch's own source is a project choice"
                     f" ({basis.source} is labelled {basis.status!r})"
                 )
+        for step in self.alerts.first_steps:
+            if step.source not in sources:
+                raise ValueError(f"alerts first_steps cite unknown source {step.source!r}")
         limits = [b.below_ppm for b in self.co2_bands]
         if limits[-1] is not None or None in limits[:-1]:
             raise ValueError("every band but the last needs below_ppm; the last has none")
@@ -665,6 +729,23 @@ class Profile(Frozen):
             return f"over {lower:g} ppm"
         return f"{lower:g} to {band.below_ppm:g} ppm"
 
+    def band_status(self, band: str) -> StatusName:
+        """The status a live band stands for, by its place: the lowest band green, the
+        highest red, any between amber (as the report's charts tint them)."""
+        names = [b.name for b in self.co2_bands]
+        index = names.index(band)
+        return "green" if index == 0 else "red" if index == len(names) - 1 else "amber"
+
+    def consistently_rule(self) -> str:
+        """The "consistently" rule in the status words: '"Poor" ("Needs action" or worse) on
+        at least 3 of any 5 consecutive school days, ...'."""
+        c, words = self.status.consistently, self.statuses
+        return (
+            f"\u201c{words.red.word}\u201d (\u201c{words.amber.word}\u201d or worse) on at"
+            f" least {c.days} of any {c.of_days} consecutive school days, each day judged by"
+            " the status rules"
+        )
+
     def green_meaning(self) -> str:
         """What green means under these rules: none of them held (worded from the rules)."""
         runs = [r for r in self.status.rules if r.kind == "run"]
@@ -721,7 +802,7 @@ def _rule_text(rule: StatusRule, profile: Profile) -> str:
 
 
 def profiles_table() -> str:
-    """The shipped profiles as a Markdown table (the README's, kept in step by a test)."""
+    """The shipped profiles as a Markdown table (docs/guidance.md's, kept in step by a test)."""
     lines = [
         "| id | version | title | red | amber | consistently | sources |",
         "|---|---|---|---|---|---|---|",

@@ -2,7 +2,7 @@
 
 `analyse`, reports, the week view, room pages, the alert monitor, the live band and sensor
 health all judge a room from the series this module builds, so the same readings can only ever
-give the same verdict. The rule (a contract, stated in the README too):
+give the same verdict. The rule (a contract, stated in docs/guidance.md too):
 
 - A minute's value is the mean of the readings whose time falls in it.
 - A reading stands for the minutes after it until the next reading, for at most the room's

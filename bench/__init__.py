@@ -1,1 +1,1 @@
-"""Benchmarks: each prints a RESULT line last (see the README's Development section)."""
+"""Benchmarks: each prints a RESULT line last (see docs/development.md)."""

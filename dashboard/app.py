@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI, Request, Response
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -25,14 +30,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ventwatch.accounts import Accounts, LoginThrottle
 from ventwatch.alerts.alerting import Alerting
-from ventwatch.analysis.profiles import load_profile
+from ventwatch.analysis.profiles import Profile, load_profile
 from ventwatch.assignments import Assignments
-from ventwatch.clock import utc_now
+from ventwatch.clock import simulated_now, utc_now
 from ventwatch.config import SiteConfig
-from ventwatch.dashboard import present
+from ventwatch.dashboard import dates, present
 from ventwatch.dashboard.auth import LoginRequiredError, for_machines
+from ventwatch.dashboard.bad_request import in_plain_words
 from ventwatch.dashboard.deps import IngestStats
 from ventwatch.dashboard.export_limit import ExportLimit
+from ventwatch.dashboard.export_weeks import ExportWeeksCache
 from ventwatch.dashboard.headers import NO_STORE, SECURITY_HEADERS
 from ventwatch.dashboard.rooms import NowCache, TodayCache
 from ventwatch.dashboard.routes import (
@@ -106,6 +113,7 @@ def create_app(
     app.state.site = site
     app.state.store = store
     app.state.profile = load_profile(site.guidance.profile)
+    _status_words(app.state.templates, app.state.profile)
     app.state.ingest_stats = ingest_stats
     app.state.sensors = sensors  # what ingest in this process has heard, per sensor
     # The alert monitor and outbox of this process; None: the alerts pages say it is not here.
@@ -118,6 +126,7 @@ def create_app(
     app.state.now_cache = NowCache()
     app.state.tile_cache = TileCache()
     app.state.week = WeekCache()
+    app.state.export_weeks = ExportWeeksCache()  # the weeks the export form offers
     # Plotly.js as the installed `plotly` package ships it: no CDN, no build step.
     app.mount("/vendor/plotly", StaticFiles(directory=PLOTLY_JS), name="plotly")
     for area in (
@@ -154,6 +163,8 @@ def create_site_list(
     if bases != [mount_point(n) for n in names] or len(set(bases)) != len(bases):
         raise ValueError(f"each site needs a name of its own, also as a URL: {names}")
     app = base_app("Your sites", tuple(names), accounts, clock, "", site_pages=False)
+    # The list adds up the sites' bands by name: it says them in the first site's words.
+    _status_words(app.state.templates, site_apps[0].state.profile)
     app.state.site_apps = tuple(site_apps)
     for site_app in site_apps:
         # One count of failed logins, whichever of the list's or the sites' forms they use.
@@ -219,6 +230,19 @@ def base_app(
             headers=exc.headers,
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """A page asked for with a parameter it cannot take says which, the value and what
+        it takes, in a page (`bad_request`); the API keeps FastAPI's 422 JSON."""
+        if for_machines(request):
+            return await request_validation_exception_handler(request, exc)
+        return app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": 422, "detail": in_plain_words(exc.errors())},
+            status_code=422,
+        )
+
     # Style and script only: no data in there, and the login page needs them.
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
@@ -239,16 +263,25 @@ def _templates(base: str, site_pages: bool) -> Jinja2Templates:
         quantity=present.quantity,
         floor_name=present.floor_name,
         truncate_text=present.truncate,
+        day=dates.day,  # every date on a page, as en-GB writes it (dashboard/dates.py)
+        moment=dates.moment,
     )
     env.globals.update(
-        band_style=present.band_style,
-        status_style=present.status_style,
         timedelta=timedelta,
+        locale=dates.LOCALE,  # the pages' <html lang>, and the language their dates are in
         base=base,
         site_pages=site_pages,  # a site's own pages (overview, week...) or a site list's
         site_list=base.startswith(SITES_PREFIX),  # a site of a site list links back to it
     )
-    return Jinja2Templates(env=env, context_processors=[_account])
+    return Jinja2Templates(env=env, context_processors=[_account, _simulated_day])
+
+
+def _status_words(templates: Jinja2Templates, profile: Profile) -> None:
+    """Every page says a band or a status in the words of `profile` (its `statuses`)."""
+    templates.env.globals.update(
+        band_style=partial(present.band_style, profile),
+        status_style=partial(present.status_style, profile),
+    )
 
 
 def _account(request: Request) -> dict[str, object]:
@@ -259,3 +292,15 @@ def _account(request: Request) -> dict[str, object]:
         "signed_in": getattr(request.state, "user", None),
         "session_csrf": session.csrf if session is not None else "",
     }
+
+
+def _simulated_day(request: Request) -> dict[str, object]:
+    """The banner every page shows when the clock is the demo's simulated school day
+    ("Simulated school day — Thursday 10:42", the site's local time at the request), so
+    nobody takes its "today" for the wall clock's; nothing on a real site."""
+    now = simulated_now(request.app.state.clock)
+    if now is None:
+        return {"simulated_day": None}
+    state = request.app.state
+    site = state.site if hasattr(state, "site") else state.site_apps[0].state.site
+    return {"simulated_day": now.astimezone(site.tz).strftime("%A %H:%M")}

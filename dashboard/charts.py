@@ -27,6 +27,7 @@ from ventwatch.analysis.occupancy import Schedule, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile
 from ventwatch.analysis.series import site_series
 from ventwatch.config import SiteConfig
+from ventwatch.dashboard.dates import PLOTLY_HOVER, PLOTLY_LOCALE
 
 # Translucent fills over a white plot, drawn under the line: the bands stay readable behind
 # the data, and the line (dark) keeps its contrast.
@@ -178,7 +179,12 @@ def _layout(title: str, y_title: str, y_range: list[float], shapes: list[dict[st
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "font": {"family": "system-ui, sans-serif", "color": "#1a1a1a"},
-        "xaxis": {"type": "date", "gridcolor": "#e2e2e2", "linecolor": "#545454"},
+        "xaxis": {
+            "type": "date",
+            "gridcolor": "#e2e2e2",
+            "linecolor": "#545454",
+            "hoverformat": PLOTLY_HOVER,
+        },
         "yaxis": {
             "title": {"text": y_title},
             "range": y_range,
@@ -191,6 +197,12 @@ def _layout(title: str, y_title: str, y_range: list[float], shapes: list[dict[st
         "legend": {"orientation": "h", "y": -0.18},
         "hovermode": "x unified",
     }
+
+
+def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    """A figure with the locale its date axes are labelled in (`dates.PLOTLY_LOCALE`, which
+    static/room.js registers with Plotly): "30 Nov 2026", as the rest of the page writes it."""
+    return {"data": traces, "layout": layout, "locale": PLOTLY_LOCALE}
 
 
 def co2_figure(
@@ -282,7 +294,7 @@ def co2_figure(
                 "hovertemplate": "%{text}<extra></extra>",
             }
         )
-    return {"data": traces, "layout": _layout("CO2", "ppm", [0, top], shapes)}
+    return _figure(traces, _layout("CO2", "ppm", [0, top], shapes))
 
 
 def temperature_figure(
@@ -319,4 +331,4 @@ def temperature_figure(
             "hovertemplate": "%{y:.1f} °C<extra></extra>",
         }
     ]
-    return {"data": traces, "layout": _layout("Temperature", "°C", [low, high], shapes)}
+    return _figure(traces, _layout("Temperature", "°C", [low, high], shapes))

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Final, Literal
 
 from ventwatch.config import WEEKDAYS, OccupiedHours
+from ventwatch.dashboard.dates import day
 
 RangeKind = Literal["today", "week", "custom"]
 MAX_DAYS: Final = 92  # a school term: beyond that a chart says little and a request costs much
@@ -36,8 +37,8 @@ class DateSpan:
 
     def describe(self) -> str:
         if self.first == self.last:
-            return f"{self.first:%A %-d %B %Y}"
-        return f"{self.first:%a %-d %b %Y} to {self.last:%a %-d %b %Y}"
+            return day(self.first, weekday=True, long=True)
+        return f"{day(self.first, weekday=True)} to {day(self.last, weekday=True)}"
 
 
 def school_week(day: date, hours: OccupiedHours) -> tuple[date, date]:

@@ -8,37 +8,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar, cast
 
-# Band -> (symbol, short title). Every band carries a word and a symbol besides its colour, so
-# the page still reads in greyscale, to colour-blind people and to screen readers.
-BAND_STYLE: Final[dict[str, tuple[str, str]]] = {
-    "good": ("✓", "Good"),
-    "act": ("▲", "Needs action"),
-    "poor": ("✖", "Poor"),
-    "stale": ("◷", "Stale"),
-    "no-data": ("○", "No data"),
-    "no-co2": ("?", "No CO2"),
+from ventwatch.analysis.profiles import Profile, StatusName
+
+# The live states that are no band of the profile, and how they are said: how fresh the newest
+# reading is. Kept apart from a period's grey ("not enough data" over a day or a week): these
+# say the room is silent now, in plain words (never "stale"). Each carries a symbol besides
+# its colour, so the page still reads in greyscale, to colour-blind people and to screen readers.
+FRESHNESS: Final[dict[str, tuple[str, str]]] = {
+    "stale": ("◷", "No recent reading"),
+    "no-data": ("○", "No reading yet"),
+    "no-co2": ("?", "No CO2 reading"),
 }
 DASH: Final = "–"
 
-# The analysis engine's judgement of a range -> (symbol, word, the band class it is drawn
-# with). Grey is "not enough data": drawn like stale, never like good.
-STATUS_STYLE: Final[dict[str, tuple[str, str, str]]] = {
-    "green": ("✓", "Green", "good"),
-    "amber": ("▲", "Amber", "act"),
-    "red": ("✖", "Red", "poor"),
-    "grey": ("○", "Grey", "stale"),
+# Status -> the band class it is drawn with (style.css). Grey is drawn like a silent room,
+# never like good.
+STATUS_CLASS: Final[dict[str, str]] = {
+    "green": "good",
+    "amber": "act",
+    "red": "poor",
+    "grey": "stale",
 }
 
 
-def band_style(band: str) -> tuple[str, str]:
-    """Symbol and title of a band; a band from a future profile still gets a readable title."""
-    return BAND_STYLE.get(band, ("●", band.replace("-", " ").capitalize()))
+def band_styles(profile: Profile) -> dict[str, tuple[str, str]]:
+    """Band -> (symbol, word): each band of the profile in the look of the status it stands
+    for (the profile's `statuses`, the one definition), then the freshness states. The page
+    scripts get this too, so a tile they update says what the server would."""
+    looks = {b.name: profile.statuses.of(profile.band_status(b.name)) for b in profile.co2_bands}
+    return {**{name: (x.symbol, x.word) for name, x in looks.items()}, **FRESHNESS}
 
 
-def status_style(status: str) -> tuple[str, str, str]:
-    return STATUS_STYLE.get(status, ("●", status.capitalize(), "stale"))
+def band_style(profile: Profile, band: str) -> tuple[str, str]:
+    """Symbol and word of a band; a band from a future profile still gets a readable word."""
+    return band_styles(profile).get(band, ("●", band.replace("-", " ").capitalize()))
+
+
+def status_style(profile: Profile, status: str) -> tuple[str, str, str]:
+    """Symbol, word and band class of a period's status (green, amber, red, grey)."""
+    if status not in STATUS_CLASS:
+        return ("●", status.capitalize(), "stale")
+    look = profile.statuses.of(cast(StatusName, status))
+    return (look.symbol, look.word, STATUS_CLASS[status])
 
 
 def quantity(value: float | None, unit: str, digits: int = 0) -> str:

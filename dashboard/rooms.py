@@ -65,13 +65,15 @@ class TodayCache:
         return self._metrics
 
 
-def today_text(metrics: CO2Metrics | None) -> str:
-    """One line for a tile: how the room has done in today's occupied minutes so far."""
+def today_text(metrics: CO2Metrics | None, profile: Profile) -> str:
+    """One line for a tile: how the room has done in today's occupied minutes so far, in the
+    profile's status words."""
     if metrics is None or metrics.occupied_minutes == 0:
         return "Today: no occupied time yet"
+    word = profile.statuses.of(metrics.status).word
     if metrics.status == "grey":
-        return f"Today: not enough data ({metrics.coverage_pct:.0f}% of occupied minutes)"
-    return f"Today: {metrics.status} - {metrics.status_reason}"
+        return f"Today: {word} ({metrics.coverage_pct:.0f}% of occupied minutes)"
+    return f"Today: {word} - {metrics.status_reason}"
 
 
 class RoomNow(BaseModel):
@@ -118,7 +120,7 @@ def rooms_now(
             age_s=None if status.age_s is None else round(status.age_s, 1),
             sensor=status.latest.sensor if status.latest else None,
             today_status=judged[room.name].status if room.name in judged else "grey",
-            today=today_text(judged.get(room.name)),
+            today=today_text(judged.get(room.name), profile),
         )
         for room, status in zip(site.rooms, statuses, strict=True)
     ]

@@ -30,7 +30,7 @@ from pathlib import Path
 from paho.mqtt.client import topic_matches_sub
 
 from ventwatch.assignments import Assignments
-from ventwatch.clock import utc_now
+from ventwatch.clock import real_time, utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.bounded import BoundedMap
 from ventwatch.ingest.decoders import (
@@ -154,6 +154,8 @@ class Pipeline:
             DEVICES_KEPT, REPEAT_WINDOW.total_seconds(), keep=self._ours
         )
         self._log = QuarantineLog(log)
+        # The log is read in a terminal: its windows run on real time, even in the demo.
+        self._log_clock = real_time(clock)
 
     def _ours(self, sensor: SensorKey, _: object) -> bool:
         """Is this a sensor of the site (in its file, or assigned a room)?"""
@@ -300,7 +302,7 @@ class Pipeline:
             self.sensors.quarantined(*sensor, msg.topic, msg.arrived, outcome, reason)
 
     def _keep(self, msg: Message, outcome: Outcome, reason: str, pattern: str) -> None:
-        self._log.warn(self.clock(), outcome, pattern, msg.topic, reason)
+        self._log.warn(self._log_clock(), outcome, pattern, msg.topic, reason)
         self.quarantine.keep(outcome, msg.arrived, msg.topic, msg.payload, reason)
 
     def process(self, messages: list[Message]) -> int:
@@ -313,7 +315,7 @@ class Pipeline:
 
     def decode(self, messages: list[Message]) -> list[Reading]:
         self._refresh_rooms()
-        self._log.flush(self.clock())
+        self._log.flush(self._log_clock())
         return [r for msg in messages for r in self.readings_of(msg)]
 
     def _refresh_rooms(self) -> None:
@@ -406,7 +408,7 @@ class Pipeline:
             log.info("store is back")
         self._store_ok = True
         self._store_error = None
-        self._last_write = datetime.now(UTC)
+        self._last_write = self.clock()
         self._retry_s = RETRY_MIN_S
 
     def replay_spool(self) -> int:
@@ -446,7 +448,7 @@ class Pipeline:
             if held is None:
                 batch = self._take_batch()
                 if not batch:
-                    self._log.flush(self.clock())
+                    self._log.flush(self._log_clock())
                     self.replay_spool()
                     continue
                 held = (batch, self.decode(batch))

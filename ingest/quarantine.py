@@ -110,6 +110,10 @@ class Quarantine:
 # A kind of quarantined message is logged at most once per this long; the messages held back
 # meanwhile are summed up in one line when it is over.
 LOG_EVERY = timedelta(minutes=1)
+# A kind that keeps coming (a sensor stuck sending garbage, as one of the demo's does on
+# purpose) is logged ever less often: each window that had to hold messages back doubles the
+# next, up to this. The sensors page and the counters have every message meanwhile.
+LOG_AT_MOST_EVERY = timedelta(hours=1)
 # A log line shows at most this much of a topic or reason: both may come from a payload.
 LOG_TEXT_LIMIT = 300
 
@@ -117,6 +121,7 @@ LOG_TEXT_LIMIT = 300
 @dataclass(slots=True)
 class _Window:
     until: datetime
+    length: timedelta
     held: int = 0
 
 
@@ -125,7 +130,9 @@ class QuarantineLog:
     kind of message (its outcome and topic pattern, such as `tele/+/SENSOR`) per `LOG_EVERY`,
     so a sensor stuck sending garbage, or a flood of made-up topics, neither fills the disk nor
     buries the lines that matter. What was held back is summed up once the interval is over:
-    "... and 41 more like it". The counters have every message.
+    "... and 41 more like it". A kind that keeps coming is logged ever less often (each
+    window twice the last, up to `LOG_AT_MOST_EVERY`), so a sensor stuck sending garbage is
+    not a warning a minute for ever. The counters have every message.
 
     Used from ingest's writer thread only. Its windows are bounded: `flush` closes each once
     its interval is over, and kinds are few (patterns are the decoders' subscriptions, or a
@@ -135,6 +142,9 @@ class QuarantineLog:
     def __init__(self, logger: logging.Logger) -> None:
         self._log = logger
         self._open: dict[tuple[Outcome, str], _Window] = {}
+        # Kinds whose last window held messages back: (the next window's length, until when
+        # it applies; a kind quiet for that long starts again at `LOG_EVERY`).
+        self._backoff: dict[tuple[Outcome, str], tuple[timedelta, datetime]] = {}
 
     def warn(self, now: datetime, outcome: Outcome, pattern: str, topic: str, reason: str) -> None:
         kind = (outcome, pattern)
@@ -143,22 +153,28 @@ class QuarantineLog:
             window.held += 1
             return
         if window is not None:
-            self._sum_up(kind, window)
-        self._open[kind] = _Window(until=now + LOG_EVERY)
+            del self._open[kind]
+            self._sum_up(kind, window, now)
+        length, applies_until = self._backoff.pop(kind, (LOG_EVERY, now))
+        if now >= applies_until:
+            length = LOG_EVERY
+        self._open[kind] = _Window(until=now + length, length=length)
         self._log.warning(
             "not stored (%s): %s [topic %s]", outcome.value, _printable(reason), _printable(topic)
         )
 
     def flush(self, now: datetime) -> None:
         """Sum up the kinds whose interval is over (cheap when nothing is open)."""
+        for kind in [k for k, (_, until) in self._backoff.items() if now >= until]:
+            del self._backoff[kind]
         if not self._open:
             return
         for kind, window in list(self._open.items()):
             if now >= window.until:
                 del self._open[kind]
-                self._sum_up(kind, window)
+                self._sum_up(kind, window, now)
 
-    def _sum_up(self, kind: tuple[Outcome, str], window: _Window) -> None:
+    def _sum_up(self, kind: tuple[Outcome, str], window: _Window, now: datetime) -> None:
         if window.held:
             outcome, pattern = kind
             self._log.warning(
@@ -166,8 +182,10 @@ class QuarantineLog:
                 outcome.value,
                 _printable(pattern),
                 window.held,
-                LOG_EVERY.total_seconds(),
+                window.length.total_seconds(),
             )
+            longer = min(window.length * 2, LOG_AT_MOST_EVERY)
+            self._backoff[kind] = (longer, now + longer)
 
 
 def _encodable(text: str) -> str:

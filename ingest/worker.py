@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from ventwatch.assignments import Assignments
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.pipeline import Pipeline, StoreHealth
 from ventwatch.ingest.spool import Spool
@@ -36,7 +39,9 @@ class Ingest:
         share_group: str | None = None,
         client_id: str | None = None,
         other_sites: frozenset[tuple[str, str]] = frozenset(),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """`clock` stamps arrivals (the demo's simulated one there)."""
         self.settings = settings
         spool = Spool(settings.spool_dir, settings.spool_max_bytes)
         self.pipeline = Pipeline(
@@ -45,6 +50,7 @@ class Ingest:
             spool=spool,
             assignments=_assignments(settings.accounts_db),
             other_sites=other_sites,
+            clock=clock,
         )
         self.subscriber = Subscriber(
             settings.broker, client_id or settings.client_id, self.pipeline, share_group

@@ -2,7 +2,7 @@
 row per room and school day (`render_daily_csv`). UTF-8, comma-separated, a header row, and
 numbers written plainly (a dot for decimals, no thousands separator, no units); an empty
 cell means "no value" (no data, or not judged). The columns are a contract, listed here and
-in the README; new columns are only ever added at the end.
+in docs/staff.md; new columns are only ever added at the end.
 
 Rooms CSV (`--format csv`), one row per room:
 

@@ -19,17 +19,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ventwatch.analysis.co2 import CO2Metrics
 from ventwatch.register import AIR_CLEANER_CAVEAT, RoomRegister
-from ventwatch.reports.model import Report, RoomReport
+from ventwatch.reports.model import STATUS_RANK, Report, RoomReport
 from ventwatch.reports.svg import room_chart
 
 DASH: Final = "–"
-# Status -> (symbol, word). The colour is only a third way of saying it.
-STATUS_STYLE: Final = {
-    "red": ("✖", "Red"),
-    "amber": ("▲", "Amber"),
-    "green": ("✓", "Green"),
-    "grey": ("○", "Grey"),
-}
 CHANGE_WORD: Final = {
     "better": "better",
     "worse": "worse",
@@ -80,7 +73,7 @@ def _environment() -> Environment:
     )
     env.filters.update(number=number, minutes=minutes, longest=longest, passes=passes, yesno=yesno)
     env.globals.update(
-        STATUS_STYLE=STATUS_STYLE,
+        STATUS_NAMES=STATUS_RANK,
         CHANGE_WORD=CHANGE_WORD,
         DASH=DASH,
         AIR_CLEANER_CAVEAT=AIR_CLEANER_CAVEAT,
@@ -93,7 +86,7 @@ ENVIRONMENT: Final = _environment()
 
 def render_html(report: Report) -> str:
     """The whole report as one HTML document."""
-    charts = {room.room: room_chart(room.days, report.bands) for room in report.rooms}
+    charts = {room.room: room_chart(room.days, report.bands, report.words) for room in report.rooms}
     sources = {s.key: s for s in report.header.sources}
 
     def cite(key: str | None) -> str:

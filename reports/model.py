@@ -37,7 +37,7 @@ from ventwatch.analysis.engine import (
 )
 from ventwatch.analysis.lessons import Lesson
 from ventwatch.analysis.occupancy import Schedule, local_day_bounds, occupied_mask
-from ventwatch.analysis.profiles import BB101_KEY, Profile, Source, TemperatureLabel
+from ventwatch.analysis.profiles import BB101_KEY, Profile, Source, Statuses, TemperatureLabel
 from ventwatch.analysis.series import lead, site_series
 from ventwatch.config import SiteConfig
 from ventwatch.register import RoomRegister, file_registers
@@ -82,6 +82,7 @@ class BandNote:
     source: str
     source_part: str
     ventwatch_part: str
+    status: Status  # the status it is shown as (`Profile.band_status`), in its words
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,8 @@ class Report:
     summary: SiteSummary
     bands: list[BandNote]
     statuses: list[StatusNote]
+    # The profile's status words, symbols and colours: every format says a status with these.
+    words: Statuses
     consistently: ConsistentlyNote
     bb101: list[BB101Note]
     temperature: list[TemperatureNote]
@@ -235,6 +238,7 @@ def band_notes(profile: Profile) -> list[BandNote]:
                 band.source,
                 words.source_part,
                 words.ventwatch_part,
+                profile.band_status(band.name),
             )
         )
         lower = band.below_ppm
@@ -304,7 +308,9 @@ def _temperature_labels(profile: Profile) -> list[TemperatureLabel]:
 def consistently_note(profile: Profile) -> ConsistentlyNote:
     rule = profile.status.consistently
     words = profile.attribution(rule)
-    return ConsistentlyNote(rule.text, rule.source, words.source_part, words.ventwatch_part)
+    return ConsistentlyNote(
+        profile.consistently_rule(), rule.source, words.source_part, words.ventwatch_part
+    )
 
 
 def change_between(previous: Status, now: Status) -> Change:
@@ -558,6 +564,7 @@ def build_report(
         summary=summarise(reports, profile),
         bands=band_notes(profile),
         statuses=status_notes(profile),
+        words=profile.statuses,
         consistently=consistently_note(profile),
         bb101=bb101_notes(profile),
         temperature=temperature_notes(profile),

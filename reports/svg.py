@@ -16,6 +16,7 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
+from ventwatch.analysis.profiles import Statuses
 from ventwatch.reports.model import BandNote, RoomDay
 
 DAYS_PER_ROW: Final = 5
@@ -32,7 +33,6 @@ FLOOR_PPM: Final = 400.0  # about outdoor air: the chart starts there unless dat
 # darker red-grey for the highest, which is also hatched. Their greys differ, so a
 # black-and-white copy still tells them apart.
 TINTS: Final = ("#f4faf5", "#fbe3a6", "#eeb4ae")
-STATUS_MARK: Final = {"green": "✓", "amber": "▲", "red": "✖", "grey": "○"}
 
 
 def _scale_top(days: Sequence[RoomDay], bands: Sequence[BandNote]) -> float:
@@ -70,8 +70,9 @@ def _hatch(x: float, y: float, w: float, h: float) -> str:
     return "".join(out)
 
 
-def room_chart(days: Sequence[RoomDay], bands: Sequence[BandNote]) -> Markup:
-    """One SVG with a panel per school day, `DAYS_PER_ROW` to a row.
+def room_chart(days: Sequence[RoomDay], bands: Sequence[BandNote], words: Statuses) -> Markup:
+    """One SVG with a panel per school day, `DAYS_PER_ROW` to a row, each titled with its
+    day's status in the profile's words (`words`).
 
     Each kind of mark (a band's fill, its hatching, the limits, the CO2 line, the occupied
     bars) is one path for the whole chart, not an element per panel or per step: renderers
@@ -153,10 +154,10 @@ def room_chart(days: Sequence[RoomDay], bands: Sequence[BandNote]) -> Markup:
                     f'<text x="{x:.1f}" y="{y0 + PLOT_HEIGHT + 14:.1f}" font-size="7" '
                     f'text-anchor="{anchor}">{local:%H:%M}</text>'
                 )
-        mark = STATUS_MARK.get(day.co2.status, "")
+        look = words.of(day.co2.status)
         texts.append(
             f'<text x="{x0:.1f}" y="{y0 - 4:.1f}" font-size="8"><tspan font-weight="bold">'
-            f"{day.day:%a %d %b}</tspan> {mark} {escape(day.co2.status)}</text>"
+            f"{day.day:%a %d %b}</tspan> {escape(look.symbol)} {escape(look.word)}</text>"
         )
         if col == 0:  # the band limits' figures, left of each row
             texts.extend(

@@ -61,7 +61,8 @@ def summary_notice(report: Report, attachments: tuple[Attachment, ...], url: str
     """The email: the site summary in the body (HTML and text), the formats attached."""
     header, summary = report.header, report.summary
     subject = f"[ventwatch] Weekly ventilation report: {header.site}, {header.period.label}"
-    counts = ", ".join(f"{n} {status}" for status, n in summary.counts.items() if n)
+    words = report.words  # the profile's status words, as on the pages
+    counts = ", ".join(f"{n} {words.of(status).word}" for status, n in summary.counts.items() if n)
     lines = [
         f"Ventilation in occupied hours at {header.site}, {header.period.label} "
         f"({header.period.first:%d %b} to {header.period.last:%d %b %Y}).",
@@ -70,9 +71,9 @@ def summary_notice(report: Report, attachments: tuple[Attachment, ...], url: str
         f"Rooms by status: {counts or 'no rooms'}.",
     ]
     if summary.worst:
-        lines.append(f"Needing action, worst first: {', '.join(summary.worst)}.")
+        lines.append(f"Worst rooms: {', '.join(summary.worst)}.")
     if summary.not_enough_data:
-        lines.append(f"Not enough data to judge: {', '.join(summary.not_enough_data)}.")
+        lines.append(f"{words.grey.word}: {', '.join(summary.not_enough_data)}.")
     if summary.worse:
         lines.append(f"Worse than the week before: {', '.join(summary.worse)}.")
     if summary.better:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import io
 import unicodedata
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ventwatch.analysis.comfort import TemperatureResult
+from ventwatch.analysis.profiles import Statuses, StatusLook
 from ventwatch.register import AIR_CLEANER_CAVEAT
 from ventwatch.reports.csv_format import (
     DAY_COLUMNS,
@@ -31,6 +32,7 @@ from ventwatch.reports.csv_format import (
     room_day_rows,
     room_rows,
 )
+from ventwatch.reports.headings import HEADINGS
 from ventwatch.reports.model import Report, RoomReport
 
 SUMMARY: Final = "Summary"
@@ -63,6 +65,10 @@ FORMATS: Final[dict[str, str]] = {
 }
 INTEGER: Final = "0"
 DATE: Final = "yyyy-mm-dd"
+DATE_TIME: Final = "yyyy-mm-dd hh:mm"
+# The columns and rows holding a status: shown in the profile's words, symbol and colour
+# (the CSV keeps the machine values).
+STATUS_COLUMNS: Final = frozenset({"status", "previous_status", "consistently"})
 
 
 def _units(text: str) -> int:
@@ -105,28 +111,68 @@ def _put(ws: Worksheet, row: int, column: int, value: Cell, fmt: str | None = No
     cell = ws.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # a room called "=SUM(A1)" stays a name, not a formula
+    elif isinstance(value, datetime):
+        cell.number_format = DATE_TIME
     elif isinstance(value, date):
         cell.number_format = DATE
     elif fmt is not None and isinstance(value, int | float) and not isinstance(value, bool):
         cell.number_format = fmt
 
 
-def _table(ws: Worksheet, top: int, columns: Sequence[str], rows: list[tuple[Cell, ...]]) -> int:
-    """A header row and rows from `top`; returns the next free row."""
+def _status(ws: Worksheet, row: int, column: int, look: StatusLook) -> None:
+    """A status as people read it: '✖ Poor' on its colour, in black or white, whichever
+    reads on that colour."""
+    cell = ws.cell(row=row, column=column, value=look.text)
+    cell.data_type = "s"
+    rgb = look.colour[1:]
+    cell.fill = PatternFill(fill_type="solid", start_color=rgb, end_color=rgb)
+    red, green, blue = (int(rgb[i : i + 2], 16) for i in (0, 2, 4))
+    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 140
+    cell.font = Font(color="FFFFFF" if dark else "000000")
+
+
+def _table(
+    ws: Worksheet,
+    top: int,
+    columns: Sequence[str],
+    rows: list[tuple[Cell, ...]],
+    words: Statuses,
+) -> int:
+    """A header row (the columns in words) and rows from `top`; returns the next free row."""
     for c, name in enumerate(columns, start=1):
-        _put(ws, top, c, name)
+        _put(ws, top, c, HEADINGS[name])
         ws.cell(row=top, column=c).font = BOLD
     for r, row in enumerate(rows, start=top + 1):
         for c, (name, value) in enumerate(zip(columns, row, strict=True), start=1):
-            _put(ws, r, c, value, FORMATS.get(name, INTEGER))
+            if name in STATUS_COLUMNS and isinstance(value, str):
+                _status(ws, r, c, words.of(value))  # type: ignore[arg-type]
+            else:
+                _put(ws, r, c, value, FORMATS.get(name, INTEGER))
     return top + len(rows) + 2
 
 
-def _pairs(ws: Worksheet, top: int, pairs: Sequence[tuple[str, Cell, str | None]]) -> int:
+def _worded(
+    pairs: Sequence[tuple[str, Cell, str | None]],
+) -> list[tuple[str, Cell, str | None]]:
+    """A room sheet's rows, named as the rooms CSV's columns, with their labels in words."""
+    return [(HEADINGS[key], value, fmt) for key, value, fmt in pairs]
+
+
+def _pairs(
+    ws: Worksheet,
+    top: int,
+    pairs: Sequence[tuple[str, Cell, str | None]],
+    words: Statuses | None = None,
+) -> int:
+    """Label and value rows from `top`; with `words`, a status row's value in its words."""
+    statuses = {HEADINGS[c] for c in STATUS_COLUMNS}
     for r, (label, value, fmt) in enumerate(pairs, start=top):
         _put(ws, r, 1, label)
         ws.cell(row=r, column=1).font = BOLD
-        _put(ws, r, 2, value, fmt)
+        if words is not None and label in statuses and isinstance(value, str):
+            _status(ws, r, 2, words.of(value))  # type: ignore[arg-type]
+        else:
+            _put(ws, r, 2, value, fmt)
     return top + len(pairs) + 1
 
 
@@ -151,19 +197,18 @@ def _summary(ws: Worksheet, report: Report) -> None:
             ("ventwatch version", h.ventwatch_version, None),
         ],
     )
-    ws.cell(row=row - 2, column=2).number_format = "yyyy-mm-dd hh:mm"
     _put(ws, row, 1, "Status")
     _put(ws, row, 2, "Rooms")
     _put(ws, row, 3, f"Previous period ({h.period.previous().label})")
     for c in (1, 2, 3):
         ws.cell(row=row, column=c).font = BOLD
     for i, (status, count) in enumerate(report.summary.counts.items(), start=row + 1):
-        _put(ws, i, 1, status)
+        _status(ws, i, 1, report.words.of(status))
         _put(ws, i, 2, count, INTEGER)
         _put(ws, i, 3, report.summary.previous_counts[status], INTEGER)
     row += len(report.summary.counts) + 2
     top = row
-    row = _table(ws, top, ROOM_COLUMNS, room_rows(report))
+    row = _table(ws, top, ROOM_COLUMNS, room_rows(report), report.words)
     ws.freeze_panes = ws.cell(row=top + 1, column=3)
     ws.auto_filter.ref = f"A{top}:{get_column_letter(len(ROOM_COLUMNS))}{top + len(report.rooms)}"
     ws.column_dimensions["A"].width = 22
@@ -173,36 +218,40 @@ def _summary(ws: Worksheet, report: Report) -> None:
 
 
 def _guidance(ws: Worksheet, report: Report) -> None:
+    words = report.words
     row = _table(
         ws,
         1,
-        ("band", "from_ppm", "below_ppm", "meaning", "what to do", "source", "from the source",
-         "ventwatch's choice"),
+        ("band", "from_ppm", "below_ppm", "meaning", "what_to_do", "source", "from_the_source",
+         "ventwatch_choice"),
         [
-            (b.name, b.from_ppm, b.below_ppm, b.label, b.advice, b.source, b.source_part,
-             b.ventwatch_part)
+            (words.of(b.status).text, b.from_ppm, b.below_ppm, b.label, b.advice, b.source,
+             b.source_part, b.ventwatch_part)
             for b in report.bands
         ],
+        words,
     )  # fmt: skip
     c = report.consistently
     row = _table(
         ws,
         row,
-        ("status", "meaning", "source", "from the source", "ventwatch's choice"),
+        ("what", "meaning", "source", "from_the_source", "ventwatch_choice"),
         [
-            *((n.status, n.meaning, n.source, n.source_part, n.ventwatch_part)
+            *((words.of(n.status).text, n.meaning, n.source, n.source_part, n.ventwatch_part)
               for n in report.statuses),
-            ("consistently", c.rule, c.source, c.source_part, c.ventwatch_part),
+            ("Consistently", c.rule, c.source, c.source_part, c.ventwatch_part),
             *(("BB101", n.name, n.source, n.source_part, n.ventwatch_part) for n in report.bb101),
-            *(("temperature", n.label, n.source, n.source_part, n.ventwatch_part)
+            *(("Temperature", n.label, n.source, n.source_part, n.ventwatch_part)
               for n in report.temperature),
         ],
+        words,
     )  # fmt: skip
     _table(
         ws,
         row,
-        ("source", "title", "publisher", "year", "url", "status"),
+        ("source", "title", "publisher", "year", "url", "checked"),
         [(s.key, s.title, s.publisher, s.year, s.url, s.status) for s in report.header.sources],
+        words,
     )
     for column, width in zip("ABCDEFGH", (14, 40, 30, 50, 40, 14, 80, 60), strict=True):
         ws.column_dimensions[column].width = width
@@ -236,7 +285,7 @@ def _temperature_labels(t: TemperatureResult) -> list[tuple[str, Cell, str | Non
     ]
 
 
-def _room(ws: Worksheet, site: str, r: RoomReport, tz: ZoneInfo) -> None:
+def _room(ws: Worksheet, site: str, r: RoomReport, tz: ZoneInfo, words: Statuses) -> None:
     a, m, t, v = r.analysis, r.analysis.co2, r.analysis.temperature, r.analysis.ventilation
     ws["A1"] = a.room
     ws["A1"].data_type = "s"
@@ -244,50 +293,58 @@ def _room(ws: Worksheet, site: str, r: RoomReport, tz: ZoneInfo) -> None:
     row = _pairs(
         ws,
         3,
-        [
-            ("building", a.building, None),
-            ("ventilation_type", a.ventilation_type, None),
-            ("hours counted", a.schedule, None),
-            ("status", m.status, None),
-            ("status_reason", m.status_reason, None),
-            ("status_source", m.status_source, None),
-            ("consistently", a.consistently.status, None),
-            ("consistently_reason", a.consistently.reason, None),
-            ("coverage_pct", m.coverage_pct, FORMATS["coverage_pct"]),
-            ("occupied_minutes", m.occupied_minutes, INTEGER),
-            ("minutes_with_data", m.minutes_with_data, INTEGER),
-            ("co2_mean_ppm", m.co2_mean_ppm, FORMATS["co2_mean_ppm"]),
-            ("pct_time_above_800", m.pct_time_above_800, FORMATS["pct_time_above_800"]),
-            ("pct_time_above_1500", m.pct_time_above_1500, FORMATS["pct_time_above_1500"]),
-            ("longest_above_1500_min", m.longest_above_1500_min, INTEGER),
-            ("max_20min_mean_ppm", m.max_20min_mean_ppm, FORMATS["max_20min_mean_ppm"]),
-            *_caveat(r),
-            ("bb101_days_over", a.bb101.days_failing, INTEGER),
-            ("temperature_min_c", t.min_c, FORMATS["temperature_min_c"]),
-            ("temperature_max_c", t.max_c, FORMATS["temperature_max_c"]),
-            ("physical_effort", t.physical_effort, None),
-            *_temperature_labels(t),
-            ("cold_and_high_co2", t.cold_and_high_co2, None),
-            ("cold_after_windows_opened", t.cold_because_windows_opened, None),
-            *(("temperature_note", note, None) for note in (t.stuffy_note, t.windows_note) if note),
-            ("decay_ach", v.decay_ach, FORMATS["decay_ach"]),
-            ("decay_note", v.decay_note, None),
-            ("lps_per_person", v.lps_per_person, FORMATS["lps_per_person"]),
-            ("steady_state_note", v.steady_state_note, None),
-            ("health_notes", "; ".join(a.health.notes), None),
-            ("previous_status", r.previous.status, None),
-            ("change", r.change, None),
-            *_register(r),
-        ],
+        _worded(
+            [
+                ("building", a.building, None),
+                ("ventilation_type", a.ventilation_type, None),
+                ("hours counted", a.schedule, None),
+                ("status", m.status, None),
+                ("status_reason", m.status_reason, None),
+                ("status_source", m.status_source, None),
+                ("consistently", a.consistently.status, None),
+                ("consistently_reason", a.consistently.reason, None),
+                ("coverage_pct", m.coverage_pct, FORMATS["coverage_pct"]),
+                ("occupied_minutes", m.occupied_minutes, INTEGER),
+                ("minutes_with_data", m.minutes_with_data, INTEGER),
+                ("co2_mean_ppm", m.co2_mean_ppm, FORMATS["co2_mean_ppm"]),
+                ("pct_time_above_800", m.pct_time_above_800, FORMATS["pct_time_above_800"]),
+                ("pct_time_above_1500", m.pct_time_above_1500, FORMATS["pct_time_above_1500"]),
+                ("longest_above_1500_min", m.longest_above_1500_min, INTEGER),
+                ("max_20min_mean_ppm", m.max_20min_mean_ppm, FORMATS["max_20min_mean_ppm"]),
+                *_caveat(r),
+                ("bb101_days_over", a.bb101.days_failing, INTEGER),
+                ("temperature_min_c", t.min_c, FORMATS["temperature_min_c"]),
+                ("temperature_max_c", t.max_c, FORMATS["temperature_max_c"]),
+                ("physical_effort", t.physical_effort, None),
+                *_temperature_labels(t),
+                ("cold_and_high_co2", t.cold_and_high_co2, None),
+                ("cold_after_windows_opened", t.cold_because_windows_opened, None),
+                *(
+                    ("temperature_note", note, None)
+                    for note in (t.stuffy_note, t.windows_note)
+                    if note
+                ),
+                ("decay_ach", v.decay_ach, FORMATS["decay_ach"]),
+                ("decay_note", v.decay_note, None),
+                ("lps_per_person", v.lps_per_person, FORMATS["lps_per_person"]),
+                ("steady_state_note", v.steady_state_note, None),
+                ("health_notes", "; ".join(a.health.notes), None),
+                ("previous_status", r.previous.status, None),
+                ("change", r.change, None),
+                *_register(r),
+            ]
+        ),
+        words,
     )
     # The daily table without the site, room and building columns the sheet is about.
     days = [d[3:] for d in room_day_rows(site, r, tz)]
-    row = _table(ws, row, DAY_COLUMNS[3:], days)
+    row = _table(ws, row, DAY_COLUMNS[3:], days, words)
     _table(
         ws,
         row,
         ("taken_on", "step", "action", "note", "recorded_by"),
         [(x.taken_on, x.step, x.action, x.note, x.recorded_by) for x in r.actions],
+        words,
     )
     ws.column_dimensions["A"].width = 34
     for c in range(2, len(DAY_COLUMNS)):
@@ -304,7 +361,7 @@ def render_xlsx(report: Report) -> bytes:
     names = sheet_names([r.room for r in report.rooms], reserved=(SUMMARY, GUIDANCE))
     tz = ZoneInfo(report.header.timezone)
     for name, room in zip(names, report.rooms, strict=True):
-        _room(book.create_sheet(name), report.header.site, room, tz)
+        _room(book.create_sheet(name), report.header.site, room, tz, report.words)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

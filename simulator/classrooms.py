@@ -24,10 +24,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
+from ventwatch.clock import utc_now
 from ventwatch.config import Room, SensorEntry, SiteConfig
 from ventwatch.simulator import cadences, payloads
 from ventwatch.simulator.payloads import Measured, Message
@@ -124,6 +126,15 @@ def _falling_due(sensor: SimSensor, until: datetime) -> list[datetime]:
     return instants
 
 
+def replay_start(site: SiteConfig, now: datetime) -> datetime:
+    """Where a replayed school day starts: an hour into the first lesson of the latest
+    school day up to `now` (a demo on a Sunday replays Friday), so rooms are in every band
+    from the first messages."""
+    hours = site.occupied_hours
+    day = latest_school_morning(now.astimezone(site.tz), hours, site.calendar)
+    return datetime.combine(day, hours.start, site.tz) + timedelta(hours=1)
+
+
 class Simulator:
     def __init__(
         self,
@@ -168,9 +179,7 @@ class Simulator:
         if (sensor := next(drifting, None)) is not None:
             sensor.period = cadences.DRIFTING_PERIOD
         if start is None:
-            hours = site.occupied_hours
-            day = latest_school_morning(datetime.now(self.tz), hours, site.calendar)
-            start = datetime.combine(day, hours.start, self.tz) + timedelta(hours=1)
+            start = replay_start(site, datetime.now(self.tz))
         self.sim_start = start
         self.sim_now = datetime.combine(start.astimezone(self.tz).date(), WARM_UP_FROM, self.tz)
         self.sim_now = min(self.sim_now, start)
@@ -274,8 +283,11 @@ class Simulator:
             return payloads.garbage(sensor.sent // GARBAGE_EVERY, good)
         return good
 
-    def run(self, broker_url: str, stop: threading.Event) -> None:
-        """Publish to `broker_url` until `stop` is set (see `mqtt_publisher`)."""
+    def run(
+        self, broker_url: str, stop: threading.Event, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        """Publish to `broker_url` until `stop` is set, messages stamped by `clock` (see
+        `mqtt_publisher`)."""
         from ventwatch.simulator.mqtt_publisher import publish_forever
 
-        publish_forever(self, broker_url, stop)
+        publish_forever(self, broker_url, stop, clock)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 
+from ventwatch.clock import utc_now
 from ventwatch.settings import parse_broker_url
 
 if TYPE_CHECKING:
@@ -28,7 +30,14 @@ MAX_INFLIGHT = 100
 MAX_QUEUED = 20_000  # hours of a school's messages, even at the demo's 10×
 
 
-def publish_forever(sim: Simulator, broker_url: str, stop: threading.Event) -> None:
+def publish_forever(
+    sim: Simulator,
+    broker_url: str,
+    stop: threading.Event,
+    clock: Callable[[], datetime] = utc_now,
+) -> None:
+    """Publish what `sim` says fell due by `clock` (the wall clock; the demo's simulated one,
+    which every message is then stamped with) until `stop` is set."""
     broker = parse_broker_url(broker_url)
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
@@ -65,7 +74,7 @@ def publish_forever(sim: Simulator, broker_url: str, stop: threading.Event) -> N
         log.info("simulator: publishing %d sensors to %s", len(sim.sensors), broker_url)
         messages = sim.hello_payloads()
         while not stop.is_set():
-            due = sim.step_payloads(datetime.now(UTC))
+            due = sim.step_payloads(clock())
             messages.extend((sent.topic, sent.payload, sent.retain) for sent in due)
             for topic, payload, retain in messages:
                 rc = client.publish(topic, payload, qos=1, retain=retain).rc

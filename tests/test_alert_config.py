@@ -62,10 +62,10 @@ def test_the_documented_alerts_section_is_valid(example_site_path: Path, tmp_pat
             "no + or #",
         ),
         ("name: BMS, mqtt_topic", "name: BMS, email: x@y.z, mqtt_topic", "exactly one of"),
-        ("severities: [urgent, advisory]}", "severities: [loud]}", "'urgent', 'advisory'"),
+        ("severities: [urgent, advisory]}", "severities: [loud]}", "urgent, advisory or info"),
         ("secret_env: VENTWATCH_WEBHOOK_SECRET", "secret_env: s3cr3t", "environment variable"),
         ('quiet_hours: {start: "18:00"', 'quiet_hours: {start: "25:00"', "quiet_hours.start"),
-        ("security: starttls", "security: tls", "'plain', 'starttls' or 'ssl'"),
+        ("security: starttls", "security: tls", "`tls` is not one of plain, starttls or ssl"),
     ],
 )
 def test_alert_mistakes_name_file_and_line(

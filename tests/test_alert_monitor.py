@@ -101,7 +101,7 @@ def test_a_poorly_ventilated_room_sends_one_alert_and_one_recovery(
     assert urgent(rig.tick(MONDAY + timedelta(minutes=20))) == ["Room A:co2-urgent:opened"]
     [alert_mail] = rig.smtp.wait_for(1)
     assert alert_mail["To"] == "rep@example.org"
-    assert alert_mail["Subject"].startswith("[ventwatch] Alert: Room A - CO2 above 1500 ppm")
+    assert alert_mail["Subject"] == "URGENT — Room A: CO2 over 1500 ppm for 20 min of lessons"
     text = alert_mail.get_body(preferencelist=("plain",)).get_content()
     assert "Latest value: 1700 ppm" in text  # minute 20 is the newest judged
     assert "How to use CO2 monitors" not in text  # the urgent rule cites HSE, not NEU
@@ -120,7 +120,7 @@ def test_a_poorly_ventilated_room_sends_one_alert_and_one_recovery(
     rig.readings("Room A", MONDAY + timedelta(minutes=64), [1300.0] * 10)
     assert urgent(rig.tick(MONDAY + timedelta(minutes=73))) == ["Room A:co2-urgent:recovered"]
     recovery = rig.smtp.wait_for(2)[1]
-    assert recovery["Subject"].startswith("[ventwatch] Recovered: Room A")
+    assert recovery["Subject"].startswith("Recovered — Room A: CO2 over 1500 ppm")
     assert urgent(rig.tick(MONDAY + timedelta(minutes=74))) == []
     assert len(rig.smtp.messages) == 2
     # The advisory rule opened too (over 800 for 30 minutes): recorded, not sent to a rep
@@ -273,9 +273,7 @@ def test_a_hot_room_is_reported_and_recovers(rig: Rig) -> None:
     assert rig.tick(MONDAY + timedelta(minutes=28)) == []  # 29 minutes: not yet
     assert rig.tick(MONDAY + timedelta(minutes=29)) == ["Room A:hot:opened"]
     [mail] = rig.smtp.wait_for(1)
-    assert mail["Subject"] == (
-        "[ventwatch] Alert: Room A - temperature above 26 °C for 30 occupied minutes"
-    )
+    assert mail["Subject"] == "Advisory — Room A: temperature over 26 °C for 30 min of lessons"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert "Latest value: 27.0 °C" in text
     assert "From the source: 26 °C: NEU (NEU-HOT; Verified)" in text
@@ -288,7 +286,9 @@ def test_a_hot_room_is_reported_and_recovers(rig: Rig) -> None:
     assert rig.tick(MONDAY + timedelta(minutes=63)) == []  # 14 minutes at 25 °C
     assert rig.tick(MONDAY + timedelta(minutes=64)) == ["Room A:hot:recovered"]
     recovery = rig.smtp.wait_for(2)[1]
-    assert recovery["Subject"].startswith("[ventwatch] Recovered: Room A - temperature above 26")
+    assert recovery["Subject"] == (
+        "Recovered — Room A: temperature over 26 °C for 30 min of lessons (lasted 1 h 4 min)"
+    )
     [hot] = rig.alerting.records.alerts()
     assert (hot.rule, hot.worst, hot.value, hot.condition) == ("hot", 27.0, 25.0, "recovered")
 
@@ -304,7 +304,7 @@ def test_a_sports_hall_is_cold_below_l24s_13_degrees(
     rig.readings("Sports Hall", MONDAY + timedelta(minutes=31), [600.0] * 30, temperature_c=12.5)
     assert rig.tick(MONDAY + timedelta(minutes=60)) == ["Sports Hall:cold:opened"]
     mail = next(m for m in rig.smtp.wait_for(2) if "Sports Hall" in m["Subject"])
-    assert "temperature below 13 °C for 30 occupied minutes" in mail["Subject"]
+    assert "temperature under 13 °C for 30 min of lessons" in mail["Subject"]
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert "From the source: 13 °C: HSE (L24; Secondary)" in text
     assert "in which case the temperature should be at least 13 degrees Celsius" in text

@@ -156,16 +156,23 @@ def test_a_rep_sees_open_alerts_and_the_rooms_left_unresolved(
     assert '<a href="/room?name=Room+4">Room 4</a>' in first
     assert f'<a href="/alerts/{urgent.id}">CO2 above 1500 ppm for 20 occupied minutes</a>' in first
     assert "✖</span> urgent" in first
-    assert "active since Fri 13 Nov 10:30" in first
+    assert "active since Fri 13 Nov 2026, 10:30" in first
     # episodes, workflow, assigned to, escalation, age in school days (Mon 16 and Tue 17)
-    assert "<td>3</td> <td>open</td> <td>–</td> <td>–</td> <td>2</td>" in first
+    assert (
+        '<td data-label="Episodes">3</td> <td data-label="Workflow">open</td> '
+        '<td data-label="Assigned to">–</td> <td data-label="Escalation">–</td> '
+        '<td data-label="Age (school days)">2</td>'
+    ) in first
     assert "worst 1840\u00a0ppm" in first
-    assert "<td>0</td>" in row(html, "data-alert", cold.id)  # opened today
+    assert '<td data-label="Age (school days)">0</td>' in row(html, "data-alert", cold.id)  # today
     assert "▲</span> advisory" in row(html, "data-alert", lab.id)
 
     room4 = row(html, "data-room", "Room 4")
     # open alerts, oldest age, episodes (3 + 1), worst of each quantity
-    assert "<td>2</td> <td>2</td> <td>4</td>" in room4
+    assert (
+        '<td data-label="Open alerts">2</td> <td data-label="Unresolved for (school days)">2</td> '
+        '<td data-label="Episodes since">4</td>'
+    ) in room4
     assert "1840\u00a0ppm; 14.5\u00a0°C" in room4
     assert "none recorded" in room4
     assert html.index('data-room="Room 4"') < html.index('data-room="Lab 3"')  # oldest first
@@ -178,12 +185,15 @@ def test_the_monitor_state_is_shown_and_a_stale_one_says_so(
     assert "has not judged the rooms yet" in client.get("/alerts").text
     alerting.monitor.last_tick = NOW - timedelta(seconds=15)
     html = client.get("/alerts").text
-    assert "Alert monitor: last judged the rooms Tue 17 Nov 10:29 (every 20 s)" in html
+    assert "Alert monitor: last judged the rooms Tue 17 Nov 2026, 10:29 (every 20 s)" in html
     assert "al-trouble" not in html
     alerting.monitor.last_tick = NOW - timedelta(minutes=30)
     alerting.monitor.last_error = "store: InfluxDB at http://influx:8086 did not answer"
     html = client.get("/alerts").text
-    assert "The alert monitor is stale:</strong> it last judged the rooms Tue 17 Nov 10:00" in html
+    assert (
+        "The alert monitor is stale:</strong> it last judged the rooms Tue 17 Nov 2026, 10:00"
+        in html
+    )
     assert "store: InfluxDB at http://influx:8086 did not answer" in html
 
 
@@ -295,6 +305,8 @@ def test_every_alerts_route_admits_admins_site_managers_and_reps(app: FastAPI) -
         ("GET", "/alerts/subscriptions"),
         ("POST", "/alerts/subscriptions"),
         ("POST", "/alerts/subscriptions/{subscription_id}/delete"),
+        ("POST", "/alerts/subscriptions/{subscription_id}/test"),
+        ("POST", "/alerts/subscriptions/file/{index}/test"),
         ("GET", "/alerts/subscriptions/confirm"),
         ("POST", "/alerts/subscriptions/confirm"),
         ("POST", "/alerts/deliveries/{delivery_id}/retry"),
@@ -351,10 +363,29 @@ def test_acknowledge_assign_comment_and_close_write_the_audit_log_in_order(
             },
         ),
     ]
+    confirmations = {
+        "acknowledge": (
+            "acknowledged",
+            "✓ Acknowledged: the alert&#39;s log now says you have seen it.",
+        ),
+        "assign": ("assigned", "✓ Assigned: the alert&#39;s log now names who deals with it."),
+        "comment": ("commented", "✓ Comment added to the alert&#39;s log."),
+        "action": ("closed", "✓ Action recorded, and the alert is closed."),
+    }
     for name, form in steps:
         answer = post(rep, f"{path}/{name}", page, **form)
         assert answer.status_code == 303, (name, answer.text)
-        assert answer.headers["location"] == path
+        done, words = confirmations[name]
+        assert answer.headers["location"] == f"{path}?done={done}"
+        # Following the redirect, the page says what was just done (and only then).
+        shown = rep.get(answer.headers["location"]).text
+        confirmation = re.search(
+            r'<p class="al-done" role="status" data-field="done">(.*?)</p>', shown
+        )
+        assert confirmation is not None, name
+        assert confirmation[1] == words
+    assert 'data-field="done"' not in rep.get(path).text
+    assert rep.get(f"{path}?done=<script>").status_code == 422  # fixed words only
 
     log = alerting.records.audit(alert.id)
     assert [(e.kind, e.actor) for e in log] == [
@@ -537,7 +568,7 @@ def test_retry_puts_a_failed_delivery_back_in_the_queue(app: FastAPI, alerting: 
     shown = row(page, "data-delivery", delivery_id)
     assert "✖ failed" in shown
     assert "Head teacher<br><code>head@hillside.example</code>" in shown
-    assert f"<td>{alerting.outbox.max_attempts}</td>" in shown
+    assert f'<td data-label="Attempts">{alerting.outbox.max_attempts}</td>' in shown
     assert "127.0.0.1" in shown  # the relay's error, as the outbox recorded it
     assert f'action="/alerts/deliveries/{delivery_id}/retry"' in shown
 
@@ -662,7 +693,7 @@ def test_a_subscription_added_here_waits_for_its_address_to_confirm_it(
     assert not waiting.confirmed
     listed = row(rep.get("/alerts/subscriptions").text, "data-subscription", waiting.id)
     assert "◷ waiting" in listed
-    assert "works until Fri 20 Nov 10:30" in listed
+    assert "works until Fri 20 Nov 2026, 10:30" in listed
 
     def alert_in(room: str, at: datetime) -> set[str]:
         """Who an urgent alert in `room` at `at` is sent to."""
@@ -826,7 +857,7 @@ def test_the_room_chart_marks_the_actions_recorded_that_week(
     page = client_for(app, Role.STAFF).get("/room", params={"name": "Room 4", "range": "week"})
     assert page.status_code == 200
     html = squeeze(page.text)
-    assert "Mon 16 Nov: <strong>Trickle vents unblocked</strong>" in html
+    assert "Mon 16 Nov 2026: <strong>Trickle vents unblocked</strong>" in html
     assert "&lt;vents&gt; freed" in html
     figure = json.loads(re.search(r'id="co2-figure"[^>]*>(.*?)</script>', page.text, re.S)[1])
     [marks] = [t for t in figure["data"] if t["name"] == "Actions"]

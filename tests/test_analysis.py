@@ -283,7 +283,7 @@ def test_json_contract_keys() -> None:
         "days_red": 0,
         "days_amber": 1,
         "school_days": 1,
-        "rule": PROFILE.status.consistently.text,
+        "rule": PROFILE.consistently_rule(),
         "reason": "1 school day judged: 'consistently' needs at least 3",
         "source": "HSE-CO2",
     }

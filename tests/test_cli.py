@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,41 @@ def test_help_lists_the_commands() -> None:
     assert out.returncode == 0
     for command in ("run", "demo", "simulate", "check-config", "decode", "import", "analyse"):
         assert command in out.stdout
+
+
+def test_help_lists_commands_in_the_order_a_user_meets_them() -> None:
+    """Try the demo, run a site, check its file, add its users, bring in readings, judge,
+    report, alert; integrators' tools after. Every command has its place in that order."""
+    import typer.main
+    from typer.core import TyperGroup
+
+    from ventwatch.cli import COMMAND_ORDER, app
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    registered = set(group.commands)
+    assert registered == set(COMMAND_ORDER), "give each new command its place in COMMAND_ORDER"
+    out = subprocess.run(
+        [*VENTWATCH, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"},
+    )
+    assert out.returncode == 0, out.stderr
+    panel = out.stdout.split("Commands")[1]
+    # A command's first line is "│ name   help"; its help's further lines start with spaces.
+    listed = re.findall(r"^│ (\S+)", panel, flags=re.MULTILINE)
+    assert listed[:8] == [
+        "demo",
+        "run",
+        "check-config",
+        "users",
+        "import",
+        "analyse",
+        "report",
+        "alerts",
+    ]
+    assert listed == list(COMMAND_ORDER)
 
 
 def test_check_config(example_site_path: Path, tmp_path: Path) -> None:

@@ -38,9 +38,17 @@ def broken(tmp_path: Path, example: Path, old: str, new: str) -> tuple[Path, int
         ),
         ("timezone: Europe/London", "timezone: Europe/Lndn", "unknown time zone"),
         ("capacity: 40", "capacity: -4", "greater than or equal to 1"),
-        ("ventilation: mixed}", "ventilation: windy}", "'natural', 'mechanical' or 'mixed'"),
+        (
+            "ventilation: mixed}",
+            "ventilation: windy}",
+            "`windy` is not one of natural, mechanical or mixed",
+        ),
         ('end: "15:15"', 'end: "07:00"', "is not after start"),
-        ("client_id: ventwatch-hillside", "client_idd: ventwatch-hillside", "Extra inputs"),
+        (
+            "client_id: ventwatch-hillside",
+            "client_idd: ventwatch-hillside",
+            "unknown key `client_idd` in `broker` — did you mean `client_id`?",
+        ),
         (
             "username_env: VENTWATCH_MQTT_USERNAME",
             "username_env: not a var",
@@ -131,7 +139,7 @@ def test_a_name_line_protocol_cannot_carry_is_refused_with_its_line(
     tmp_path: Path, example_site_path: Path, old: str, new: str, where: str, message: str
 ) -> None:
     """Such a name would pass, then every reading filed under it would be refused by
-    InfluxDB (README "Storage"): `check-config` says so, whichever store the site uses."""
+    InfluxDB (docs/it.md "Storage"): `check-config` says so, whichever store the site uses."""
     path, line = broken(tmp_path, example_site_path, old, new)
     with pytest.raises(SiteConfigError) as info:
         load_site(path, families=FAMILIES)
@@ -173,6 +181,6 @@ def test_physical_effort_is_a_room_key_checked_with_its_line(tmp_path: Path) -> 
     )
     with pytest.raises(
         SiteConfigError,
-        match=r"site.yaml:5: rooms\[1\].physical_effort: Input should be 'normal' or 'severe'",
+        match=r"site.yaml:5: rooms\[1\].physical_effort: `heavy` is not one of normal or severe",
     ):
         load_site(path)

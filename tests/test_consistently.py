@@ -54,8 +54,9 @@ def test_n_of_m_school_days(statuses: list[Status], n: int, extra: int) -> None:
     assert verdict.days_red == statuses.count("red")
     assert verdict.days_amber == statuses.count("amber")
     assert verdict.school_days == len(statuses)
-    assert verdict.rule == f"red (amber) on at least {n} of any {m} consecutive school " + (
-        "days, each day judged by the status rules"
+    assert verdict.rule == (  # in the profile's status words, never "red" or "amber"
+        f"\u201cPoor\u201d (\u201cNeeds action\u201d or worse) on at least {n} of any {m}"
+        " consecutive school days, each day judged by the status rules"
     )
 
 
@@ -114,7 +115,7 @@ def test_the_engine_and_the_week_view_give_the_same_reading() -> None:
     assert [rooms[x].co2.status for x in "AB"] == ["red", "red"]
     a, b = rooms["A"].consistently, rooms["B"].consistently
     assert (a.status, a.days_red, a.days_amber, a.school_days) == ("red", 3, 0, 5)
-    assert a.reason == "red on 3 of 5 consecutive school days (needs 3 of 5)"
+    assert a.reason == "\u201cPoor\u201d on 3 of 5 consecutive school days (needs 3 of 5)"
     assert (b.status, b.days_red, b.days_amber) == ("amber", 1, 2)
     assert b.source == "HSE-CO2"
     view = week_view(minutes, SITE, PROFILE, IsoWeek(2026, 47), datetime(2026, 11, 23, tzinfo=UTC))

@@ -48,12 +48,10 @@ def test_demo_emails_one_alert_and_its_recovery(tmp_path: Path) -> None:
         deadline = time.monotonic() + 200
         while time.monotonic() < deadline:
             received = mails(folder)
-            alerts = [m for m in received if m["Subject"].startswith("[ventwatch] Alert: ")]
+            alerts = [m for m in received if m["Subject"].startswith("URGENT — ")]
             if alerts:
-                room = alerts[0]["Subject"].removeprefix("[ventwatch] Alert: ").split(" - ")[0]
-                if any(
-                    m["Subject"].startswith(f"[ventwatch] Recovered: {room} ") for m in received
-                ):
+                room = alerts[0]["Subject"].removeprefix("URGENT — ").split(": ")[0]
+                if any(m["Subject"].startswith(f"Recovered — {room}: ") for m in received):
                     break
             time.sleep(1)
     finally:
@@ -62,12 +60,12 @@ def test_demo_emails_one_alert_and_its_recovery(tmp_path: Path) -> None:
     output = log_path.read_text()
     assert process.returncode == 0, output
     assert room is not None, output
-    about_room = [m for m in received if f": {room} - " in m["Subject"]]
+    about_room = [m for m in received if f" — {room}: " in m["Subject"]]
     subjects = [m["Subject"] for m in about_room]
-    assert subjects[:2] == [
-        f"[ventwatch] Alert: {room} - CO2 above 1500 ppm for 20 occupied minutes",
-        f"[ventwatch] Recovered: {room} - CO2 above 1500 ppm for 20 occupied minutes",
-    ], subjects
+    assert subjects[0] == f"URGENT — {room}: CO2 over 1500 ppm for 20 min of lessons", subjects
+    assert subjects[1].startswith(
+        f"Recovered — {room}: CO2 over 1500 ppm for 20 min of lessons (lasted "
+    ), subjects
     alert, recovery = about_room[:2]
     assert alert["To"] == "rep@demo.invalid"
     text = alert.get_body(preferencelist=("plain",)).get_content()
@@ -77,4 +75,4 @@ def test_demo_emails_one_alert_and_its_recovery(tmp_path: Path) -> None:
     assert alert.get_body(preferencelist=("html",)) is not None
     assert "Recovered:" in recovery.get_body(preferencelist=("plain",)).get_content()
     # The demo prints what it received, as the README says.
-    assert f"Subject: [ventwatch] Alert: {room}" in output
+    assert f"Subject: URGENT — {room}" in output

@@ -1,5 +1,5 @@
 """docker-compose.yml cannot be run here (no Docker engine), so it is checked by reading:
-the services, their healthchecks, the ports the README promises, the InfluxDB wiring (token
+the services, their healthchecks, the ports the docs promise, the InfluxDB wiring (token
 from the environment, DBRP mapping script, a store URL ventwatch accepts) and the broker's
 accounts (the conf and ACL parsed, mounted where the conf looks; the password file kept out of
 the repository). tests/test_broker_security.py runs the same conf and ACL in a real Mosquitto."""
@@ -82,9 +82,9 @@ def test_services_and_healthchecks() -> None:
     assert services["influxdb"]["healthcheck"]["test"] == ["CMD", "influx", "ping"]
 
 
-def test_ports_match_readme_and_settings() -> None:
+def test_ports_match_docs_and_settings() -> None:
     services = compose()["services"]
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "it.md").read_text()  # the deployment docs
     assert "127.0.0.1:8000:8000" in services["ventwatch"]["ports"]
     assert "1883:1883" in services["mosquitto"]["ports"]
     env = services["ventwatch"]["environment"]

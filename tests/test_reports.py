@@ -41,6 +41,7 @@ from ventwatch.analysis.engine import analyse_site
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
 from ventwatch.reports.csv_format import DAY_COLUMNS, ROOM_COLUMNS, render_csv, render_daily_csv
+from ventwatch.reports.headings import HEADINGS
 from ventwatch.reports.html_format import render_html
 from ventwatch.reports.inputs import load_report, logged_actions
 from ventwatch.reports.model import Report, ReportAction, RoomReport, build_report
@@ -219,7 +220,7 @@ def test_the_html_and_the_spreadsheet_say_whose_part_is_whose(seeded: Seeded) ->
     lab = room(r, "Lab 1").analysis
     assert escape(lab.consistently.reason) in html
     assert "from 09:00 to 15:00, breaks and lunch included" in html
-    assert "consistently" in cells
+    assert "Consistently" in cells
 
 
 def test_the_report_is_the_engines_judgement_of_the_same_dates(seeded: Seeded) -> None:
@@ -504,9 +505,10 @@ def test_xlsx_stores_numbers_as_numbers(seeded: Seeded) -> None:
     assert book.sheetnames == ["Summary", "Guidance", "Lab 1", "Room 2", "Hall",
                                'Music <b>&<_b> "Drama"', FORMULA]  # fmt: skip
     summary = book["Summary"]
-    header_row = next(row[0].row for row in summary.iter_rows() if row[0].value == ROOM_COLUMNS[0])
+    header_row = next(r[0].row for r in summary.iter_rows(max_col=2) if r[1].value == "Room")
     columns = [c.value for c in summary[header_row]][: len(ROOM_COLUMNS)]
-    assert columns == list(ROOM_COLUMNS)
+    assert columns == [HEADINGS[c] for c in ROOM_COLUMNS]  # in words, not column ids
+    assert "Time above 800 ppm (%)" in columns
     rows = {
         summary.cell(row=r, column=2).value: {
             name: summary.cell(row=r, column=i + 1) for i, name in enumerate(ROOM_COLUMNS)
@@ -532,22 +534,16 @@ def test_xlsx_stores_numbers_as_numbers(seeded: Seeded) -> None:
         summary.cell(row=r, column=1).value: summary.cell(row=r, column=2).value
         for r in range(1, header_row)
     }
-    assert (counts["red"], counts["grey"]) == (1, 2)
+    assert (counts["✖\u00a0Poor"], counts["◌\u00a0Not enough data"]) == (1, 2)
     sheet = book["Room 2"]
     pairs = {row[0].value: row[1].value for row in sheet.iter_rows(max_col=2)}
-    assert pairs["minutes_below_minimum_temperature"] == 225
-    assert pairs["temperature_min_c"] == 15.0
-    assert (
-        pairs["minutes_below_comfort_temperature"],
-        pairs["minutes_above_comfort_temperature"],
-    ) == (
-        225,
-        0,
-    )
-    assert pairs["label_cold"] == "cold (below 16 °C, ACoP L24)"
-    assert pairs["label_below_comfort"] == "below comfort (below 18 °C, NEU)"
-    assert pairs["status"] == "green"
-    day_header = next(r[0].row for r in sheet.iter_rows(max_col=1) if r[0].value == "date")
+    assert pairs["Minutes cold"] == 225
+    assert pairs["Lowest temperature (°C)"] == 15.0
+    assert (pairs["Minutes below comfort"], pairs["Minutes above comfort"]) == (225, 0)
+    assert pairs["Cold"] == "cold (below 16 °C, ACoP L24)"
+    assert pairs["Below comfort"] == "below comfort (below 18 °C, NEU)"
+    assert pairs["Status"] == "✓\u00a0Good"
+    day_header = next(r[0].row for r in sheet.iter_rows(max_col=1) if r[0].value == "Date")
     assert sheet.cell(row=day_header + 1, column=1).value == datetime(2026, 11, 16)
     guidance = book["Guidance"]
     assert guidance["D2"].value == PROFILE.co2_bands[0].label
@@ -672,7 +668,7 @@ def test_pdf_tools_are_installed() -> None:
 
 def test_chart_keeps_every_mark_inside_its_panel(seeded: Seeded) -> None:
     days = room(seeded.report, "Lab 1").days
-    svg = str(room_chart(days, seeded.report.bands))
+    svg = str(room_chart(days, seeded.report.bands, seeded.report.words))
     width, height = map(float, re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
     line = re.search(r'<path d="([^"]*)" fill="none" stroke="#000"', svg).group(1)
     numbers = [float(n) for n in re.findall(r"-?[\d.]+", line)]
@@ -682,7 +678,7 @@ def test_chart_keeps_every_mark_inside_its_panel(seeded: Seeded) -> None:
     assert min(ys) >= 0
     assert max(ys) <= height
     assert len(re.findall("M", line)) == len(days)  # one unbroken line a day
-    assert str(room_chart([], seeded.report.bands)) == ""
+    assert str(room_chart([], seeded.report.bands, seeded.report.words)) == ""
 
 
 @given(

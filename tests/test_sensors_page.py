@@ -149,7 +149,7 @@ def test_admin_assigns_a_sensor_and_ingest_stores_its_next_reading_there(
     assert 'data-unassigned="tasmota:cupboard"' not in page
     cupboard = row(page, "data-sensor", "tasmota:cupboard")
     assert "Room 7" in cupboard
-    assert "assigned by admin, Tue 17 Nov 10:30" in cupboard
+    assert "assigned by admin, Tue 17 Nov 2026, 10:30" in cupboard
     assert "readings go to Room 7 from its next one" in cupboard
     sensor = next(
         s for s in admin.get("/api/sensors").json()["sensors"] if s["device"] == "cupboard"

@@ -112,6 +112,22 @@ def test_range_filters_rooms_and_half_open_interval(store: Store) -> None:
     assert store.range(["A"], T0 + timedelta(minutes=5), T0 + timedelta(minutes=5)).empty
 
 
+def test_has_readings_per_half_open_span(store: Store) -> None:
+    """Which weeks have readings, for the export's week list: start counts, end does not;
+    a reading with only a battery level is a reading too."""
+    store.write([reading(0, co2_ppm=600), reading(60, battery_pct=80.0)])
+    minute = timedelta(minutes=1)
+    spans = [
+        (T0, T0 + minute),  # the first reading
+        (T0 - minute, T0),  # ends where it is: not in it
+        (T0 + minute, T0 + 60 * minute),  # between the two
+        (T0 + 60 * minute, T0 + 61 * minute),  # the battery-only reading
+        (T0 - timedelta(days=400), T0 + timedelta(days=400)),
+    ]
+    assert store.has_readings(spans) == [True, False, False, True, True]
+    assert store.has_readings([]) == []
+
+
 def test_minute_means_per_room_and_minute(store: Store) -> None:
     store.write(
         [

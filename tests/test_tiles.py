@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ventwatch.dashboard.app import _templates
+from ventwatch.analysis.profiles import load_profile
+from ventwatch.dashboard.app import _status_words, _templates
 from ventwatch.dashboard.rooms import ProfileRef, RoomNow, RoomsNow
 from ventwatch.dashboard.tiles import AGE_MARK, TileCache
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
 TEMPLATES = _templates("/sites/x", site_pages=True)
+_status_words(TEMPLATES, load_profile("joint-union"))
 NAMES = ["Room 1", "Room 2", "<b>Lab</b>", "Hall"]
 
 room_states = st.fixed_dictionaries(
@@ -22,7 +24,9 @@ room_states = st.fixed_dictionaries(
         "co2_ppm": st.none() | st.floats(300, 5000),
         "temperature_c": st.none() | st.sampled_from([18.5, 21.0]),
         "age_s": st.none() | st.floats(0, 200_000),
-        "today": st.sampled_from(["Today: no occupied time yet", "Today: amber - <over 800>"]),
+        "today": st.sampled_from(
+            ["Today: no occupied time yet", "Today: Needs action - <over 800>"]
+        ),
     }
 )
 

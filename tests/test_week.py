@@ -459,12 +459,13 @@ def test_rep_sees_the_heat_map(client: TestClient) -> None:
     assert "Sat 21 Nov" not in html
     # The week's status is the single-run rule (one red day is enough); beside it, the
     # consistently reading wants red on 3 of any 5 school days, and 3 judged days at all.
-    assert rows["Lab 1"][0] == ["✓ Green", "✖ Red", "✓ Green so far", "… To come", "✖ Red so far",
-                                "✓ Green 1 red, 0 amber of 3"]  # fmt: skip
-    assert rows["Empty Room"][0] == ["○ Grey", "○ Grey", "○ Grey so far", "… To come",
-                                     "○ Grey so far", "○ Grey 0 red, 0 amber of 3"]  # fmt: skip
-    assert rows["Hall"][0] == ["– Not in use", "▲ Amber", "– Not in use", "– Not in use",
-                               "▲ Amber", "○ Grey 0 red, 1 amber of 1"]  # fmt: skip
+    assert rows["Lab 1"][0] == ["✓ Good", "✖ Poor", "✓ Good so far", "… To come", "✖ Poor so far",
+                                "✓ Good 1 Poor, 0 Needs action of 3"]  # fmt: skip
+    grey, none = "◌ Not enough data", "0 Poor, 0 Needs action"
+    assert rows["Empty Room"][0] == [grey, grey, f"{grey} so far", "… To come",
+                                     f"{grey} so far", f"{grey} {none} of 3"]  # fmt: skip
+    assert rows["Hall"][0] == ["– Not in use", "▲ Needs action", "– Not in use", "– Not in use",
+                               "▲ Needs action", f"{grey} 0 Poor, 1 Needs action of 1"]  # fmt: skip
     # Grouped by building in site-file order, with a header for each group.
     assert list(rows)[:3] == ["Room", "Science", "Lab 1"]
     assert html.index(">Main<") < html.index(">Room 2<")
@@ -506,10 +507,10 @@ def test_evil_room_name_is_escaped_and_linked_safely(client: TestClient) -> None
 
 def test_shares_of_time_above_the_profile_figures(client: TestClient) -> None:
     rows = table_of(client.get("/week", params={"show": "above1500"}).text)
-    assert rows["Lab 1"][0] == ["0.0% ✓ Green", "8.3% ✖ Red", "0.0% ✓ Green so far",
-                                "… To come", "3.7% ✖ Red so far",
-                                "✓ Green 1 red, 0 amber of 3"]  # fmt: skip
-    assert rows["Empty Room"][0][0] == "– ○ Grey"
+    assert rows["Lab 1"][0] == ["0.0% ✓ Good", "8.3% ✖ Poor", "0.0% ✓ Good so far",
+                                "… To come", "3.7% ✖ Poor so far",
+                                "✓ Good 1 Poor, 0 Needs action of 3"]  # fmt: skip
+    assert rows["Empty Room"][0][0] == "– ◌ Not enough data"
     html = client.get("/week", params={"show": "above800"}).text
     assert "above 800 ppm" in html
     assert 'aria-current="page">Time above 800 ppm</a>' in html
@@ -521,7 +522,7 @@ def test_week_navigation(client: TestClient) -> None:
     assert 'href="/week?week=2026-W49&amp;show=above800" rel="next"' in html
     assert 'href="/week?week=2026-W47&amp;show=above800">This week (2026-W47)' in html
     rows = table_of(html)
-    assert set(rows["Lab 1"][0]) == {"… To come", "○ Grey 0 red, 0 amber of 0"}
+    assert set(rows["Lab 1"][0]) == {"… To come", "◌ Not enough data 0 Poor, 0 Needs action of 0"}
 
 
 @pytest.mark.parametrize(

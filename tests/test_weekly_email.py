@@ -83,8 +83,8 @@ def test_the_report_arrives_once_with_its_attachments(
     assert message["To"] == "staff@school.example"
     assert message["Subject"] == f"[ventwatch] Weekly ventilation report: {SITE_NAME}, 2026-W47"
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert "Rooms by status: 1 red, 1 amber, 1 green, 2 grey." in text
-    assert "Needing action, worst first: Lab 1, Hall." in text
+    assert "Rooms by status: 1 Poor, 1 Needs action, 1 Good, 2 Not enough data." in text
+    assert "Worst rooms: Lab 1, Hall." in text
     assert "Worse than the week before: Lab 1." in text
     assert "Better than the week before: Room 2." in text
     html = message.get_body(preferencelist=("html",)).get_content()

@@ -16,13 +16,13 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
+from typer.core import TyperGroup
 
 from ventwatch import __version__
-from ventwatch.accounts import ALL_SITES, Role
 from ventwatch.cli_alerts import alerts
 from ventwatch.cli_report import report
 from ventwatch.cli_users import users
@@ -45,7 +45,37 @@ from ventwatch.settings import (
 )
 from ventwatch.store import Store, StoreURLError, open_store
 
+# `ventwatch --help` lists commands in the order a user meets them: try the demo, run a site
+# (its file checked, its first admin added), bring in old readings, judge and report, alert;
+# then the tools for integrators. A command missing here is listed last.
+COMMAND_ORDER = (
+    "demo",
+    "run",
+    "check-config",
+    "users",
+    "import",
+    "analyse",
+    "report",
+    "alerts",
+    "profiles",
+    "ingest",
+    "simulate",
+    "decode",
+)
+
+
+class _InOrderUsersMeetThem(TyperGroup):
+    """Typer lists commands in the order the code defines them; people need another order."""
+
+    def list_commands(self, ctx: Any) -> list[str]:  # typer's vendored click Context
+        def place(name: str) -> int:
+            return COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(COMMAND_ORDER)
+
+        return sorted(super().list_commands(ctx), key=place)
+
+
 app = typer.Typer(
+    cls=_InOrderUsersMeetThem,
     help="ventwatch: ventilation monitoring for schools and colleges.",
     no_args_is_help=True,
     add_completion=False,
@@ -115,8 +145,21 @@ def _free_port(host: str = "127.0.0.1", avoid: int | None = None) -> int:
 
 
 @app.command("check-config")
-def check_config(path: Annotated[Path, typer.Argument(help="The site file to check.")]) -> None:
-    """Validate a site file; print every problem with its file and line."""
+def check_config(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="The site file to check (see sensors.example.yaml)."),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="The site file, as --config gives it.", show_default=False)
+    ] = None,
+) -> None:
+    """Validate a site file; print every problem with its file and line, in words."""
+    if config is not None and file is not None:
+        raise _fail("error: give the site file once: ventwatch check-config --config FILE")
+    path = config or file
+    if path is None:
+        raise _fail("error: which site file? ventwatch check-config --config FILE")
     site = _site(path)
     typer.echo(
         f"{path}: ok: site {site.site.name!r}, {len(site.rooms)} rooms, "
@@ -389,7 +432,9 @@ def analyse(
 
 @app.command()
 def profiles(
-    markdown: Annotated[bool, typer.Option(help="The README's table, in Markdown.")] = False,
+    markdown: Annotated[
+        bool, typer.Option(help="The table of docs/guidance.md, in Markdown.")
+    ] = False,
 ) -> None:
     """List the shipped guidance profiles with their figures and sources."""
     from ventwatch.analysis.profiles import available_profiles, load_profile, profiles_table
@@ -551,11 +596,13 @@ def demo(
 ) -> None:
     """Everything on one machine: a broker, simulated classrooms, ingest, store, dashboard,
     alerts."""
-    from ventwatch.clock import SiteClock
+    from ventwatch.clock import SimulatedClock
     from ventwatch.demo_broker import DemoBroker
     from ventwatch.demo_mail import DemoMail
+    from ventwatch.demo_users import add_demo_users, sign_in_lines
     from ventwatch.service import Service
     from ventwatch.simulator import Simulator
+    from ventwatch.simulator.classrooms import replay_start
     from ventwatch.simulator.history import backfill
 
     _logging(verbose)
@@ -586,20 +633,21 @@ def demo(
         settings = resolve(site, config, env={**os.environ, **env}, port=port)
     except SettingsError as exc:
         raise _fail(f"error: {exc}") from None
-    simulator = Simulator(site, speed=speed)
-    service = Service(
-        site,
-        settings,
-        open_store(settings.store_url),
-        site_clock=lambda: SiteClock(simulator.wall_start, simulator.sim_start, simulator.speed),
-        alert_tick_s=5.0,
-    )
-    # A fresh admin per demo, with a random password: the demo is on loopback, but a
+    # One clock for the whole demo: the simulated school day stamps the sensors' messages,
+    # and ingest, alerts and every page read the same clock, so they tell one story.
+    start = replay_start(site, datetime.now(UTC))
+    clock = SimulatedClock(start, speed)
+    simulator = Simulator(site, speed=1.0, start=start)  # at the clock's pace, on its time
+    service = Service(site, settings, open_store(settings.store_url), clock=clock, alert_tick_s=5.0)
+    # A fresh user per role, with a random password: the demo is on loopback, but a
     # dashboard that anyone could open would teach the wrong habit.
     password = secrets.token_urlsafe(12)
-    service.accounts.add_user("demo", Role.ADMIN, password, [ALL_SITES])
+    add_demo_users(service.accounts, password)
     sim_thread = threading.Thread(
-        target=simulator.run, args=(broker, service.stop_event), name="simulator", daemon=True
+        target=simulator.run,
+        args=(broker, service.stop_event, clock),
+        name="simulator",
+        daemon=True,
     )
     url = f"http://{settings.http.host}:{settings.http.port}"
 
@@ -610,12 +658,23 @@ def demo(
         if mail is not None:
             typer.echo(f"  mail       {mail.url}  (printed here; kept in {mail.folder})")
         typer.echo(f"  Dashboard: {url}   (Ctrl-C stops)")
-        typer.echo(f"  Sign in:   demo / {password}\n")
+        typer.echo(f"  Simulated school day from {start.astimezone(site.tz):%A %H:%M}, {speed:g}x")
+        for line in sign_in_lines(password):
+            typer.echo(f"  {line}")
+        faulty = {s.role: s.room.room.name for s in simulator.sensors if s.role != "normal"}
+        if faulty:
+            typer.echo(
+                f"  On purpose: {faulty.get('silent')}'s sensor has gone silent and "
+                f"{faulty.get('garbage')}'s sends garbage now and then (quarantined, and "
+                "warned about ever less often below)."
+            )
+        typer.echo("")
 
     sim_thread.start()
     if history_days:
         # In the background: the live rooms show at once, the past fills in within seconds.
-        end = datetime.now(UTC).replace(second=0, microsecond=0)
+        # It ends where the simulated day begins: one timeline.
+        end = start.astimezone(UTC).replace(second=0, microsecond=0)
         history = threading.Thread(
             target=backfill,
             args=(site, service.store, end - timedelta(days=history_days), end),

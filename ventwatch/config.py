@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -31,9 +32,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+
+from ventwatch.plain_errors import did_you_mean, dotted, one_of, plain_findings
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
@@ -41,7 +45,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 def _storable(value: str) -> str:
     """Refuse a name InfluxDB's line protocol cannot carry as a tag (one ending in a backslash,
     or with a control character): it would pass here and then be refused with every reading
-    (README "Storage"), so the site file says so before anything starts, on either store."""
+    (docs/it.md "Storage"), so the site file says so before anything starts, on either store."""
     from ventwatch.store.influxdb import tag_problem
 
     problem = tag_problem(value)
@@ -64,6 +68,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _clock_text(value: Any) -> Any:
+    """Refuse a number where a time of day goes: pydantic would read `start: 845` as 845
+    seconds after midnight (00:14:05) where the writer meant 08:45."""
+    if isinstance(value, int | float):
+        raise PydanticCustomError("time_type", "Input should be a time of day")
+    return value
+
+
+# A local time of day, written "HH:MM" in the file.
+ClockTime = Annotated[time, BeforeValidator(_clock_text)]
+
+
 def _end_after_start(end: time, info: ValidationInfo) -> time:
     start = info.data.get("start")
     if start is not None and end <= start:
@@ -72,8 +88,8 @@ def _end_after_start(end: time, info: ValidationInfo) -> time:
 
 
 class Interval(Strict):
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
     _ordered = field_validator("end")(_end_after_start)
 
@@ -81,16 +97,16 @@ class Interval(Strict):
 class QuietHours(Strict):
     """Local hours when nothing is sent; may run past midnight (18:00 to 07:30)."""
 
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
 
 class OccupiedHours(Strict):
     """When rooms are in use; every guidance figure describes an occupied room."""
 
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]), min_length=1)
-    start: time = time(8, 45)
-    end: time = time(15, 15)
+    start: ClockTime = time(8, 45)
+    end: ClockTime = time(15, 15)
     breaks: list[Interval] = Field(default_factory=list)
     # Breaks are when pupils leave the rooms: left out of occupied time unless told otherwise.
     exclude_breaks: bool = True
@@ -561,9 +577,10 @@ class AlertsConfig(Strict):
     smtp: SmtpSection | None = None
     # No message leaves in these local hours; what falls due waits until they end.
     quiet_hours: QuietHours | None = None
-    # A condition that comes back within this time of the last message is not sent again.
+    # A condition that comes back within this time of the last message is not sent again,
+    # unless the rep was told it had recovered (`alerts.lifecycle`): then it always is.
     cooldown_minutes: int = Field(default=120, ge=0)
-    digest_at: time = time(16, 0)  # local time of the daily digest
+    digest_at: ClockTime = time(16, 0)  # local time of the daily digest
     # An alert still not closed after this many school days goes to the next rung.
     escalate_after_school_days: int = Field(default=3, ge=1)
     ladder: list[Recipient] = Field(default_factory=list)
@@ -580,7 +597,7 @@ class WeeklyReportEmail(Strict):
     HTML summary in the body, `attach` formats attached. Uses the alerts' mail relay."""
 
     day: Weekday = "mon"
-    at: time = time(7, 0)
+    at: ClockTime = time(7, 0)
     recipients: list[Recipient] = Field(min_length=1)
     attach: list[ReportFormat] = Field(default_factory=lambda: list(DEFAULT_ATTACH), min_length=1)
 
@@ -647,11 +664,11 @@ class SiteConfigError(Exception):
         )
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _unknown(what: str, name: str, known: Sequence[str], plural: str | None = None) -> str:
+    """ "unknown room 'Rom 1' — did you mean `Room 1`? (rooms: ...)": the value repeated
+    back, the closest valid one, and every valid one in full."""
+    listed = one_of(list(known)) if known else "none"
+    return f"unknown {what} {name!r}{did_you_mean(name, known)} ({plural or what + 's'}: {listed})"
 
 
 def _line_of(doc: Any, loc: tuple[Any, ...]) -> int:
@@ -681,46 +698,63 @@ def _alert_rule_ids(profile_id: str) -> list[str] | None:
         return None
 
 
+def _profile_ids() -> list[str]:
+    from ventwatch.analysis.profiles import available_profiles
+
+    return available_profiles()
+
+
 def _cross_checks(
     cfg: SiteConfig, families: Collection[str] | None
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Checks that span sections, which pydantic's per-field validation cannot see."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     rooms: set[str] = set()
+    room_names = list(dict.fromkeys(room.name for room in cfg.rooms))  # as the file lists them
     for i, room in enumerate(cfg.rooms):
         if room.name in rooms:
             problems.append((("rooms", i, "name"), f"room {room.name!r} is listed twice"))
         rooms.add(room.name)
     for name in cfg.guidance.rooms:
         if name not in rooms:
-            problems.append((("guidance", "rooms", name), f"unknown room {name!r}"))
-    buildings = {room.building for room in cfg.rooms}
+            problems.append((("guidance", "rooms", name), _unknown("room", name, room_names)))
+    buildings = list(dict.fromkeys(room.building for room in cfg.rooms))
     for i, sub in enumerate(cfg.alerts.subscriptions):
         for j, name in enumerate(sub.rooms):
             if name not in rooms:
                 problems.append(
-                    (("alerts", "subscriptions", i, "rooms", j), f"unknown room {name!r}")
+                    (("alerts", "subscriptions", i, "rooms", j), _unknown("room", name, room_names))
                 )
         for j, name in enumerate(sub.buildings):
             if name not in buildings:
                 problems.append(
-                    (("alerts", "subscriptions", i, "buildings", j), f"unknown building {name!r}")
+                    (
+                        ("alerts", "subscriptions", i, "buildings", j),
+                        _unknown("building", name, buildings),
+                    )
                 )
     rule_ids = _alert_rule_ids(cfg.guidance.profile)
     if rule_ids is None:
-        problems.append((("guidance", "profile"), f"no guidance profile {cfg.guidance.profile!r}"))
+        problems.append(
+            (
+                ("guidance", "profile"),
+                _unknown("guidance profile", cfg.guidance.profile, _profile_ids(), "profiles"),
+            )
+        )
     for i, override in enumerate(cfg.alerts.rules):
         if rule_ids is not None and override.rule not in rule_ids:
             problems.append(
                 (
                     ("alerts", "rules", i, "rule"),
                     f"no alert rule {override.rule!r} in profile {cfg.guidance.profile!r}"
-                    f" (rules: {', '.join(rule_ids)})",
+                    f"{did_you_mean(override.rule, rule_ids)} (rules: {one_of(rule_ids)})",
                 )
             )
         for j, name in enumerate(override.rooms):
             if name not in rooms:
-                problems.append((("alerts", "rules", i, "rooms", j), f"unknown room {name!r}"))
+                problems.append(
+                    (("alerts", "rules", i, "rooms", j), _unknown("room", name, room_names))
+                )
     generic = [d.name for d in cfg.decoders.generic]
     for i, name in enumerate(generic):
         if name in generic[:i] or (families is not None and name in families):
@@ -730,15 +764,12 @@ def _cross_checks(
     seen: set[tuple[str, str]] = set()
     for i, sensor in enumerate(cfg.sensors):
         if sensor.room not in rooms:
-            listed = ", ".join(sorted(rooms)[:8])
-            problems.append(
-                (("sensors", i, "room"), f"unknown room {sensor.room!r} (rooms: {listed})")
-            )
+            problems.append((("sensors", i, "room"), _unknown("room", sensor.room, room_names)))
         if families is not None and sensor.family not in known:
             problems.append(
                 (
                     ("sensors", i, "family"),
-                    f"unknown family {sensor.family!r} (known: {', '.join(sorted(known))})",
+                    _unknown("family", sensor.family, sorted(known), "families"),
                 )
             )
         key = (sensor.family, sensor.device)
@@ -774,7 +805,7 @@ def _outdoor_checks(
         problems.append(
             (
                 ("site", "outdoor_sensor", "family"),
-                f"unknown family {outdoor.family!r} (known: {', '.join(sorted(known))})",
+                _unknown("family", outdoor.family, sorted(known), "families"),
             )
         )
     return problems
@@ -805,18 +836,14 @@ def load_site(path: str | Path, families: Collection[str] | None = None) -> Site
         cfg = SiteConfig.model_validate(_plain(doc))
     except ValidationError as exc:
         problems = [
-            ConfigProblem(
-                _line_of(doc, tuple(err["loc"])),
-                _dotted(tuple(err["loc"])),
-                err["msg"].removeprefix("Value error, "),
-            )
-            for err in exc.errors()
+            ConfigProblem(_line_of(doc, found.loc), found.where, found.message)
+            for found in plain_findings(SiteConfig, exc.errors())
         ]
         raise SiteConfigError(path, problems) from None
     cross = _cross_checks(cfg, families)
     if cross:
         raise SiteConfigError(
-            path, [ConfigProblem(_line_of(doc, loc), _dotted(loc), msg) for loc, msg in cross]
+            path, [ConfigProblem(_line_of(doc, loc), dotted(loc), msg) for loc, msg in cross]
         )
     return cfg
 

@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import uvicorn
@@ -24,7 +25,7 @@ from fastapi import FastAPI
 from ventwatch.accounts import Accounts
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.analysis.profiles import load_profile
-from ventwatch.clock import SiteClock
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig, site_slug
 from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.sites import mount_point
@@ -45,8 +46,9 @@ class Service:
     # Threads that write to the store too (the demo's simulated past): they watch
     # `stop_event`, and the store closes only after they have finished.
     companions: list[threading.Thread] = field(default_factory=list)
-    # The site's clock for alerts: the real one, or the demo's accelerated school day.
-    site_clock: Callable[[], SiteClock] = SiteClock
+    # The one clock every stage reads: the wall clock, or the demo's simulated school day
+    # (`clock.SimulatedClock`), which then stamps readings, alerts and pages alike.
+    clock: Callable[[], datetime] = utc_now
     alert_tick_s: float = 20.0
     # The accounts file this site's dashboard checks (shared by the sites of a site list).
     shared_accounts: Accounts | None = None
@@ -56,7 +58,12 @@ class Service:
 
     def __post_init__(self) -> None:
         self.ingest = Ingest(
-            self.site, self.settings, self.store, self.stop_event, other_sites=self.other_sites
+            self.site,
+            self.settings,
+            self.store,
+            self.stop_event,
+            other_sites=self.other_sites,
+            clock=self.clock,
         )
         self.accounts = self.shared_accounts or Accounts(self.settings.accounts_db)
         profile = load_profile(self.site.guidance.profile)
@@ -65,7 +72,7 @@ class Service:
             self.settings,
             self.store,
             profile,
-            site_clock=self.site_clock,
+            clock=self.clock,
             tick_s=self.alert_tick_s,
         )
         self.weekly_email = (
@@ -88,6 +95,7 @@ class Service:
             accounts=self.accounts,
             ingest_stats=self.ingest.stats,
             sensors=self.ingest.pipeline.sensors,
+            clock=self.clock,
             alerting=self.alerting,
             base=self.base,
         )

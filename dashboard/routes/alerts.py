@@ -40,15 +40,16 @@ from ventwatch.alerts.actions import (
 )
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert, worse
-from ventwatch.alerts.messages import UNITS, confirmation_notice, document
+from ventwatch.alerts.messages import UNITS, confirmation_notice, document, test_notice
 from ventwatch.alerts.monitor import school_days_after
 from ventwatch.alerts.records import ActionRecord, AuditEntry, ConfirmationError, WorkflowError
 from ventwatch.alerts.reviews import reminders_due
 from ventwatch.alerts.rules import attribution_of, describe
 from ventwatch.analysis.occupancy import Schedule
 from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Attribution, Profile, Source
-from ventwatch.config import SiteConfig, Subscription
+from ventwatch.config import Recipient, SiteConfig, Subscription
 from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
+from ventwatch.dashboard.dates import moment
 from ventwatch.dashboard.deps import BaseDep, NowDep, SiteDep, StoreDep, TemplatesDep
 from ventwatch.dashboard.present import DASH, quantity
 from ventwatch.register import REMIND_BEFORE_DAYS
@@ -98,7 +99,7 @@ class AlertView:
         return self.now.astimezone(self.alerting.site.tz).date()
 
     def local(self, when: datetime | None) -> str:
-        return self.alerting.monitor.ctx.local(when) if when else DASH
+        return moment(when, self.alerting.site.tz)
 
     def age(self, alert: Alert) -> int:
         """School days the alert has been open (closed: until it was closed)."""
@@ -143,6 +144,25 @@ def action_label(action: str) -> str:
 
 def step_label(step: str) -> str:
     return STEPS.get(step, step)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A room's active alerts of one kind, as one entry of "Open alerts": the most severe
+    (the urgent) leads and the rest (the advisory) fold under it, as their emails share one
+    thread (`alerts.threads`)."""
+
+    lead: Alert
+    folded: list[Alert]
+
+
+def episodes(active: list[Alert]) -> list[Episode]:
+    """Active alerts grouped by room and rule kind, in the order of their leads (`active`
+    comes most severe first)."""
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for alert in active:
+        groups.setdefault((alert.room, str(alert.rule_snapshot.get("kind"))), []).append(alert)
+    return [Episode(group[0], group[1:]) for group in groups.values()]
 
 
 @dataclass(frozen=True)
@@ -313,13 +333,27 @@ def _alert_or_404(alerting: Alerting, alert_id: int) -> Alert:
     return alert
 
 
-def _changed(base: str, alert_id: int, change: Callable[[], object]) -> RedirectResponse:
-    """Run a workflow change; one the alert's state refuses is a 409 page saying why."""
+# What the alert's page confirms after a change (`?done=`): fixed words, never the request's.
+DONE: dict[str, str] = {
+    "acknowledged": "Acknowledged: the alert's log now says you have seen it.",
+    "assigned": "Assigned: the alert's log now names who deals with it.",
+    "commented": "Comment added to the alert's log.",
+    "action": "Action recorded in the action log.",
+    "closed": "Action recorded, and the alert is closed.",
+}
+Done = Literal["acknowledged", "assigned", "commented", "action", "closed"]
+
+
+def _changed(
+    base: str, alert_id: int, change: Callable[[], object], done: Done
+) -> RedirectResponse:
+    """Run a workflow change and go back to the alert, whose page confirms it (`done`); one
+    the alert's state refuses is a 409 page saying why."""
     try:
         change()
     except WorkflowError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
-    return RedirectResponse(f"{base}/alerts/{alert_id}", status_code=303)
+    return RedirectResponse(f"{base}/alerts/{alert_id}?done={done}", status_code=303)
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -358,7 +392,9 @@ def alerts_page(
             "site_name": alerting.site.site.name,
             "profile": alerting.monitor.profile,
             "v": view,
-            "unclosed": unclosed,
+            # Open alerts are the rooms red now; recovered ones wait apart for the rep's record.
+            "episodes": episodes([a for a in unclosed if a.condition == "active"]),
+            "recovered": [a for a in unclosed if a.condition == "recovered"],
             "unresolved": unresolved_rooms(alerting, view, unclosed),
             "closed": closed[:RECENT_CLOSED],
             "failed": outbox.deliveries(status="failed"),
@@ -435,6 +471,7 @@ def _subscriptions_page(
     form: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     status: int = 200,
+    tested: str | None = None,
 ) -> HTMLResponse:
     site = alerting.site
     stored = alerting.records.subscriptions()
@@ -460,6 +497,7 @@ def _subscriptions_page(
                 "delivery": "instant",
             },
             "errors": errors or [],
+            "tested": tested,
         },
         status_code=status,
     )
@@ -472,8 +510,11 @@ def subscriptions_page(
     alerting: AlertingDep,
     templates: TemplatesDep,
     now: NowDep,
+    tested: TestedId | None = None,
 ) -> HTMLResponse:
-    return _subscriptions_page(request, templates, alerting, user, now)
+    return _subscriptions_page(
+        request, templates, alerting, user, now, tested=_tested_name(alerting, tested)
+    )
 
 
 def _problems(form: dict[str, Any], site: SiteConfig) -> tuple[Subscription | None, list[str]]:
@@ -608,6 +649,76 @@ def unsubscribe(
     return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
 
+TestedId = Annotated[str, Query(pattern=r"^(file-)?[0-9]{1,18}$")]
+
+
+def _tested_name(alerting: Alerting, tested: str | None) -> str | None:
+    """The name of the subscription a test alert was just queued for (`?tested=`): looked
+    up, never echoed from the request."""
+    if tested is None:
+        return None
+    if tested.startswith("file-"):
+        index = int(tested.removeprefix("file-"))
+        subs = alerting.site.alerts.subscriptions
+        return subs[index].name if index < len(subs) else None
+    found = next((s for s in alerting.records.subscriptions() if s.id == int(tested)), None)
+    return str(found.recipient.get("name")) if found else None
+
+
+def _send_test(alerting: Alerting, recipient: Recipient, now: datetime, by: str) -> None:
+    """One test message, to this recipient only, through the site's outbox (retried, and
+    shown on the alerts page if it cannot be delivered)."""
+    ctx = alerting.monitor.ctx
+    alerting.outbox.enqueue(recipient, test_notice(ctx.site, ctx.dashboard_url, now), now=now)
+    log.info("%s sent a test alert to %s", by, recipient.address)
+
+
+@router.post("/alerts/subscriptions/file/{index}/test", tags=["pages"])
+def send_test_to_file_subscription(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    base: BaseDep,
+    index: Annotated[int, Path(ge=0, le=10_000)],
+) -> RedirectResponse:
+    """A test message to one of the site file's subscriptions (trusted as configured)."""
+    subs = alerting.site.alerts.subscriptions
+    if index >= len(subs):
+        raise HTTPException(status_code=404, detail=f"no subscription {index} in the site file")
+    _send_test(alerting, subs[index], now, user.name)
+    return RedirectResponse(f"{base}/alerts/subscriptions?tested=file-{index}", status_code=303)
+
+
+@router.post("/alerts/subscriptions/{subscription_id}/test", tags=["pages"])
+def send_test_to_subscription(
+    user: AlertUserDep,
+    _csrf: Annotated[None, CsrfChecked],
+    alerting: AlertingDep,
+    now: NowDep,
+    base: BaseDep,
+    subscription_id: RowId,
+) -> RedirectResponse:
+    """A test message to one confirmed dashboard subscription, by its owner or an admin: an
+    address that has not confirmed gets nothing but its confirmation link."""
+    found = next((s for s in alerting.records.subscriptions() if s.id == subscription_id), None)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+    if found.owner != user.name and user.role != Role.ADMIN:
+        raise HTTPException(
+            status_code=403,
+            detail=f"this subscription is {found.owner}'s: they or an admin may test it",
+        )
+    if not found.confirmed:
+        raise HTTPException(
+            status_code=409, detail="its address has not confirmed it: nothing is sent there yet"
+        )
+    _send_test(alerting, Subscription.model_validate(found.recipient), now, user.name)
+    return RedirectResponse(
+        f"{base}/alerts/subscriptions?tested={subscription_id}", status_code=303
+    )
+
+
 # -- deliveries -------------------------------------------------------------------------------
 
 
@@ -641,6 +752,7 @@ def alert_page(
     now: NowDep,
     templates: TemplatesDep,
     alert_id: RowId,
+    done: Annotated[Done | None, Query(description="the change just made, to confirm")] = None,
 ) -> HTMLResponse:
     alert = _alert_or_404(alerting, alert_id)
     view = AlertView(alerting, now)
@@ -654,6 +766,7 @@ def alert_page(
         "alert.html",
         {
             "a": alert,
+            "done": DONE[done] if done else None,
             "v": view,
             "rule": rule,
             "unit": UNITS.get(rule.get("kind", ""), ""),
@@ -689,7 +802,12 @@ def acknowledge(
     alert_id: RowId,
 ) -> RedirectResponse:
     _alert_or_404(alerting, alert_id)
-    return _changed(base, alert_id, lambda: alerting.records.acknowledge(alert_id, user.name, now))
+    return _changed(
+        base,
+        alert_id,
+        lambda: alerting.records.acknowledge(alert_id, user.name, now),
+        "acknowledged",
+    )
 
 
 @router.post("/alerts/{alert_id}/assign", tags=["pages"])
@@ -707,7 +825,9 @@ def assign(
     name = to.strip()
     if not name:
         raise HTTPException(status_code=400, detail="name who the alert is assigned to")
-    return _changed(base, alert_id, lambda: alerting.records.assign(alert_id, name, user.name, now))
+    return _changed(
+        base, alert_id, lambda: alerting.records.assign(alert_id, name, user.name, now), "assigned"
+    )
 
 
 @router.post("/alerts/{alert_id}/comment", tags=["pages"])
@@ -725,7 +845,10 @@ def comment(
     if not text.strip():
         raise HTTPException(status_code=400, detail="the comment is empty")
     return _changed(
-        base, alert_id, lambda: alerting.records.comment(alert_id, text.strip(), user.name, now)
+        base,
+        alert_id,
+        lambda: alerting.records.comment(alert_id, text.strip(), user.name, now),
+        "commented",
     )
 
 
@@ -765,6 +888,7 @@ def record_action(
             at=now,
             close=close,
         ),
+        "closed" if close else "action",
     )
 
 

@@ -39,6 +39,7 @@ from ventwatch.dashboard.deps import (
     TileCacheDep,
     get_ingest_stats,
 )
+from ventwatch.dashboard.export_weeks import ExportWeek, preselected
 from ventwatch.dashboard.rooms import RoomsNow
 
 router = APIRouter(tags=["pages"])
@@ -69,9 +70,11 @@ def render_body(
     ingest: dict[str, Any] | None,
     evidence: bool,
     tiles: Segment,
+    weeks: list[ExportWeek],
 ) -> Body:
     """The body block for everyone who sees `ingest` (None: the panel is not shown) and, with
-    `evidence`, the evidence-pack export (reps and managers), around `tiles`."""
+    `evidence`, the evidence-pack export (reps and managers), around `tiles`; the export
+    form offers `weeks`."""
     profile_bands = {b.name for b in profile.co2_bands}
     context = {
         "live": rooms,
@@ -81,11 +84,13 @@ def render_body(
         "groups": present.by_building_and_floor(rooms.rooms),
         # Profile bands always show (a "0 poor" is news too); the rest only when present.
         "summary": [(band, n, band not in profile_bands) for band, n in rooms.summary.items()],
-        "bands": present.BAND_STYLE,
+        "bands": present.band_styles(profile),
         # A constant of this module, never data: autoescaped data cannot contain "<".
         "tiles_here": Markup(TILES_MARK),  # noqa: S704
         "ingest": ingest,
         "evidence": evidence,
+        "export_weeks": weeks,
+        "export_week": preselected(weeks),
         "store_text": (
             present.store_text(ingest["store"], site.tz) if ingest and "store" in ingest else None
         ),
@@ -125,7 +130,8 @@ async def overview(
 
     def body_of_this_second() -> Body:
         ingest = get_ingest_stats(request) if managers else None
-        return render_body(templates, rooms, site, profile, ingest, evidence, tiles)
+        weeks = request.app.state.export_weeks.get(request.app.state.store, site.tz, now)
+        return render_body(templates, rooms, site, profile, ingest, evidence, tiles, weeks)
 
     body = await cache.aget(now, ("overview", managers, evidence), body_of_this_second)
     context = {**body.context, "request": request}

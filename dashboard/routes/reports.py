@@ -17,37 +17,35 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from ventwatch.accounts import User
+from ventwatch.config import SiteConfig
 from ventwatch.dashboard.auth import AlertUserDep, UserDep
+from ventwatch.dashboard.default_week import latest_week_with_data
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep
 from ventwatch.reports.evidence import evidence_pack, load_evidence
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report, logged_actions
 from ventwatch.reports.pdf_format import PrinterBusyError, shared_printer
 from ventwatch.reports.period import BadPeriodError, Period, parse_week
+from ventwatch.store import Store
 
 router = APIRouter()
 
 FormatName = Literal["pdf", "html", "xlsx", "csv", "daily-csv"]
-# Empty: last week (a week field left blank in the export form sends "").
+# Empty: the latest week with readings (a week field left blank in the form sends "").
 WeekText = Annotated[str | None, Query(pattern=r"^([0-9]{4}-W[0-9]{2})?$")]
 
 
-def last_week(site_now: datetime) -> str:
-    """The ISO week before the current one: the week a report is usually asked for."""
-    year, week, _ = (site_now.date() - timedelta(days=7)).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _period(week: str | None, site_now: datetime) -> Period:
+def _period(week: str | None, store: Store, site: SiteConfig, now: datetime) -> Period:
+    """The week asked for; none: the latest with readings (`default_week`)."""
     try:
-        return parse_week(week or last_week(site_now))
+        return parse_week(week or latest_week_with_data(store, site.tz, now))
     except BadPeriodError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
 
@@ -110,8 +108,8 @@ def export(
     week: WeekText = None,
     room: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The report of a week (default: last week), for the whole site or one room."""
-    period = _period(week, now.astimezone(site.tz))
+    """The report of a week (default: the latest with readings), for the site or one room."""
+    period = _period(week, store, site, now)
     rooms = _rooms([r.name for r in site.rooms], room)
     _within_rate(request, user)
     accounts_db = request.app.state.accounts.path
@@ -144,7 +142,7 @@ def export_evidence(
 ) -> Response:
     """A rep's evidence pack (ZIP with SHA-256 manifest) for a week and some rooms (a room
     named twice is in the pack once)."""
-    period = _period(week, now.astimezone(site.tz))
+    period = _period(week, store, site, now)
     names = [r.name for r in site.rooms]
     chosen = list(dict.fromkeys(room or []))
     for name in chosen:

@@ -27,6 +27,7 @@ from ventwatch.config import Room, SiteConfig
 from ventwatch.dashboard import charts
 from ventwatch.dashboard.auth import UserDep
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep, TemplatesDep
+from ventwatch.dashboard.export_weeks import preselected
 from ventwatch.dashboard.headers import CHART_CSP
 from ventwatch.dashboard.periods import (
     EARLIEST,
@@ -103,6 +104,7 @@ def room_page(
     actions = _actions(request, room.name, span.first, span.last, site.tz)
     edits = request.app.state.register
     today = now.astimezone(site.tz).date()
+    export_weeks = request.app.state.export_weeks.get(store, site.tz, now)
     return templates.TemplateResponse(
         request,
         "room.html",
@@ -120,6 +122,8 @@ def room_page(
             "facts": _facts(result),
             "actions": actions,
             "evidence": user.role in (Role.ADMIN, Role.SITE_MANAGER, Role.REP),
+            "export_weeks": export_weeks,
+            "export_week": preselected(export_weeks),
             "register": edits.effective(site)[room.name],
             "register_events": edits.log([room.name])[-REGISTER_CHANGES_SHOWN:],
             "may_edit_register": user.role in (Role.ADMIN, Role.SITE_MANAGER),

@@ -16,8 +16,8 @@ from ventwatch.accounts import Role
 from ventwatch.analysis.series import hold_for, holds
 from ventwatch.assignments import Assignments
 from ventwatch.dashboard.auth import MANAGERS, AdminDep, CsrfChecked, ManagerDep
+from ventwatch.dashboard.dates import moment
 from ventwatch.dashboard.deps import BaseDep, NowDep, ProfileDep, SiteDep, TemplatesDep
-from ventwatch.dashboard.present import DASH
 from ventwatch.dashboard.sensors import HEALTH_STYLE, QUARANTINE_REASONS, SensorsNow, sensors_now
 from ventwatch.ingest.decoders import FAMILIES
 
@@ -70,7 +70,7 @@ def sensors_page(
 
     def when(time: datetime | None) -> str:
         """Site time with the day: a sensor may have been quiet since last week."""
-        return DASH if time is None else time.astimezone(tz).strftime("%a %d %b %H:%M")
+        return moment(time, tz)
 
     return templates.TemplateResponse(
         request,

@@ -47,7 +47,8 @@ async def site_list(
             "totals": totals,
             "attention": sum(s.attention for s in sites),
             "rooms": sum(s.rooms for s in sites),
-            "bands": present.BAND_STYLE,  # the page script's symbols and titles of bands
+            # the page script's symbols and words of bands, the first site's (as the page's)
+            "bands": present.band_styles(request.app.state.site_apps[0].state.profile),
         },
     )
 

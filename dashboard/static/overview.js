@@ -18,7 +18,8 @@
   for (const tile of document.querySelectorAll(".tile[data-room]")) {
     tiles.set(tile.dataset.room, tile); // a Map, not a selector: any room name is safe
   }
-  const clock = new Intl.DateTimeFormat("en-GB", {
+  // The page's language (dashboard/dates.py sets it): times read as the server writes them.
+  const clock = new Intl.DateTimeFormat(document.documentElement.lang || "en-GB", {
     timeZone: document.body.dataset.tz,
     hour: "2-digit",
     minute: "2-digit",
@@ -149,7 +150,13 @@
   // -- filters and order -------------------------------------------------------------
   // The choice lives in the address (?building=&status=&sort=), so a filtered view can be
   // bookmarked or shared; the server ignores those parameters and always sends every room.
+  // The band chips are toggles for the status filter: pressed, only that band shows.
   const view = document.getElementById("view");
+  const chips = [...document.querySelectorAll("button[data-chip]")];
+  // The order can be this browser's default: kept in localStorage, so it stays on the device
+  // and needs no account setting. An address that names the order (?sort=worst) shows it
+  // whatever the default, so a shared link shows what its sender saw.
+  const SORT_KEY = "ventwatch:overview-sort";
   const severity = JSON.parse(view.dataset.severity);
   const worstList = document.getElementById("worst-first");
   const home = new Map(); // tile -> its floor list, to put it back after "worst first"
@@ -200,21 +207,58 @@
     for (const section of document.querySelectorAll("section.building")) {
       section.hidden = worst || ![...section.querySelectorAll(".tile")].some((t) => !t.hidden);
     }
+    for (const chip of chips) chip.setAttribute("aria-pressed", String(chip.dataset.chip === status));
     setText(view, "shown", `Showing ${shown} of ${order.length} rooms.`);
+  }
+
+  function savedSort() {
+    try {
+      return window.localStorage.getItem(SORT_KEY);
+    } catch (error) {
+      return null; // storage refused (a private window, a locked-down profile)
+    }
+  }
+
+  function saveSort(value) {
+    try {
+      if (value === null) window.localStorage.removeItem(SORT_KEY);
+      else window.localStorage.setItem(SORT_KEY, value);
+    } catch (error) {
+      // storage refused: the choice lasts as long as this page
+    }
+  }
+
+  function setParam(name, value) {
+    const next = new URLSearchParams(window.location.search);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    const query = next.toString();
+    window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
   }
 
   function setupView() {
     const params = new URLSearchParams(window.location.search);
+    const remember = view.elements.remember;
+    const saved = savedSort();
+    remember.checked = saved !== null;
     for (const name of ["building", "status", "sort"]) {
       const select = view.elements[name];
-      const wanted = params.get(name);
+      const wanted = params.get(name) || (name === "sort" ? saved : null);
       if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
       select.addEventListener("change", () => {
-        const next = new URLSearchParams(window.location.search);
-        if (select.value) next.set(name, select.value);
-        else next.delete(name);
-        const query = next.toString();
-        window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+        setParam(name, select.value);
+        if (name === "sort" && remember.checked) saveSort(select.value);
+        applyView();
+      });
+    }
+    remember.addEventListener("change", () => {
+      saveSort(remember.checked ? view.elements.sort.value : null);
+    });
+    for (const chip of chips) {
+      chip.addEventListener("click", () => {
+        const status = view.elements.status;
+        status.value = status.value === chip.dataset.chip ? "" : chip.dataset.chip;
+        setParam("status", status.value);
         applyView();
       });
     }

@@ -66,6 +66,11 @@ class Store(Protocol):
         humidity_pct), computed where the data lives: analysis starts from these."""
         ...
 
+    def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:
+        """For each span (start <= time < end), whether any reading lies in it: which weeks
+        the dashboard offers for export, found without reading their readings."""
+        ...
+
     def close(self) -> None: ...
 
 

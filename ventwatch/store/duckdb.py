@@ -177,6 +177,12 @@ class DuckDBStore:
             }
         )
 
+    def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:
+        """One `LIMIT 1` query per span: DuckDB stops at the first row it finds."""
+        sql = "SELECT 1 FROM readings WHERE time >= ? AND time < ? LIMIT 1"
+        with self._lock:
+            return [bool(self._con.execute(sql, [a, b]).fetchall()) for a, b in spans]
+
     def close(self) -> None:
         with self._lock:
             self._con.close()

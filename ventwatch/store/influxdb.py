@@ -587,5 +587,15 @@ class InfluxDBStore:
             }
         )
 
+    def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:
+        """One request: a `LIMIT 1` statement per span."""
+        if not spans:
+            return []
+        statements = [
+            f"SELECT * FROM {self._from} WHERE time >= {_ns(a)} AND time < {_ns(b)} LIMIT 1"
+            for a, b in spans
+        ]
+        return [any(series["values"] for series in found) for found in self._query(statements)]
+
     def close(self) -> None:
         self._client.close()
