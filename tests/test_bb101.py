@@ -258,7 +258,11 @@ def load(tmp_path: Path, rooms: str) -> SiteConfig:
             5,
             "rooms[0].bb101_mode",
         ),
-        ("  - name: A\n    building_type: old\n", 4, "rooms[0].building_type: Input should be"),
+        (
+            "  - name: A\n    building_type: old\n",
+            4,
+            "rooms[0].building_type: `old` is not one of new or refurbished",
+        ),
     ],
 )
 def test_site_file_mistakes_are_reported_with_their_line(

@@ -224,3 +224,24 @@ def test_acl_lets_sensors_write_only_as_themselves_and_only_ventwatch_read() -> 
         for access, topic in rules:
             assert access in ("write", "readwrite"), (user, topic)
             assert not topic_matches_sub(topic, "tele/t1-co2/SENSOR"), (user, topic)
+
+
+def test_everything_ventwatch_writes_lands_in_its_data_volume(tmp_path: Path) -> None:
+    """The site file is mounted read-only under /etc/ventwatch, where its relative paths
+    would point: the spool and the state file must come from the environment, into the
+    volume the image's user owns. Checked with the real settings loader on the example
+    site, as the container would read it."""
+    from ventwatch.config import load_site
+    from ventwatch.settings import resolve
+
+    service = compose()["services"]["ventwatch"]
+    env = {k: str(v) for k, v in service["environment"].items() if "${" not in str(v)}
+    data = next(t for t, s in mounts(service).items() if not s.startswith("."))
+    site_file = mounts(service).get("/etc/ventwatch/site.yaml")
+    assert site_file == "./site.yaml"
+    # The container's path, read here from a copy: resolve() needs only its folder's name.
+    copy = tmp_path / "site.yaml"
+    copy.write_text((ROOT / "sensors.example.yaml").read_text())
+    settings = resolve(load_site(copy), Path("/etc/ventwatch/site.yaml"), env)
+    for path in (settings.spool_dir, settings.accounts_db):
+        assert path.is_relative_to(data), path
