@@ -9,6 +9,7 @@ COPY ventwatch ventwatch
 COPY ingest ingest
 COPY analysis analysis
 COPY alerts alerts
+COPY notify notify
 COPY reports reports
 COPY dashboard dashboard
 COPY simulator simulator

@@ -1,2 +1,2 @@
 """Alerts: rules over the newest minutes of each room, alert state and the rep's workflow in
-the project's SQLite file, and delivery of messages (email, webhook, MQTT, apprise)."""
+the state database, and the messages they send; delivering those is `ventwatch.notify`'s."""

@@ -17,10 +17,9 @@ from typing import Literal
 
 import pandas as pd
 
-from ventwatch.alerts.monitor import school_days_after
 from ventwatch.alerts.records import ActionRecord
 from ventwatch.analysis.engine import analyse_site
-from ventwatch.analysis.occupancy import Schedule
+from ventwatch.analysis.occupancy import Schedule, school_days_after
 from ventwatch.analysis.profiles import Profile
 from ventwatch.analysis.series import read_minutes
 from ventwatch.config import SiteConfig

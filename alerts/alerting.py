@@ -8,13 +8,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from ventwatch.alerts.channels import Channels
 from ventwatch.alerts.monitor import AlertMonitor
-from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
-from ventwatch.clock import SiteClock, utc_now
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
+from ventwatch.notify.channels import Channels
+from ventwatch.notify.outbox import Outbox
 from ventwatch.register import RegisterEdits
 from ventwatch.settings import Settings
 from ventwatch.store import Store
@@ -29,19 +29,18 @@ class Alerting:
         profile: Profile,
         *,
         clock: Callable[[], datetime] = utc_now,
-        site_clock: Callable[[], SiteClock] = SiteClock,
         tick_s: float = 20.0,
     ) -> None:
         self.site = site
         self.clock = clock
         self.tick_s = tick_s
-        self.records = AlertRecords(settings.accounts_db, site.site.name)
+        self.records = AlertRecords(settings.state_db, site.site.name)
         # The site's own relay and broker, and only the site's rows of the shared file's
         # outbox: in a site list each site's messages leave through its own channels.
         self.channels = Channels(settings.smtp, settings.broker)
-        self.outbox = Outbox(settings.accounts_db, site.site.name, self.channels)
+        self.outbox = Outbox(settings.state_db, site.site.name, self.channels)
         # The room register's dashboard edits, beside the alerts (its review dates remind).
-        self.register = RegisterEdits(settings.accounts_db, site.site.name)
+        self.register = RegisterEdits(settings.state_db, site.site.name)
         self.monitor = AlertMonitor(
             site,
             profile,
@@ -50,7 +49,6 @@ class Alerting:
             self.outbox,
             settings.dashboard_url,
             clock=clock,
-            site_clock=site_clock,
             register=self.register,
         )
         self._threads: list[threading.Thread] = []

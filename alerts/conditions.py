@@ -1,24 +1,20 @@
 """Does a rule's condition hold for a room now, has it cleared, or can we not tell?
 
-Pure: the room's newest minute means, which of those minutes are occupied, the rule and the
-time scale in; an `Observation` out. Re-judged from the stored minutes on every tick rather
-than from a running counter, so readings that arrive late (a spool replayed after an outage,
-a broker's backlog after a restart) count as soon as they are stored, and a restart needs no
-state but the alerts themselves.
+Pure: the room's newest minute means, which of those minutes are occupied and the rule in;
+an `Observation` out. Re-judged from the stored minutes on every tick rather than from a
+running counter, so readings that arrive late (a spool replayed after an outage, a broker's
+backlog after a restart) count as soon as they are stored, and a restart needs no state but
+the alerts themselves.
 
 Minutes are the room's minute series (`analysis.series`), the one every verdict is computed
 on: a reading stands for the minutes after it until the next one, for at most the room's
 hold, so a sensor reporting every five minutes shows a sustained run, and a minute nothing
 stands for is a gap (a silent sensor is the offline rule's business). The room pages, the
 week view and `analyse` count the same minutes.
-
-`scale` is simulated minutes per real minute: 1 in production; the demo's accelerated school
-day passes its speed, and every duration is divided by it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -38,11 +34,6 @@ class Observation:
     since: datetime | None = None  # when the run that holds began
 
 
-def scaled(minutes: float, scale: float) -> int:
-    """A rule's duration in real minutes: never less than one."""
-    return max(1, math.ceil(minutes / scale))
-
-
 def trailing_run(flags: np.ndarray) -> int:
     """How many of the last elements are True in a row."""
     if not len(flags) or not flags[-1]:
@@ -56,8 +47,6 @@ def observe(
     minutes: list[datetime],
     values: np.ndarray,
     occupied: np.ndarray,
-    *,
-    scale: float = 1.0,
 ) -> Observation:
     """Judge a streaming rule (co2_above, temperature_below, temperature_above, offline) over
     a room's last minutes, oldest first and ending at the current minute. `values` is the
@@ -67,7 +56,7 @@ def observe(
         # Breaks and nights inside the silence do not count, nor do they end it: a sensor
         # that died at 15:00 is reported the next morning once lessons have run unheard.
         silent = trailing_run(np.isnan(values))
-        if silent and int(occupied[-silent:].sum()) >= scaled(rule.for_minutes, scale):
+        if silent and int(occupied[-silent:].sum()) >= max(1, rule.for_minutes):
             return Observation("holds", since=minutes[len(minutes) - silent])
         return Observation("unknown") if silent else Observation("clear")
     assert rule.threshold is not None  # checked by AlertRule
@@ -86,13 +75,13 @@ def observe(
         raise ValueError(f"{rule.kind} is judged once a day, not from the newest minutes")
     newest = round(float(values[-1]), 1)
     run = trailing_run(past & occupied)
-    if run >= scaled(rule.for_minutes, scale):
+    if run >= max(1, rule.for_minutes):
         return Observation(
             "holds",
             value=newest,
             worst=round(float(pick(values[len(values) - run :])), 1),
             since=minutes[len(minutes) - run],
         )
-    if trailing_run(back) >= scaled(rule.clear_minutes, scale):
+    if trailing_run(back) >= max(1, rule.clear_minutes):
         return Observation("clear", value=newest)
     return Observation("unknown", value=newest)

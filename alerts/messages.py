@@ -15,20 +15,15 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import jinja2
-
 from ventwatch import __version__
 from ventwatch.alerts.lifecycle import Alert, Event
-from ventwatch.alerts.notices import Notice
 from ventwatch.alerts.rules import UNITS, attribution_of
 from ventwatch.alerts.threads import Thread
 from ventwatch.analysis.profiles import CHECKED, Profile
+from ventwatch.notify.notices import Notice
+from ventwatch.notify.rendering import message_templates
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("ventwatch.alerts", "templates"),
-    autoescape=True,  # room names come from site files and sensors
-    undefined=jinja2.StrictUndefined,
-)
+_templates = message_templates("ventwatch.alerts")
 
 HEADLINES = {
     "opened": "Alert",
@@ -153,24 +148,23 @@ def short_rule(rule: Mapping[str, Any]) -> str:
     return str(rule.get("described", rule.get("id")))
 
 
-def span(start: datetime | None, end: datetime | None, scale: float = 1.0) -> str:
-    """How long from start to end, in words ('1 h 10 min'); `scale` turns the demo's
-    accelerated real time back into school time."""
+def span(start: datetime | None, end: datetime | None) -> str:
+    """How long from start to end, in words ('1 h 10 min')."""
     if start is None or end is None:
         return "-"
-    minutes = max(0, round((end - start).total_seconds() * scale / 60))
+    minutes = max(0, round((end - start).total_seconds() / 60))
     hours, rest = divmod(minutes, 60)
     if not hours:
         return f"{rest} min"
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def subject_of(alert: Alert, kind: str, scale: float = 1.0) -> str:
+def subject_of(alert: Alert, kind: str) -> str:
     """'URGENT — Music: CO2 over 1500 ppm for 20 min of lessons': the urgency and the room
     first, so an inbox sorts itself; a recovery says so and how long the episode lasted."""
     what = short_rule(alert.rule_snapshot)
     if kind == "recovered":
-        lasted = span(alert.active_since, alert.recovered_at, scale)
+        lasted = span(alert.active_since, alert.recovered_at)
         return f"Recovered \u2014 {alert.room}: {what} (lasted {lasted})"
     urgency = URGENCY.get(alert.severity, alert.severity.capitalize())
     return f"{urgency}{AGAIN.get(kind, '')} \u2014 {alert.room}: {what}"
@@ -185,7 +179,6 @@ def alert_notice(
     *,
     told: Sequence[str] = (),
     thread: Thread | None = None,
-    scale: float = 1.0,
 ) -> Notice:
     """The message for an alert event (opened, reopened, recovered, escalated): what a rep
     needs to act from the email alone. An alert says how long the room has been over, the
@@ -197,12 +190,12 @@ def alert_notice(
     rule = doc["rule"]
     unit = doc["alert"]["unit"] or ""
     recovered = kind == "recovered"
-    subject = subject_of(alert, kind, scale)
+    subject = subject_of(alert, kind)
     if recovered:
         headline = f"Recovered: {short_rule(alert.rule_snapshot)}"
         lead = (
             f"The room recovered {ctx.local(alert.recovered_at)}. The episode lasted "
-            f"{span(alert.active_since, alert.recovered_at, scale)} "
+            f"{span(alert.active_since, alert.recovered_at)} "
             f"({ctx.local(alert.active_since)} to {ctx.local(alert.recovered_at)}). "
             "Nothing to do now; record what was done on the alert's page."
         )
@@ -211,7 +204,7 @@ def alert_notice(
             f"{URGENCY.get(alert.severity, alert.severity)}: {short_rule(alert.rule_snapshot)}"
         )
         lead = (
-            f"Over for {span(alert.active_since, now, scale)} "
+            f"Over for {span(alert.active_since, now)} "
             f"(since {ctx.local(alert.active_since)}), worst {_figure(alert.worst, unit)}."
         )
     facts = [

@@ -12,10 +12,9 @@ move a clock instead of sleeping.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -23,18 +22,17 @@ import pandas as pd
 from ventwatch.alerts.conditions import Observation, observe
 from ventwatch.alerts.lifecycle import Alert, Event, escalation_due, step
 from ventwatch.alerts.messages import MessageContext, alert_notice, digest_notice, summary_line
-from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.alerts.reviews import ReviewReminder, reminders_due, review_notice
 from ventwatch.alerts.reviews import summary_line as review_line
 from ventwatch.alerts.rules import room_rules, snapshot
 from ventwatch.alerts.threads import thread_of
 from ventwatch.analysis.engine import analyse_site
-from ventwatch.analysis.occupancy import Schedule, occupied_mask
+from ventwatch.analysis.occupancy import Schedule, school_days_after
 from ventwatch.analysis.profiles import AlertRule, Profile
 from ventwatch.analysis.series import read_minutes, site_series
-from ventwatch.clock import SiteClock
 from ventwatch.config import QuietHours, Recipient, SiteConfig, Subscription
+from ventwatch.notify.outbox import Outbox
 from ventwatch.register import RegisterEdits
 from ventwatch.store import Store, StoreError
 
@@ -52,7 +50,7 @@ QUANTITY = {
 
 
 def streaming_span(
-    rules: Mapping[str, list[AlertRule]], now: datetime, clock: SiteClock
+    rules: Mapping[str, list[AlertRule]], now: datetime
 ) -> tuple[datetime, datetime]:
     """The minutes a tick judges: up to the current minute (which has begun), and back far
     enough for the longest rule to hold and clear. The reading that starts a run may stand
@@ -60,7 +58,7 @@ def streaming_span(
     longest = max(
         (r.for_minutes + r.clear_minutes for room in rules.values() for r in room), default=0
     )
-    window = max(90, math.ceil(longest / clock.scale) + 10)
+    window = max(90, longest + 10)
     return now - timedelta(minutes=window), now + timedelta(minutes=1)
 
 
@@ -70,12 +68,11 @@ def observations(
     profile: Profile,
     rules: Mapping[str, list[AlertRule]],
     now: datetime,
-    clock: SiteClock,
 ) -> Iterator[tuple[str, AlertRule, Observation]]:
     """What each room's streaming rules observe now, from the minute series of the tick's
     span (`streaming_span`; `minutes` from `read_minutes`). Pure: the alerts and the analysis
     judge the same series, so an alert holds exactly where `analyse` finds a run."""
-    start, end = streaming_span(rules, now, clock)
+    start, end = streaming_span(rules, now)
     wanted = [name for name, kinds in rules.items() if any(r.kind in STREAMING for r in kinds)]
     series = site_series(
         minutes,
@@ -85,7 +82,6 @@ def observations(
         end,
         wanted,
         quantities=("co2_ppm", "temperature_c"),
-        clock=clock,
     )
     times = list(series.index.to_pydatetime())
     for room in series.rooms:
@@ -93,14 +89,15 @@ def observations(
         for rule in rules[name]:
             if rule.kind in STREAMING:
                 values = room.values[QUANTITY[rule.kind]]
-                yield name, rule, observe(rule, times, values, room.occupied, scale=clock.scale)
+                yield name, rule, observe(rule, times, values, room.occupied)
 
 
-def quiet_until(now: datetime, quiet: QuietHours | None, local_now: datetime) -> datetime | None:
-    """When a message due at `now` may leave: None at once, else the end of quiet hours (as
-    real time; `local_now` is `now` on the site's clock, in its zone)."""
+def quiet_until(now: datetime, quiet: QuietHours | None, tz: tzinfo) -> datetime | None:
+    """When a message due at `now` may leave: None at once, else the end of quiet hours as
+    the site keeps them (in its zone `tz`)."""
     if quiet is None:
         return None
+    local_now = now.astimezone(tz)
     t = local_now.time()
     overnight = quiet.start > quiet.end
     inside = (t >= quiet.start or t < quiet.end) if overnight else quiet.start <= t < quiet.end
@@ -109,16 +106,6 @@ def quiet_until(now: datetime, quiet: QuietHours | None, local_now: datetime) ->
     end_day = local_now.date() + timedelta(days=1 if overnight and t >= quiet.start else 0)
     end = datetime.combine(end_day, quiet.end, local_now.tzinfo)
     return now + (end - local_now)
-
-
-def school_days_after(first: date, last: date, schedule: Schedule) -> int:
-    """School days d with first < d <= last: the age of an unclosed alert."""
-    if last <= first:
-        return 0
-    days = pd.date_range(first + timedelta(days=1), last, freq="D")
-    starts = [datetime.combine(d.date(), schedule.hours.start, schedule.timezone) for d in days]
-    noon = pd.DatetimeIndex(starts).tz_convert("UTC")
-    return int(occupied_mask(noon, schedule).sum())
 
 
 def told(recipients: Iterable[Recipient]) -> list[str]:
@@ -152,7 +139,6 @@ class AlertMonitor:
         dashboard_url: str,
         *,
         clock: Callable[[], datetime],
-        site_clock: Callable[[], SiteClock] = SiteClock,
         register: RegisterEdits | None = None,
     ) -> None:
         self.site = site
@@ -163,7 +149,6 @@ class AlertMonitor:
         self.records = records
         self.outbox = outbox
         self.clock = clock
-        self.site_clock = site_clock
         self.rules = room_rules(site, profile)
         self.buildings = {room.name: room.building for room in site.rooms}
         self.schedules = {
@@ -182,18 +167,16 @@ class AlertMonitor:
     def tick(self, now: datetime | None = None) -> list[tuple[Alert, Event]]:
         """Judge everything once; returns what happened (for logs and tests)."""
         now = now or self.clock()
-        clock = self.site_clock()
-        happened = self._streaming(now, clock)
-        if clock.scale == 1.0:  # the demo's replayed day has no real days to judge
-            happened += self._daily(now)
-        happened += self._escalate(now, clock)
+        happened = self._streaming(now)
+        happened += self._daily(now)
+        happened += self._escalate(now)
         self._reviews(now)
-        self._digest(now, clock)
+        self._digest(now)
         self.last_tick = now
         return happened
 
-    def _streaming(self, now: datetime, clock: SiteClock) -> list[tuple[Alert, Event]]:
-        start, end = streaming_span(self.rules, now, clock)
+    def _streaming(self, now: datetime) -> list[tuple[Alert, Event]]:
+        start, end = streaming_span(self.rules, now)
         minutes = read_minutes(self.store, self.site, self.profile, None, start, end)
         # A room that has not reported for a week (or ever) is a room without a sensor yet,
         # shown as such on the dashboard; "offline" is for a sensor that stopped.
@@ -203,12 +186,10 @@ class AlertMonitor:
         reporting = self._reporting[1]
         latest = self.records.latest()
         happened = []
-        for room, rule, seen in observations(
-            minutes, self.site, self.profile, self.rules, now, clock
-        ):
+        for room, rule, seen in observations(minutes, self.site, self.profile, self.rules, now):
             if rule.kind == "offline" and room not in reporting:
                 continue
-            happened += self._advance(room, rule, latest.get((room, rule.id)), seen, now, clock)
+            happened += self._advance(room, rule, latest.get((room, rule.id)), seen, now)
         return happened
 
     def _daily(self, now: datetime) -> list[tuple[Alert, Event]]:
@@ -253,7 +234,6 @@ class AlertMonitor:
                     latest.get((analysed.room, rule.id)),
                     seen,
                     now,
-                    SiteClock(),
                 )
         return happened
 
@@ -264,13 +244,12 @@ class AlertMonitor:
         latest: Alert | None,
         seen: Observation,
         now: datetime,
-        clock: SiteClock,
     ) -> list[tuple[Alert, Event]]:
         if seen.state == "unknown" and latest is None:
             return []  # the usual case, decided without building anything
         if id(rule) not in self._snapshots:
             self._snapshots[id(rule)] = snapshot(rule, self.profile)
-        cooldown = timedelta(minutes=self.site.alerts.cooldown_minutes / clock.scale)
+        cooldown = timedelta(minutes=self.site.alerts.cooldown_minutes)
         changed, events = step(
             latest, seen, room=room, rule=self._snapshots[id(rule)], now=now, cooldown=cooldown
         )
@@ -285,15 +264,15 @@ class AlertMonitor:
             self._send(saved, event, now)
         return [(saved, event)]
 
-    def _escalate(self, now: datetime, clock: SiteClock) -> list[tuple[Alert, Event]]:
+    def _escalate(self, now: datetime) -> list[tuple[Alert, Event]]:
         ladder = self.site.alerts.ladder
         if not ladder:
             return []
-        today = clock.site_now(now).astimezone(self.site.tz).date()
+        today = now.astimezone(self.site.tz).date()
         every = self.site.alerts.escalate_after_school_days
         happened = []
         for alert in self.records.alerts(unclosed=True):
-            opened = clock.site_now(alert.opened_at).astimezone(self.site.tz).date()
+            opened = alert.opened_at.astimezone(self.site.tz).date()
             age = school_days_after(opened, today, self.schedules[alert.room])
             due = escalation_due(alert, age, every, len(ladder))
             if due <= alert.escalation_level:
@@ -311,8 +290,8 @@ class AlertMonitor:
 
     def _reviews(self, now: datetime) -> None:
         """Remind of risk-assessment reviews due within two weeks or overdue, each once per
-        room, due date and state (`alerts.reviews`). Dates are real dates, whatever the
-        demo's clock."""
+        room, due date and state (`alerts.reviews`). Dates are the monitor's clock's, in the
+        site's zone: the demo's simulated day, like every other date it shows."""
         if self.register is None:
             return
         today = now.astimezone(self.site.tz).date()
@@ -327,8 +306,7 @@ class AlertMonitor:
     def _remind(self, reminder: ReviewReminder, now: datetime) -> None:
         building = self.buildings.get(reminder.room)
         notice = review_notice(reminder, self.site.site.name, building, self.ctx.dashboard_url, now)
-        local = self.site_clock().site_now(now).astimezone(self.site.tz)
-        not_before = quiet_until(now, self.site.alerts.quiet_hours, local)
+        not_before = quiet_until(now, self.site.alerts.quiet_hours, self.site.tz)
         for sub in self.subscriptions():
             if not (
                 "info" in sub.severities
@@ -367,7 +345,6 @@ class AlertMonitor:
         extra: str = "",
         also: Iterable[Recipient] = (),
     ) -> None:
-        clock = self.site_clock()
         also = list(also)
         subs = [
             sub
@@ -383,10 +360,8 @@ class AlertMonitor:
             extra,
             told=told(recipients),
             thread=thread_of(alert, event.kind, self.records.latest().values(), now),
-            scale=clock.scale,
         )
-        local = clock.site_now(now).astimezone(self.site.tz)
-        not_before = quiet_until(now, self.site.alerts.quiet_hours, local)
+        not_before = quiet_until(now, self.site.alerts.quiet_hours, self.site.tz)
         line = summary_line(alert, event.kind, self.ctx)
         for sub in subs:
             if sub.delivery == "digest":
@@ -398,8 +373,8 @@ class AlertMonitor:
                 recipient, notice, now=now, alert_id=alert.id, not_before=not_before
             )
 
-    def _digest(self, now: datetime, clock: SiteClock) -> None:
-        local = clock.site_now(now).astimezone(self.site.tz)
+    def _digest(self, now: datetime) -> None:
+        local = now.astimezone(self.site.tz)
         if local.time() < self.site.alerts.digest_at:
             return
         if self.records.mark("digest") == local.date().isoformat():

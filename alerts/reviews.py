@@ -7,7 +7,7 @@ The rule: a room whose register has a `review_due` date gets one reminder when t
 each sent once per due date: a new date (the review was done and the next one set) starts
 again. A date already past when it is first seen gets the overdue reminder only. They go,
 as info-severity notices, to the site's subscriptions that take `info` for the room
-(through the alerts' outbox, quiet hours and digests), and the monitor records each one
+(through the site's outbox, quiet hours and digests), and the monitor records each one
 sent in the state file's marks, so a restart does not send it again.
 
 What to remind is decided here, purely; the monitor does the sending.
@@ -22,16 +22,11 @@ from datetime import date, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
-import jinja2
-
-from ventwatch.alerts.notices import Notice
+from ventwatch.notify.notices import Notice
+from ventwatch.notify.rendering import message_templates
 from ventwatch.register import RoomRegister
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("ventwatch.alerts", "templates"),
-    autoescape=True,  # room names come from the site file
-    undefined=jinja2.StrictUndefined,
-)
+_templates = message_templates("ventwatch.alerts")
 
 SEVERITY = "info"
 

@@ -379,7 +379,7 @@ def to_json(result: SiteAnalysis) -> dict[str, Any]:
                 "lessons": _plain(r.lessons),
             }
         )
-    return _plain(
+    summary: dict[str, Any] = _plain(
         {
             "site": result.site,
             "timezone": result.timezone,
@@ -393,3 +393,4 @@ def to_json(result: SiteAnalysis) -> dict[str, Any]:
             "rooms": rooms,
         }
     )
+    return summary

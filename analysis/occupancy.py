@@ -71,6 +71,17 @@ def occupied_mask(minutes: pd.DatetimeIndex, schedule: Schedule) -> np.ndarray:
     return np.asarray(mask)
 
 
+def school_days_after(first: date, last: date, schedule: Schedule) -> int:
+    """School days d with first < d <= last: the age of an unclosed alert, counted where the
+    alert monitor, the action log and the alerts page all read it."""
+    if last <= first:
+        return 0
+    days = pd.date_range(first + timedelta(days=1), last, freq="D")
+    starts = [datetime.combine(d.date(), schedule.hours.start, schedule.timezone) for d in days]
+    noon = pd.DatetimeIndex(starts).tz_convert("UTC")
+    return int(occupied_mask(noon, schedule).sum())
+
+
 def local_day_bounds(first: date, last: date, timezone: ZoneInfo) -> tuple[datetime, datetime]:
     """[start, end) in UTC of the local days first..last inclusive."""
     start = datetime.combine(first, time(0), timezone)

@@ -778,6 +778,15 @@ def load_profile(profile_id: str) -> Profile:
     return Profile.model_validate(yaml.safe_load(resource.read_text(encoding="utf-8")))
 
 
+def alert_rule_ids() -> dict[str, list[str]]:
+    """Each shipped profile's id with its alert rules' ids: what a site file may name in
+    `guidance.profile` and `alerts.rules`. The core's `load_site` checks a site file against
+    them when given them (`profiles=`), since the core imports no stage."""
+    return {
+        pid: [rule.id for rule in load_profile(pid).alerts.rules] for pid in available_profiles()
+    }
+
+
 def _rule_text(rule: StatusRule, profile: Profile) -> str:
     """A status rule in a table cell: each figure with its source and label, and what
     ventwatch added."""

@@ -37,7 +37,6 @@ import pandas as pd
 
 from ventwatch.analysis.occupancy import OccupiedGrid, Schedule, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile
-from ventwatch.clock import SiteClock
 from ventwatch.config import OUTDOOR_ROOM, Room, SiteConfig
 from ventwatch.store import Store
 
@@ -164,12 +163,14 @@ class RoomSeries:
 
     def during(self, quantity: str) -> np.ndarray:
         """A quantity over the occupied minutes only, aligned with `grid`."""
-        return self.values[quantity][self.occupied]
+        values: np.ndarray = self.values[quantity][self.occupied]
+        return values
 
     def across_school_day(self, quantity: str) -> np.ndarray:
         """A quantity over the school days' whole span (breaks and lunch included), aligned
         with `school_day_grid`."""
-        return self.values[quantity][self.school_day]
+        values: np.ndarray = self.values[quantity][self.school_day]
+        return values
 
     @property
     def sparse(self) -> tuple[float, int] | None:
@@ -198,23 +199,14 @@ def site_series(
     rooms: Sequence[str] | None = None,
     *,
     quantities: Sequence[str] = QUANTITIES,
-    clock: SiteClock | None = None,
 ) -> SiteSeries:
     """Each wanted room's minute series of `quantities` over [start, end), from `minutes`
-    (from `read_minutes`: minute means from one hold before `start`).
-
-    `clock` maps real time to the site's: the demo replays a school day faster than real
-    time, so occupancy is judged on its clock and a hold is that many of its minutes (a
-    real-time hold divided by the speed). Production leaves it out."""
-    clock = clock or SiteClock()
+    (from `read_minutes`: minute means from one hold before `start`)."""
     index = minute_grid(start, end)
     extended = minute_grid(start - lead(site, profile), end) if len(index) else index
     skip = len(extended) - len(index)
     wanted = [r for r in site.rooms if rooms is None or r.name in rooms]
-    hold_of = {
-        name: max(1, math.ceil(hold / clock.scale))
-        for name, hold in holds(site, profile, wanted).items()
-    }
+    hold_of = holds(site, profile, wanted)
     rows, tables = minute_table(minutes, extended, quantities)
     row_holds = np.ones(len(rows), dtype=np.int64)
     for name, row in rows.items():
@@ -225,19 +217,17 @@ def site_series(
         series[quantity] = held(tables.pop(quantity), row_holds)[:, skip:]
     empty = np.full(len(index), np.nan)
     empty.flags.writeable = False
-    site_times = clock.site(index)
-    began = clock.began(index)
     schedules: dict[int, tuple[Schedule, np.ndarray, OccupiedGrid, np.ndarray, OccupiedGrid]] = {}
     out = []
     for room in wanted:
         hours = room.occupied_hours or site.occupied_hours
         if id(hours) not in schedules:
             schedule = Schedule(hours, site.calendar, site.tz)
-            occupied = occupied_mask(site_times, schedule) & began
+            occupied = occupied_mask(index, schedule)
             whole_day = Schedule(
                 hours.model_copy(update={"exclude_breaks": False}), site.calendar, site.tz
             )
-            school_day = occupied_mask(site_times, whole_day) & began
+            school_day = occupied_mask(index, whole_day)
             schedules[id(hours)] = (
                 schedule,
                 occupied,

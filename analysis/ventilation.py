@@ -100,7 +100,8 @@ def per_person_rate_mass_balance(
 ) -> Values:
     """q = G·1e6·(1 − τ) / (C − C_out): the mass balance solved for the outdoor air per person
     at one moment; the steady-state formula when τ = 0."""
-    return generation_lps * 1e6 * (1 - transient) / excess_ppm
+    rate: Values = generation_lps * 1e6 * (1 - transient) / excess_ppm
+    return rate
 
 
 def decay_fit(minutes: np.ndarray, co2: np.ndarray, c_out: float) -> tuple[float, float]:

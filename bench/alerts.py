@@ -32,14 +32,14 @@ TICK_INTERVAL_S = 20.0
 def main() -> None:
     store, cfg = seeded_store()
     folder = Path(tempfile.mkdtemp(prefix="ventwatch-bench-alerts-"))
-    settings = resolve(cfg, None, env={"VENTWATCH_ACCOUNTS_DB": str(folder / "a.sqlite")})
+    settings = resolve(cfg, None, env={"VENTWATCH_STATE_DB": str(folder / "a.sqlite")})
     alerting = Alerting(cfg, settings, store, load_profile("joint-union"))
     monitor = alerting.monitor
     # Wednesday mid-morning, in lessons: every streaming rule has minutes to judge.
     now = datetime.combine(MONDAY + timedelta(days=2), datetime.min.time(), UTC).replace(
         hour=10, minute=30
     )
-    start, end = streaming_span(monitor.rules, now, monitor.site_clock())
+    start, end = streaming_span(monitor.rules, now)
 
     began = time.perf_counter()
     profile = monitor.profile

@@ -260,7 +260,7 @@ def main() -> None:
             **os.environ,
             "VENTWATCH_HTTP": f"127.0.0.1:{port}",
             "VENTWATCH_STORE_URL": f"duckdb://{folder / 'store.duckdb'}",
-            "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
+            "VENTWATCH_STATE_DB": str(folder / "accounts.sqlite"),
             "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
         }
         config = site_file(folder, args.rooms, broker.url)

@@ -165,7 +165,8 @@ def run_worker(args: list[str]) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def influx_count(http_port: int, db: str) -> int:

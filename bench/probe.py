@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def hostile(n: int, rng: random.Random) -> list[tuple[str, bytes]]:
     """n messages of the kinds an attacker or a broken device sends, in turn."""
     big = b'{"SCD40": {"CarbonDioxide": 700}, "pad": "' + b"x" * 200_000 + b'"}'
     deep = b"[" * 30_000 + b"]" * 30_000  # under the size cap, deeper than json recurses
-    kinds = [
+    kinds: list[Callable[[int], tuple[str, bytes]]] = [
         lambda i: (f"tele/{SENSORS[i % 4]}/SENSOR", b'{"SCD40": {"CarbonDioxide": '),
         lambda i: (f"junk/{i}/{rng.random()}", rng.randbytes(64)),
         lambda i: (f"tele/{SENSORS[i % 4]}/SENSOR", big),
@@ -201,7 +202,7 @@ def main() -> None:
         env = {
             **os.environ,
             "VENTWATCH_BROKER_URL": broker.url,
-            "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
+            "VENTWATCH_STATE_DB": str(folder / "accounts.sqlite"),
             "VENTWATCH_STORE_URL": f"duckdb://{folder / 'store.duckdb'}",
             "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
         }

@@ -222,7 +222,8 @@ def base_app(
         sees who they are signed in as); the API keeps FastAPI's JSON."""
         if for_machines(request) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
-        return app.state.templates.TemplateResponse(
+        pages: Jinja2Templates = app.state.templates
+        return pages.TemplateResponse(
             request,
             "error.html",
             {"status": exc.status_code, "detail": exc.detail},
@@ -236,7 +237,8 @@ def base_app(
         it takes, in a page (`bad_request`); the API keeps FastAPI's 422 JSON."""
         if for_machines(request):
             return await request_validation_exception_handler(request, exc)
-        return app.state.templates.TemplateResponse(
+        pages: Jinja2Templates = app.state.templates
+        return pages.TemplateResponse(
             request,
             "error.html",
             {"status": 422, "detail": in_plain_words(exc.errors())},

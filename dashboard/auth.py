@@ -42,7 +42,8 @@ class LoginRequiredError(Exception):
 
 
 def get_accounts(request: Request) -> Accounts:
-    return request.app.state.accounts
+    accounts: Accounts = request.app.state.accounts
+    return accounts
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]

@@ -93,7 +93,8 @@ def series(
         rows = padded.reshape(len(grid), per_step)
         counts = (~np.isnan(rows)).sum(axis=1)
         sums = np.nansum(rows, axis=1)
-        return np.divide(sums, counts, out=np.full(len(grid), np.nan), where=counts > 0)
+        mean: np.ndarray = np.divide(sums, counts, out=np.full(len(grid), np.nan), where=counts > 0)
+        return mean
 
     return Series(step, grid, means(held["co2_ppm"]), means(held["temperature_c"]))
 
@@ -115,7 +116,7 @@ def occupied_periods(
     ]
 
 
-def _local(times: Sequence[datetime] | pd.DatetimeIndex, schedule: Schedule) -> list[str]:
+def _local(times: list[datetime] | pd.DatetimeIndex, schedule: Schedule) -> list[str]:
     """ISO local wall-clock times without an offset: Plotly then labels the axis in site time."""
     index = pd.DatetimeIndex(times).tz_convert(schedule.timezone).tz_localize(None)
     return [t.isoformat() for t in index.to_pydatetime()]
@@ -171,7 +172,9 @@ def _occupied_shapes(
     return shapes
 
 
-def _layout(title: str, y_title: str, y_range: list[float], shapes: list[dict[str, Any]]) -> dict:
+def _layout(
+    title: str, y_title: str, y_range: list[float], shapes: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "title": {"text": title, "font": {"size": 15}},
         "margin": {"l": 56, "r": 16, "t": 40, "b": 40},

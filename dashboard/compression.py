@@ -1,6 +1,6 @@
 """Gzip for the dashboard's two big answers, the overview page and `/api/rooms`: for a
-thousand rooms, 860 KiB and 280 KiB that compress about twentyfold, on school Wi-Fi and
-phones.
+thousand rooms, hundreds of KiB that compress many times over (bench/dashboard.py prints the
+page's size), on school Wi-Fi and phones.
 
 Both are made once a second for everyone (`rooms.NowCache`), so they are compressed once a
 second too, not per request. The overview adds a frame of its own per user (who is signed
@@ -58,8 +58,9 @@ def _shift_by(length: int) -> int:
     return result
 
 
-# Up to this many bytes, a part's CRC is worked out by reading it again (faster than the
-# combination, which costs about 0.1 ms in Python whatever the length).
+# Up to this many bytes, a part's CRC is worked out by reading it again: faster than the
+# combination, whose cost in Python is the same whatever the length (the figures:
+# docs/development.md#benchmarks).
 REREAD_BYTES = 64 * 1024
 
 

@@ -32,30 +32,36 @@ ROOMS = "rooms"  # the `NowCache` key of the rooms now and their JSON
 
 
 async def get_site(request: Request) -> SiteConfig:
-    return request.app.state.site
+    site: SiteConfig = request.app.state.site
+    return site
 
 
 async def get_base(request: Request) -> str:
     """Where this site's dashboard is mounted: "" when it is the whole app, `/sites/<slug>`
     beside other sites. Every link and redirect a page makes starts with it."""
-    return request.app.state.base
+    base: str = request.app.state.base
+    return base
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store
+    return store
 
 
 async def get_profile(request: Request) -> Profile:
-    return request.app.state.profile
+    profile: Profile = request.app.state.profile
+    return profile
 
 
 async def get_templates(request: Request) -> Jinja2Templates:
-    return request.app.state.templates
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
 
 
 async def get_clock(request: Request) -> Callable[[], datetime]:
     """The injected clock itself, for code that reads the time more than once (a stream)."""
-    return request.app.state.clock
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
 
 
 async def get_now(clock: Annotated[Callable[[], datetime], Depends(get_clock)]) -> datetime:
@@ -64,11 +70,13 @@ async def get_now(clock: Annotated[Callable[[], datetime], Depends(get_clock)]) 
 
 
 async def get_now_cache(request: Request) -> NowCache:
-    return request.app.state.now_cache
+    now_cache: NowCache = request.app.state.now_cache
+    return now_cache
 
 
 async def get_tile_cache(request: Request) -> TileCache:
-    return request.app.state.tile_cache
+    tile_cache: TileCache = request.app.state.tile_cache
+    return tile_cache
 
 
 def get_ingest_stats(request: Request) -> dict[str, Any] | None:
@@ -95,7 +103,8 @@ async def rooms_now_of(state: State, now: datetime) -> RoomsAnswer:
     its per-second cache (computed off the loop). Routes get it through `RoomsNowJSONDep`; the
     live stream calls it once a tick, and a site list once per site."""
     compute = partial(rooms_now_json, state.site, state.store, state.profile, now, state.today)
-    return await state.now_cache.aget(now, ROOMS, compute)
+    cache: NowCache = state.now_cache
+    return await cache.aget(now, ROOMS, compute)
 
 
 async def get_rooms_now_json(request: Request, now: NowDep) -> RoomsAnswer:

@@ -79,8 +79,8 @@ def room_families(rooms: RoomsNow, version: str) -> list[Family]:
         profile_version=rooms.profile.version,
     )
     bands = Family("ventwatch_rooms", "gauge", "Rooms in each band now (the dashboard's tiles).")
-    for band, count in rooms.summary.items():
-        bands.add(count, band=band)
+    for name, count in rooms.summary.items():
+        bands.add(count, band=name)
     co2 = Family("ventwatch_room_co2_ppm", "gauge", "A room's newest CO2 reading (ppm).")
     temp = Family("ventwatch_room_temperature_celsius", "gauge", "A room's newest temperature.")
     humidity = Family("ventwatch_room_humidity_percent", "gauge", "A room's newest humidity.")

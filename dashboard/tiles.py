@@ -1,9 +1,10 @@
 """The overview's tiles, each rendered again only when what it shows changes.
 
-A thousand tiles took about 20 ms of Jinja a second (bench/dashboard.py), all of it holding the
-GIL every request needs. Yet in any second only the rooms with a new reading change; what
-changes for every room is its age ("12 s ago"). So each tile is rendered once for what it
-shows, with a mark where its age goes, and each second only the ages are spliced in.
+Rendering a thousand tiles every second took Jinja time (bench/dashboard.py; the figures:
+docs/development.md#benchmarks), all of it holding the GIL every request needs. Yet in any
+second only the rooms with a new reading change; what changes for every room is its age
+("12 s ago"). So each tile is rendered once for what it shows, with a mark where its age
+goes, and each second only the ages are spliced in.
 """
 
 from __future__ import annotations

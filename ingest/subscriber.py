@@ -239,7 +239,9 @@ class Subscriber:
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:  # type: ignore[no-untyped-def]
         ack = partial(client.ack, message.mid, message.qos) if message.qos else None
-        self.pipeline.submit(message.topic, message.payload, ack)
+        # paho types the payload `bytes | bytearray` but hands over bytes, which `bytes()`
+        # returns as they are (no copy).
+        self.pipeline.submit(message.topic, bytes(message.payload), ack)
 
     def start(self) -> None:
         """Connect in the background; paho keeps retrying if the broker is not up yet."""

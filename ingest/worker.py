@@ -48,7 +48,7 @@ class Ingest:
             site,
             store,
             spool=spool,
-            assignments=_assignments(settings.accounts_db),
+            assignments=_assignments(settings.state_db),
             other_sites=other_sites,
             clock=clock,
         )

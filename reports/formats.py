@@ -1,6 +1,6 @@
 """The formats a report can be written in, by the name the command line and the pages use.
 
-Each renderer is imported only when used: the PDF one loads WeasyPrint (about a second), the
+Each renderer is imported only when used: the PDF one loads WeasyPrint (slow to import), the
 XLSX one openpyxl, and a CSV export should cost neither.
 """
 

@@ -36,10 +36,10 @@ def _chunks(first: date, last: date) -> list[tuple[date, date]]:
     return out
 
 
-def logged_actions(accounts_db: Path, site: str) -> list[ReportAction]:
+def logged_actions(state_db: Path, site: str) -> list[ReportAction]:
     """Every action the rep's action log holds for the site (`ventwatch.alerts`), in the
     guide's words. No accounts file yet: no actions (and none is created)."""
-    if not accounts_db.exists():
+    if not state_db.exists():
         return []
     from ventwatch.alerts.actions import ACTIONS, STEPS
     from ventwatch.alerts.records import AlertRecords
@@ -53,7 +53,7 @@ def logged_actions(accounts_db: Path, site: str) -> list[ReportAction]:
             note=a.note,
             recorded_by=a.recorded_by,
         )
-        for a in AlertRecords(accounts_db, site).actions()
+        for a in AlertRecords(state_db, site).actions()
     ]
 
 

@@ -445,7 +445,8 @@ def split(
 
     def between(first: date, last: date) -> pd.DataFrame:
         start, end = local_day_bounds(first, last, site.tz)
-        return minutes[(stamps >= _ns(start - ahead)) & (stamps < _ns(end))]
+        rows: pd.DataFrame = minutes[(stamps >= _ns(start - ahead)) & (stamps < _ns(end))]
+        return rows
 
     previous = period.previous()
     return between(period.first, period.last), between(previous.first, previous.last)

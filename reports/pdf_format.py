@@ -3,13 +3,14 @@ cannot differ.
 
 Two printers, chosen by what the machine has:
 - **Headless Chromium** (Debian's `chromium`, driven through Playwright's library with the
-  system browser: nothing downloaded) when it is installed: a 60-room week prints in about
-  3 s (bench/report.py), under the issue's 5 s goal. JavaScript is off and every request is
-  refused, so the page is printed exactly as written. Chromium draws the CSS page numbers
+  system browser: nothing downloaded) when it is installed: a 60-room week prints within
+  the issue's 5 s goal (bench/report.py prints the time). JavaScript is off and every
+  request is refused, so the page is printed exactly as written. Chromium draws the CSS page numbers
   but not the running title (CSS `string-set`), which its printer's footer adds instead.
 - **WeasyPrint** (PyPI; needs only the system's Pango) otherwise: no browser on the server,
-  but about 2.5 pages a second, so a 60-room week takes some 20 s. It draws the inline SVG
-  charts and the page-margin footer itself, and is given a fetcher that refuses everything.
+  but several times slower, so a 60-room week misses that goal (the figures:
+  docs/development.md#benchmarks). It draws the inline SVG charts and the page-margin
+  footer itself, and is given a fetcher that refuses everything.
 
 `VENTWATCH_PDF=chromium|weasyprint` forces one; `VENTWATCH_CHROMIUM` names the browser when
 it is not on the PATH as `chromium`.
@@ -81,7 +82,7 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> NoReturn:
 def _weasyprint(page: str) -> bytes:
     from weasyprint import HTML
 
-    pdf = HTML(string=page, url_fetcher=_no_fetching).write_pdf()
+    pdf: bytes | None = HTML(string=page, url_fetcher=_no_fetching).write_pdf()
     assert pdf is not None  # write_pdf returns bytes when given no target
     return pdf
 

@@ -1,13 +1,13 @@
 """The weekly report by email: last week's report, once a week, on the site's day and hour.
 
 The schedule is judged from the newest scheduled moment at or before now, and a mark in the
-project's SQLite file records each week sent. So a service that was down at 07:00 on Monday
+state database records each week sent. So a service that was down at 07:00 on Monday
 sends that week's report as soon as it is back, and only once. After a longer outage only
 the latest week is sent (an inbox of stale reports helps nobody; `ventwatch report` makes
 any week on demand), and a new install starts with the first moment after its first start.
 
-Delivery goes through the alerts' outbox: a relay that is down is retried with back-off and
-shows on the alerts page, like any alert message.
+Delivery goes through the site's outbox (`ventwatch.notify`), as alert messages do: a relay
+that is down is retried with back-off and shows on the alerts page, like any alert message.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import jinja2
-
-from ventwatch.alerts.notices import Attachment, Notice
-from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import WEEKDAYS, SiteConfig
+from ventwatch.notify.notices import Attachment, Notice
+from ventwatch.notify.outbox import Outbox
+from ventwatch.notify.rendering import message_templates
 from ventwatch.register import room_registers
 from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report, logged_actions
@@ -34,11 +33,7 @@ from ventwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("ventwatch.reports", "templates"),
-    autoescape=True,  # room names come from the site file
-    undefined=jinja2.StrictUndefined,
-)
+_templates = message_templates("ventwatch.reports")
 
 
 def scheduled_week(site: SiteConfig, now: datetime) -> tuple[datetime, Period] | None:
@@ -98,7 +93,7 @@ class WeeklyEmail:
         store: Store,
         records: AlertRecords,
         outbox: Outbox,
-        accounts_db: Path,
+        state_db: Path,
         dashboard_url: str,
         *,
         clock: Callable[[], datetime],
@@ -108,7 +103,7 @@ class WeeklyEmail:
         self.store = store
         self.records = records
         self.outbox = outbox
-        self.accounts_db = accounts_db
+        self.state_db = state_db
         self.dashboard_url = dashboard_url
         self.clock = clock
 
@@ -134,8 +129,8 @@ class WeeklyEmail:
             self.profile,
             period,
             now,
-            logged_actions(self.accounts_db, self.site.site.name),
-            registers=room_registers(self.accounts_db, self.site),
+            logged_actions(self.state_db, self.site.site.name),
+            registers=room_registers(self.state_db, self.site),
         )
         stem = f"ventilation-{period.label}"
         attachments = tuple(

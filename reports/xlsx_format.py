@@ -209,7 +209,7 @@ def _summary(ws: Worksheet, report: Report) -> None:
     row += len(report.summary.counts) + 2
     top = row
     row = _table(ws, top, ROOM_COLUMNS, room_rows(report), report.words)
-    ws.freeze_panes = ws.cell(row=top + 1, column=3)
+    ws.freeze_panes = ws.cell(row=top + 1, column=3).coordinate
     ws.auto_filter.ref = f"A{top}:{get_column_letter(len(ROOM_COLUMNS))}{top + len(report.rooms)}"
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 24

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from ventwatch.clock import utc_now
 from ventwatch.settings import parse_broker_url
@@ -40,7 +41,7 @@ def publish_forever(
     which every message is then stamped with) until `stop` is set."""
     broker = parse_broker_url(broker_url)
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=f"ventwatch-simulator-{os.getpid()}",
         protocol=mqtt.MQTTv311,
     )

@@ -36,6 +36,20 @@ from ventwatch.accounts import ALL_SITES, Accounts, Role
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
+# -- the `servers` marker ------------------------------------------------------------------
+# `pytest -m "not servers"` runs in seconds: it leaves out every test that starts a real
+# server or browser. A test that uses one of these fixtures (`browser` is test_browser's
+# Chromium) is marked here, so nobody has to remember; a test that starts one itself
+# (uvicorn, Chromium, `ventwatch run` or `demo`, one of the `start_*` helpers below) carries
+# the mark in its own module.
+SERVER_FIXTURES = frozenset({"mosquitto", "influxdb", "smtp_server", "http_receiver", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -297,7 +311,7 @@ def ventwatch_run(site_path: Path | list[Path], folder: Path, broker_url: str) -
     env = {
         **os.environ,
         "VENTWATCH_BROKER_URL": broker_url,
-        "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
+        "VENTWATCH_STATE_DB": str(folder / "accounts.sqlite"),
     }
     if len(paths) == 1:
         env["VENTWATCH_STORE_URL"] = f"duckdb://{folder / 'store.duckdb'}"

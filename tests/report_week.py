@@ -45,7 +45,7 @@ rooms:
   - {{name: '{MUSIC}', building: Arts}}
   - {{name: "{FORMULA}", building: Arts}}
 store: {{url: "duckdb:///./store.duckdb"}}
-accounts: {{database: accounts.sqlite}}
+state: {{database: accounts.sqlite}}
 """
 
 PRACTICAL = "Practical steps"

@@ -25,9 +25,9 @@ from tests.conftest import (
     free_port,
     start_smtp,
 )
-from ventwatch.alerts.channels import Channels, DeliveryError, sign, verify_signature
-from ventwatch.alerts.notices import Attachment, Notice
 from ventwatch.config import Recipient
+from ventwatch.notify.channels import Channels, DeliveryError, sign, verify_signature
+from ventwatch.notify.notices import Attachment, Notice
 from ventwatch.settings import BrokerURL, SmtpSettings
 
 SENDER = "ventwatch@school.example"
@@ -83,6 +83,7 @@ def test_email_through_a_plain_relay(smtp_server: SmtpServer) -> None:
     check_received(smtp_server)
 
 
+@pytest.mark.servers
 def test_email_through_starttls_with_the_relay_certificate_verified(
     tls_ca: trustme.CA, stop_after: list[SmtpServer]
 ) -> None:
@@ -95,6 +96,7 @@ def test_email_through_starttls_with_the_relay_certificate_verified(
     check_received(server)
 
 
+@pytest.mark.servers
 def test_email_through_ssl(tls_ca: trustme.CA, stop_after: list[SmtpServer]) -> None:
     server = start_smtp("ssl", tls_ca)
     stop_after.append(server)
@@ -103,6 +105,7 @@ def test_email_through_ssl(tls_ca: trustme.CA, stop_after: list[SmtpServer]) -> 
     check_received(server)
 
 
+@pytest.mark.servers
 def test_an_untrusted_relay_certificate_is_a_permanent_failure(
     tls_ca: trustme.CA, stop_after: list[SmtpServer]
 ) -> None:
@@ -121,6 +124,7 @@ def test_an_untrusted_relay_certificate_is_a_permanent_failure(
 AUTH_WITHOUT_TLS = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
+@pytest.mark.servers
 @AUTH_WITHOUT_TLS
 def test_email_with_login(stop_after: list[SmtpServer]) -> None:
     server = start_smtp(credentials=("ventwatch", "s3cret-relay"))
@@ -130,6 +134,7 @@ def test_email_with_login(stop_after: list[SmtpServer]) -> None:
     check_received(server)
 
 
+@pytest.mark.servers
 @AUTH_WITHOUT_TLS
 def test_a_wrong_relay_password_is_permanent_and_not_shown(stop_after: list[SmtpServer]) -> None:
     server = start_smtp(credentials=("ventwatch", "s3cret-relay"))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ventwatch.analysis.profiles import alert_rule_ids
 from ventwatch.config import SiteConfigError, load_site
 from ventwatch.ingest.decoders import FAMILIES
 from ventwatch.settings import SettingsError, parse_smtp_url, resolve
@@ -77,7 +78,7 @@ def test_alert_mistakes_name_file_and_line(
     lines[number - 1] = lines[number - 1].replace(old, new)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(SiteConfigError) as info:
-        load_site(path, families=FAMILIES)
+        load_site(path, families=FAMILIES, profiles=alert_rule_ids())
     text = str(info.value)
     assert f"{path}:{number}:" in text, text
     assert message in text

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import HttpReceiver, SmtpServer, start_smtp
 from ventwatch.alerts.alerting import Alerting
-from ventwatch.alerts.channels import verify_signature
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig
+from ventwatch.notify.channels import verify_signature
 from ventwatch.readings import Reading
 from ventwatch.settings import resolve
 from ventwatch.store import Store, open_store
@@ -56,7 +56,7 @@ class Rig:
 
     def open(self) -> Alerting:
         env = {
-            "VENTWATCH_ACCOUNTS_DB": str(self.tmp / "accounts.sqlite"),
+            "VENTWATCH_STATE_DB": str(self.tmp / "accounts.sqlite"),
             "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{self.smtp.port}?from=vw@example.org",
         }
         settings = resolve(self.site, None, env=env)
@@ -311,6 +311,7 @@ def test_a_sports_hall_is_cold_below_l24s_13_degrees(
     rig.store.close()
 
 
+@pytest.mark.servers
 def test_a_relay_that_is_down_delays_messages_but_never_the_monitor(tmp_path: Path) -> None:
     relay = start_smtp()
     rig = Rig(tmp_path, relay, site_config())

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ventwatch.alerts.conditions import Observation, observe, scaled, trailing_run
+from ventwatch.alerts.conditions import Observation, observe, trailing_run
 from ventwatch.alerts.lifecycle import Alert, escalation_due, step
-from ventwatch.alerts.monitor import quiet_until, school_days_after
+from ventwatch.alerts.monitor import quiet_until
 from ventwatch.alerts.rules import room_rules, snapshot
-from ventwatch.analysis.occupancy import Schedule
+from ventwatch.analysis.occupancy import Schedule, school_days_after
 from ventwatch.analysis.profiles import AlertRule, load_profile
 from ventwatch.analysis.series import held, hold_for
 from ventwatch.config import Calendar, DateRange, OccupiedHours, QuietHours, SiteConfig
@@ -31,12 +31,12 @@ def minutes(n: int) -> list[datetime]:
     return [T0 + timedelta(minutes=i) for i in range(n)]
 
 
-def judge(rule_id: str, values: list[float], occupied: list[bool] | None = None, scale=1.0):
+def judge(rule_id: str, values: list[float], occupied: list[bool] | None = None):
     """`values` are minute means (NaN: no reading that minute); the monitor judges them as
     the room's minute series, each reading standing for up to the profile's hold."""
     occ = np.array(occupied if occupied is not None else [True] * len(values))
-    series = held(np.array(values, dtype=float), scaled(hold_for(PROFILE), scale))
-    return observe(RULES[rule_id], minutes(len(values)), series, occ, scale=scale)
+    series = held(np.array(values, dtype=float), hold_for(PROFILE))
+    return observe(RULES[rule_id], minutes(len(values)), series, occ)
 
 
 def test_profile_rules_match_the_issue() -> None:
@@ -144,12 +144,6 @@ def test_offline_counts_occupied_gaps_only() -> None:
     assert offline.since == T0 + timedelta(minutes=10)  # the first minute of the gap
     assert judge("offline", [nan] * 30 + [500.0]).state == "clear"
     assert judge("offline", [500.0] + [nan] * 9).state == "clear"  # the reading still stands
-
-
-def test_scale_divides_every_duration() -> None:
-    # The demo at 10x: 20 simulated minutes are 2 real minutes.
-    assert judge("co2-urgent", [1600.0] * 2, scale=10).state == "holds"
-    assert judge("co2-urgent", [1600.0] * 1, scale=10).state == "unknown"
 
 
 @settings(max_examples=200, deadline=None)
@@ -320,18 +314,18 @@ def test_quiet_hours_hold_messages_until_they_end() -> None:
     quiet = QuietHours(start=time(18, 0), end=time(7, 30))
     evening = datetime(2026, 11, 23, 19, 0, tzinfo=LONDON)
     now = evening.astimezone(UTC)
-    until = quiet_until(now, quiet, evening)
+    until = quiet_until(now, quiet, LONDON)
     assert until == datetime(2026, 11, 24, 7, 30, tzinfo=LONDON)
     early = datetime(2026, 11, 24, 6, 0, tzinfo=LONDON)
-    assert quiet_until(early.astimezone(UTC), quiet, early) == datetime(
+    assert quiet_until(early.astimezone(UTC), quiet, LONDON) == datetime(
         2026, 11, 24, 7, 30, tzinfo=LONDON
     )
     day = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
-    assert quiet_until(day.astimezone(UTC), quiet, day) is None
-    assert quiet_until(day, None, day) is None
+    assert quiet_until(day.astimezone(UTC), quiet, LONDON) is None
+    assert quiet_until(day, None, LONDON) is None
     lunch = QuietHours(start=time(12, 0), end=time(13, 0))
     noon = datetime(2026, 11, 24, 12, 30, tzinfo=LONDON)
-    assert quiet_until(noon, lunch, noon) == datetime(2026, 11, 24, 13, 0, tzinfo=LONDON)
+    assert quiet_until(noon, lunch, LONDON) == datetime(2026, 11, 24, 13, 0, tzinfo=LONDON)
 
 
 # -- site overrides -------------------------------------------------------------------------
@@ -406,19 +400,3 @@ def test_a_rule_needs_its_figures() -> None:
         AlertRule(
             id="x", kind="co2_above", severity="urgent", meaning="m", ventwatch="w", for_minutes=5
         )
-
-
-def test_the_demo_clock_replays_the_day_faster_and_has_no_past() -> None:
-    import pandas as pd
-
-    from ventwatch.clock import SiteClock
-
-    real = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
-    clock = SiteClock(real, datetime(2026, 11, 25, 9, 45, tzinfo=UTC), 10.0)
-    grid = pd.date_range(real - timedelta(minutes=2), periods=5, freq="min")
-    mapped = clock.site(grid)
-    assert mapped[2] == pd.Timestamp("2026-11-25 09:45", tz="UTC")
-    assert mapped[3] == pd.Timestamp("2026-11-25 09:55", tz="UTC")  # 1 real minute = 10
-    assert list(clock.began(grid)) == [False, False, True, True, True]
-    assert SiteClock().site(grid).equals(grid)
-    assert clock.site_now(real + timedelta(minutes=6)) == datetime(2026, 11, 25, 10, 45, tzinfo=UTC)

@@ -69,7 +69,7 @@ def alerting_for(site: SiteConfig, store: DuckDBStore, accounts: Accounts) -> Al
     """Alerting as `ventwatch run` builds it, its records beside the accounts, on the fixed
     clock; the SMTP relay is a port nothing listens on."""
     env = {
-        "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+        "VENTWATCH_STATE_DB": str(accounts.path),
         "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?from=ventwatch@hillside.example",
     }
     return Alerting(site, resolve(site, None, env=env), store, PROFILE, clock=lambda: NOW)
@@ -661,7 +661,7 @@ def test_a_subscription_added_here_waits_for_its_address_to_confirm_it(
     file's subscriptions are trusted as configured."""
     clock = [NOW]
     env = {
-        "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+        "VENTWATCH_STATE_DB": str(accounts.path),
         "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}?from=vw@hillside.example",
     }
     settings = resolve(SITE, None, env=env)

@@ -148,6 +148,7 @@ def subscribed(port: int, user: str, topic: str) -> Client:
     return record
 
 
+@pytest.mark.servers
 def test_anonymous_and_wrong_password_are_refused(broker: MosquittoServer) -> None:
     for user, secret in ((None, None), ("ventwatch", "wrong"), ("nobody", "pw-nobody")):
         record = connect(broker.port, user, secret)
@@ -158,6 +159,7 @@ def test_anonymous_and_wrong_password_are_refused(broker: MosquittoServer) -> No
             record.close()
 
 
+@pytest.mark.servers
 def test_sensors_publish_as_themselves_only_and_only_ventwatch_reads(
     broker: MosquittoServer,
 ) -> None:
@@ -195,6 +197,7 @@ def test_what_sensors_may_publish_is_what_ventwatch_reads() -> None:
             assert any(mqtt.topic_matches_sub(f, topic) for f in filters), (user, topic)
 
 
+@pytest.mark.servers
 def test_ventwatch_stores_a_sensors_reading_through_its_account(
     broker: MosquittoServer, tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ventwatch.analysis.profiles import available_profiles
+from ventwatch.analysis.profiles import alert_rule_ids, available_profiles
 from ventwatch.config import SiteConfigError, load_site
 
 SITE = """\
@@ -59,7 +59,7 @@ def site_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
 
 def problems_of(path: Path) -> list[str]:
     with pytest.raises(SiteConfigError) as info:
-        load_site(path)
+        load_site(path, profiles=alert_rule_ids())
     return str(info.value).splitlines()
 
 

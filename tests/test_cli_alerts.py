@@ -16,9 +16,9 @@ import paho.mqtt.client as mqtt
 import yaml
 
 from tests.conftest import HttpReceiver, MosquittoServer, SmtpServer, free_port
-from ventwatch.alerts.channels import verify_signature
 from ventwatch.alerts.lifecycle import Alert
 from ventwatch.alerts.records import AlertRecords
+from ventwatch.notify.channels import verify_signature
 
 
 def site_file(tmp_path: Path, broker: str | None = None, **alerts: object) -> Path:
@@ -26,7 +26,7 @@ def site_file(tmp_path: Path, broker: str | None = None, **alerts: object) -> Pa
     doc: dict[str, object] = {
         "site": {"name": "CLI School"},
         "rooms": [{"name": "Room 1"}],
-        "accounts": {"database": str(tmp_path / "accounts.sqlite")},
+        "state": {"database": str(tmp_path / "accounts.sqlite")},
         "alerts": alerts,
     }
     if broker is not None:

@@ -59,7 +59,7 @@ def app(tmp_path: Path, accounts: Accounts) -> FastAPI:
                 Reading(at, SITE, SHED, "=1+1", "tasmota", co2_ppm=1600.0, temperature_c=18.0),
             ]
     store.write(readings)
-    settings = resolve(site, None, env={"VENTWATCH_ACCOUNTS_DB": str(accounts.path)})
+    settings = resolve(site, None, env={"VENTWATCH_STATE_DB": str(accounts.path)})
     alerting = Alerting(site, settings, store, load_profile("joint-union"), clock=lambda: NOW)
     return create_app(site, store, accounts=accounts, clock=lambda: NOW, alerting=alerting)
 

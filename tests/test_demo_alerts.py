@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import free_port, interrupt
 
+pytestmark = pytest.mark.servers
+
 
 def mails(folder: Path) -> list[EmailMessage]:
     out = []

@@ -25,10 +25,10 @@ from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.default_week import latest_week_with_data
 from ventwatch.ingest.pipeline import Message
 from ventwatch.readings import Reading
-from ventwatch.service import Service
 from ventwatch.settings import resolve
 from ventwatch.store import open_store
 from ventwatch.store.duckdb import DuckDBStore
+from ventwatch.wiring.service import Service
 
 SUNDAY_NIGHT = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)  # the wall clock (London is on UTC)
 THURSDAY = datetime(2026, 11, 19, 9, 25, tzinfo=UTC)  # the simulated school day's now
@@ -74,7 +74,7 @@ def demo(tmp_path: Path, wall: Wall, smtp_server: SmtpServer) -> Iterator[Servic
     """The demo's wiring (`Service` with the simulated clock), its stages driven by hand:
     Music stuffy since 09:00, Lab 3's sensor last heard at 09:20 (simulated)."""
     env = {
-        "VENTWATCH_ACCOUNTS_DB": str(tmp_path / "accounts.sqlite"),
+        "VENTWATCH_STATE_DB": str(tmp_path / "accounts.sqlite"),
         "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
         "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp_server.port}?from=vw@example.org",
     }

@@ -243,5 +243,5 @@ def test_everything_ventwatch_writes_lands_in_its_data_volume(tmp_path: Path) ->
     copy = tmp_path / "site.yaml"
     copy.write_text((ROOT / "sensors.example.yaml").read_text())
     settings = resolve(load_site(copy), Path("/etc/ventwatch/site.yaml"), env)
-    for path in (settings.spool_dir, settings.accounts_db):
+    for path in (settings.spool_dir, settings.state_db):
         assert path.is_relative_to(data), path

@@ -101,6 +101,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+@pytest.mark.servers
 @pytest.mark.timeout(400)
 def test_screenshots_script_photographs_the_demo(tmp_path: Path) -> None:
     """scripts/screenshots runs the real demo and Chromium and writes the docs' four images:

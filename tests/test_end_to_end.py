@@ -27,6 +27,8 @@ from tests.conftest import (
 )
 from ventwatch.accounts import ALL_SITES, Accounts, Role
 
+pytestmark = pytest.mark.servers
+
 
 @pytest.fixture
 def running(

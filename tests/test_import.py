@@ -873,7 +873,7 @@ def test_a_bug_while_reading_rows_is_still_one_line(
         raise RuntimeError("surprise")
 
     monkeypatch.setattr(
-        cli, "read_import", lambda *args, **kwargs: ImportFile("a form", (), 2, rows())
+        cli.imports, "read_import", lambda *args, **kwargs: ImportFile("a form", (), 2, rows())
     )
     export = tmp_path / "x.csv"
     export.write_text("anything")

@@ -362,7 +362,7 @@ def ingest(mosquitto: MosquittoServer, tmp_path: Path, accounts: Accounts) -> It
         env={
             "VENTWATCH_BROKER_URL": mosquitto.url,
             "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
-            "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+            "VENTWATCH_STATE_DB": str(accounts.path),
         },
     )
     store = DuckDBStore(tmp_path / "s.duckdb")

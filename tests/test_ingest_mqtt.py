@@ -210,7 +210,7 @@ def ingest_on(broker: MosquittoServer, tmp_path: Path, share: str | None) -> Ing
     env = {
         "VENTWATCH_BROKER_URL": broker.url,
         "VENTWATCH_SPOOL_DIR": str(tmp_path / "spool"),
-        "VENTWATCH_ACCOUNTS_DB": str(tmp_path / "ingest-accounts.sqlite"),
+        "VENTWATCH_STATE_DB": str(tmp_path / "ingest-accounts.sqlite"),
     }
     store = DuckDBStore(tmp_path / "takeover.duckdb")
     return Ingest(site, resolve(site, None, env), store, threading.Event(), share, CLIENT_ID)
@@ -227,6 +227,7 @@ def session_of(ingest: Ingest) -> dict[str, Any]:
     return ingest.stats()["mqtt_session"]  # type: ignore[return-value]
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("share", "clean"),
     [(None, False), (None, True), ("g", False)],
@@ -300,6 +301,7 @@ def test_a_client_reusing_our_id_raises_the_flag_on_the_panel_api_and_metrics(
         broker.stop()
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("share", [None, "g"], ids=["3.1.1", "5-shared"])
 def test_a_broker_restart_with_persistence_is_no_takeover(
     tmp_path: Path, share: str | None

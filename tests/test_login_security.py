@@ -109,7 +109,7 @@ def test_run_refuses_to_start_with_a_wrong_proxy(
     import sys
 
     monkeypatch.setenv("VENTWATCH_TRUSTED_PROXIES", "127.0.0.1,gateway")
-    monkeypatch.setenv("VENTWATCH_ACCOUNTS_DB", str(tmp_path / "a.sqlite"))
+    monkeypatch.setenv("VENTWATCH_STATE_DB", str(tmp_path / "a.sqlite"))
     out = subprocess.run(
         [sys.executable, "-m", "ventwatch", "run", "--config", str(example_site_path)],
         capture_output=True,
@@ -182,6 +182,7 @@ def test_a_trusted_proxy_names_the_client_that_is_throttled(
 # -- the throttle ----------------------------------------------------------------------------
 
 
+@pytest.mark.servers
 def test_concurrent_wrong_passwords_are_checked_at_most_the_limit(
     accounts: Accounts, store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -438,6 +439,7 @@ def _open_stream(base: str, cookies: httpx.Cookies) -> tuple[threading.Thread, l
     return thread, ended
 
 
+@pytest.mark.servers
 def test_a_live_stream_ends_when_its_session_signs_out(
     accounts: Accounts, store: DuckDBStore
 ) -> None:
@@ -453,6 +455,7 @@ def test_a_live_stream_ends_when_its_session_signs_out(
         assert ended[0] - signed_out < 3
 
 
+@pytest.mark.servers
 def test_a_live_stream_ends_when_another_process_removes_its_user(
     accounts: Accounts, store: DuckDBStore
 ) -> None:

@@ -35,6 +35,8 @@ from tests.conftest import (
 )
 from ventwatch.accounts import ALL_SITES, Accounts, Role
 
+pytestmark = pytest.mark.servers
+
 RUN = [sys.executable, "-m", "ventwatch", "run"]
 INGEST = [sys.executable, "-m", "ventwatch", "ingest"]
 # The Tasmota sensors of the example site.
@@ -124,7 +126,7 @@ class Ventwatch:
             "VENTWATCH_BROKER_URL": broker,
             "VENTWATCH_STORE_URL": store,
             "VENTWATCH_SPOOL_DIR": str(folder / "spool"),
-            "VENTWATCH_ACCOUNTS_DB": str(folder / "accounts.sqlite"),
+            "VENTWATCH_STATE_DB": str(folder / "accounts.sqlite"),
         }
         accounts = Accounts(folder / "accounts.sqlite")
         accounts.add_user("admin", Role.ADMIN, PASSWORD, [ALL_SITES])
@@ -281,7 +283,7 @@ def test_two_ingest_processes_share_the_load(
     database = url.rsplit("/", 1)[1]
     env = {**os.environ, "VENTWATCH_BROKER_URL": broker.url, "VENTWATCH_STORE_URL": url}
     env["VENTWATCH_SPOOL_DIR"] = str(tmp_path / "spool")
-    env["VENTWATCH_ACCOUNTS_DB"] = str(tmp_path / "accounts.sqlite")  # sensor assignments
+    env["VENTWATCH_STATE_DB"] = str(tmp_path / "accounts.sqlite")  # sensor assignments
     logs = {name: tmp_path / f"ingest-{name}.log" for name in ("a", "b")}
     processes = {}
     for name, log_path in logs.items():

@@ -49,7 +49,7 @@ rooms:
   - {name: Field Room, ventilation: natural, report_interval_minutes: 15}
   - name: Boarding
     occupied_hours: {start: "00:00", end: "06:00"}
-accounts: {database: accounts.sqlite}
+state: {database: accounts.sqlite}
 """
 ROOMS = ("Lab", "Hall", "Field Room", "Boarding")
 CADENCES_S = (60.0, 59.5, 60.5, 120.0, 300.0, 600.0)  # the Field Room reports every 900 s

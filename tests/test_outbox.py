@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HttpReceiver, free_port
-from ventwatch.alerts.channels import Channels
-from ventwatch.alerts.notices import Notice
-from ventwatch.alerts.outbox import Delivery, Outbox
 from ventwatch.config import Recipient, Subscription
+from ventwatch.notify.channels import Channels
+from ventwatch.notify.notices import Notice
+from ventwatch.notify.outbox import Delivery, Outbox
 from ventwatch.settings import SmtpSettings
 
 T0 = datetime(2025, 3, 3, 10, 15, tzinfo=UTC)

@@ -179,6 +179,7 @@ def is_pdf(answer: httpx.Response) -> bool:
 # -- the tests --------------------------------------------------------------------------------
 
 
+@pytest.mark.servers
 def test_sixteen_staff_exporting_at_once_share_one_browser(served: Served) -> None:
     watch = Watch()
     watcher = threading.Thread(target=watch.run)
@@ -230,6 +231,7 @@ def test_sixteen_staff_exporting_at_once_share_one_browser(served: Served) -> No
     assert printer.launches == 1
 
 
+@pytest.mark.servers
 def test_beyond_the_line_is_refused_before_any_work(served: Served) -> None:
     printer = shared_printer()
     places = [printer.admit() for _ in range(PAGES + QUEUE)]  # every place taken
@@ -268,6 +270,7 @@ def test_an_allowance_comes_back_after_a_minute() -> None:
     assert limit.take("a") == 0.0
 
 
+@pytest.mark.servers
 def test_a_crashed_browser_is_started_again(served: Served) -> None:
     assert is_pdf(export(served, "staff0"))
     [browser] = browsers(our_chromium())
@@ -279,6 +282,7 @@ def test_a_crashed_browser_is_started_again(served: Served) -> None:
     assert len(browsers(our_chromium())) == 1
 
 
+@pytest.mark.servers
 def test_the_browser_is_closed_at_shutdown(served: Served) -> None:
     assert is_pdf(export(served, "staff0"))
     assert len(browsers(our_chromium())) == 1

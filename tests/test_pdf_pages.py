@@ -72,7 +72,9 @@ def summary_pages(pdf: bytes) -> list[list[str]]:
 # 15 rooms ran the summary's table 11 lines onto a second page, 45 rooms 9 lines onto a
 # third, each then left nearly blank by a page break before the guidance.
 @pytest.mark.parametrize("rooms", [5, 15, 45])
-@pytest.mark.parametrize("printer", ["chromium", "weasyprint"])
+@pytest.mark.parametrize(
+    "printer", [pytest.param("chromium", marks=pytest.mark.servers), "weasyprint"]
+)
 def test_no_page_of_the_summary_is_nearly_blank(report: Report, rooms: int, printer: str) -> None:
     bigger = with_rooms(report, rooms)
     pages = summary_pages(render_pdf(bigger, use=printer))  # type: ignore[arg-type]

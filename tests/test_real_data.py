@@ -113,7 +113,7 @@ def site_file(folder: Path, declared: bool) -> Path:
         'occupied_hours: {start: "08:00", end: "18:00"}\n'
         f"rooms: [{{name: Office{interval}}}]\n"
         'store: {url: "duckdb:///./store.duckdb"}\n'
-        "accounts: {database: accounts.sqlite}\n"
+        "state: {database: accounts.sqlite}\n"
     )
     return path
 

@@ -521,7 +521,7 @@ class Rig:
 
     def open(self) -> Alerting:
         env = {
-            "VENTWATCH_ACCOUNTS_DB": str(self.tmp / "accounts.sqlite"),
+            "VENTWATCH_STATE_DB": str(self.tmp / "accounts.sqlite"),
             "VENTWATCH_SMTP_URL": f"smtp://127.0.0.1:{self.smtp.port}?from=vw@example.org",
         }
         return Alerting(self.site, resolve(self.site, None, env=env), self.store, PROFILE)

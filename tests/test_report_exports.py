@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday of W48: "last week"
 def app(tmp_path: Path, accounts: Accounts) -> FastAPI:
     _, site = seed(tmp_path)
     store = DuckDBStore(tmp_path / "store.duckdb")
-    settings = resolve(site, None, env={"VENTWATCH_ACCOUNTS_DB": str(accounts.path)})
+    settings = resolve(site, None, env={"VENTWATCH_STATE_DB": str(accounts.path)})
     alerting = Alerting(site, settings, store, load_profile("joint-union"), clock=lambda: NOW)
     return create_app(site, store, accounts=accounts, clock=lambda: NOW, alerting=alerting)
 

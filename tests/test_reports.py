@@ -621,7 +621,9 @@ def test_html_shows_the_figures(seeded: Seeded) -> None:
         assert expected in text, expected
 
 
-@pytest.fixture(scope="module", params=["chromium", "weasyprint"])
+@pytest.fixture(
+    scope="module", params=[pytest.param("chromium", marks=pytest.mark.servers), "weasyprint"]
+)
 def pdf(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory, request) -> Path:  # type: ignore[no-untyped-def]
     """The PDF from each printer (Chromium where installed, WeasyPrint otherwise)."""
     path = tmp_path_factory.mktemp("pdf") / "report.pdf"

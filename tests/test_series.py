@@ -6,7 +6,6 @@ minute."""
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -27,7 +26,6 @@ from ventwatch.analysis.series import (
     minute_means,
     site_series,
 )
-from ventwatch.clock import SiteClock
 from ventwatch.config import SiteConfig
 from ventwatch.readings import stands_at
 
@@ -229,16 +227,15 @@ def test_alert_holds_exactly_where_the_analysis_has_a_long_enough_run(
     co2_rules = [r for r in rules["A"] if r.kind == "co2_above"]
     # The analysis of the whole morning: its episodes above each rule's figure.
     analysed = analyse_site(minutes, cfg, PROFILE, MONDAY, MONDAY).rooms[0].co2
-    clock = SiteClock()
     for minute in pd.date_range(NINE, NINE + timedelta(hours=3), freq="min", inclusive="left"):
         # The monitor's tick at half past the minute, from the store's minutes of its span
         # (read, as `read_minutes` reads them, from one hold earlier).
         now = minute.to_pydatetime() + timedelta(seconds=30)
-        start, end = streaming_span(rules, now, clock)
+        start, end = streaming_span(rules, now)
         read = (minutes["minute"] >= start - lead(cfg, PROFILE)) & (minutes["minute"] < end)
         seen = {
             rule.id: observation
-            for _, rule, observation in observations(minutes[read], cfg, PROFILE, rules, now, clock)
+            for _, rule, observation in observations(minutes[read], cfg, PROFILE, rules, now)
         }
         occupied = not (time(10, 30) <= minute.time() < time(10, 45))
         for rule in co2_rules:
@@ -253,12 +250,14 @@ def test_alert_holds_exactly_where_the_analysis_has_a_long_enough_run(
                 assert seen[rule.id].since == run.start
 
 
-def test_the_hold_divides_by_the_demo_speed() -> None:
-    clock = SiteClock(NINE, NINE, scale=10.0)
+def test_the_site_series_holds_a_reading_for_the_room_s_hold_then_has_a_gap() -> None:
     frame = minute_means(readings([NINE], [900.0]))
-    series = site_series(frame, site(), PROFILE, NINE, NINE + timedelta(minutes=5), clock=clock)
-    assert series.rooms[0].hold == math.ceil(10 / 10)
-    assert np.isnan(series.rooms[0].values["co2_ppm"][1:]).all()
+    series = site_series(frame, site(), PROFILE, NINE, NINE + timedelta(minutes=15))
+    [room] = series.rooms
+    assert room.hold == hold_for(PROFILE) == 10
+    assert (room.values["co2_ppm"][:10] == 900.0).all()
+    assert np.isnan(room.values["co2_ppm"][10:]).all()
+    assert room.occupied.all()  # every minute of the range is in lessons: none is masked
 
 
 def test_a_slow_sensor_s_held_readings_are_not_a_frozen_sensor() -> None:

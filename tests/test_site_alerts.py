@@ -30,20 +30,22 @@ from tests.conftest import (
     ventwatch_run,
 )
 from ventwatch.accounts import Accounts, Role
-from ventwatch.alerts.channels import Channels
-from ventwatch.alerts.notices import Notice
-from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.config import Recipient, SiteConfig, site_slug
+from ventwatch.notify.channels import Channels
+from ventwatch.notify.notices import Notice
+from ventwatch.notify.outbox import Outbox
 from ventwatch.readings import Reading
-from ventwatch.service import Service, in_site_list, site_list
 from ventwatch.settings import parse_smtp_url, resolve
 from ventwatch.store.duckdb import DuckDBStore
+from ventwatch.wiring.service import Service, in_site_list, site_list
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # London is on UTC in November
 NORTH, SOUTH = "North School", "South School"
 # The address each site's relay refuses for good: a failed delivery of that site.
 REFUSED = "gone@south.example"
+
+pytestmark = pytest.mark.servers  # every test has its SMTP relays, some a broker too
 
 
 @pytest.fixture
@@ -116,7 +118,7 @@ def trust(tmp_path: Path, accounts: Accounts, relays: dict[str, SmtpServer]) -> 
     for name in (NORTH, SOUTH):
         site = SiteConfig.model_validate(site_document(name, relays[name]))
         env = {
-            "VENTWATCH_ACCOUNTS_DB": str(accounts.path),
+            "VENTWATCH_STATE_DB": str(accounts.path),
             "VENTWATCH_SPOOL_DIR": str(tmp_path / f"{site_slug(name)}-spool"),
         }
         settings = in_site_list(site, resolve(site, None, env=env))

@@ -28,9 +28,9 @@ from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.routes import live
 from ventwatch.dashboard.sites import mount_point
 from ventwatch.readings import Reading
-from ventwatch.service import in_site_list, several_sites_problems
 from ventwatch.settings import resolve
 from ventwatch.store.duckdb import DuckDBStore
+from ventwatch.wiring.service import in_site_list, several_sites_problems
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
 NORTH = SiteConfig.model_validate(
@@ -260,7 +260,7 @@ def test_sites_that_would_share_files_are_refused_by_name(tmp_path: Path) -> Non
     assert any("have the same spool folder" in p for p in problems)
     assert not any("accounts" in p for p in problems)  # sharing the accounts is the point
 
-    shared = {"VENTWATCH_ACCOUNTS_DB": str(tmp_path / "accounts.sqlite")}
+    shared = {"VENTWATCH_STATE_DB": str(tmp_path / "accounts.sqlite")}
     apart = [
         settings_of(replace_store(NORTH, "north"), "n", **shared),
         settings_of(replace_store(SOUTH, "south"), "s", **shared),

@@ -37,7 +37,7 @@ def reading(minute: int, room: str = "Room 1", sensor: str = "s1", **values: flo
     return Reading(T0 + timedelta(minutes=minute), "Site", room, sensor, "tasmota", **values)
 
 
-@pytest.fixture(params=["duckdb", "influxdb"])
+@pytest.fixture(params=["duckdb", pytest.param("influxdb", marks=pytest.mark.servers)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "duckdb":
         return f"duckdb://{tmp_path / 'store.duckdb'}"
@@ -366,6 +366,7 @@ def test_server_that_stops_answering_times_out() -> None:
         store.close()
 
 
+@pytest.mark.servers
 def test_server_restart_keeps_data_and_writes_resume(tmp_path: Path) -> None:
     server = start_influxd(tmp_path / "influxd")
     try:
@@ -401,6 +402,7 @@ def test_field_type_conflict_is_rejected_with_the_servers_message(
     store.close()
 
 
+@pytest.mark.servers
 def test_credentials(tmp_path: Path) -> None:
     server = start_influxd(tmp_path / "influxd", auth=True)
     password = "s3cr@t/:%"

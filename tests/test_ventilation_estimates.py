@@ -363,7 +363,7 @@ rooms:
   - {name: A, capacity: 30, volume_m3: 180}
 sensors:
   - {family: tasmota, device: a1, room: A}
-accounts: {database: accounts.sqlite}
+state: {database: accounts.sqlite}
 """
 
 

@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import SmtpServer
 from tests.report_week import SITE_NAME, seed
-from ventwatch.alerts.channels import Channels
-from ventwatch.alerts.outbox import Outbox
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import ReportsConfig, SiteConfig, WeeklyReportEmail
+from ventwatch.notify.channels import Channels
+from ventwatch.notify.outbox import Outbox
 from ventwatch.reports.weekly_email import WeeklyEmail, scheduled_week
 from ventwatch.settings import parse_smtp_url
 from ventwatch.store.duckdb import DuckDBStore
@@ -110,8 +110,8 @@ def test_a_missed_run_is_sent_when_the_service_is_back_and_only_once(
     # A restart (new objects on the same file) does not send it again.
     again = WeeklyEmail(
         weekly.site, weekly.profile, weekly.store,
-        AlertRecords(weekly.accounts_db, weekly.site.site.name), weekly.outbox,
-        weekly.accounts_db, weekly.dashboard_url, clock=weekly.clock,
+        AlertRecords(weekly.state_db, weekly.site.site.name), weekly.outbox,
+        weekly.state_db, weekly.dashboard_url, clock=weekly.clock,
     )  # fmt: skip
     assert send(again, back + timedelta(hours=1)) is None
     smtp_server.wait_for(1)

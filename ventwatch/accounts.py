@@ -51,10 +51,10 @@ from ventwatch.sqlite_file import SqliteFile, column_names
 
 SESSION_LIFETIME = timedelta(hours=12)
 # How long this process trusts what it last read about a session or API token. Every request
-# carries one, and reading it from the file was a quarter of the dashboard's time under load
-# (bench/dashboard.py). Changes made here (logout, a new password, a removed user, a revoked
-# token) apply at once; changes made by another process (`ventwatch users remove`) within
-# this many seconds.
+# carries one, and reading it from the file was a large share of the dashboard's time under
+# load (bench/dashboard.py; the figures: docs/development.md#benchmarks). Changes made here
+# (logout, a new password, a removed user, a revoked token) apply at once; changes made by
+# another process (`ventwatch users remove`) within this many seconds.
 REMEMBER_S = 5.0
 REMEMBER_MAX = 10_000  # entries; a flood of distinct valid tokens cannot grow it past this
 MIN_PASSWORD_LENGTH = 10

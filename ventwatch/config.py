@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
@@ -449,8 +449,12 @@ class StoreSection(Strict):
     spool_max_mb: int = Field(default=512, ge=1)
 
 
-class AccountsSection(Strict):
-    # Users, sessions and API tokens (SQLite; relative: to the site file). Never in git.
+class StateSection(Strict):
+    # The state database: what the service keeps besides readings (users, sessions and API
+    # tokens, alerts and their actions, the outbox, sensor assignments, register edits,
+    # marks). SQLite; relative: to the site file. Never in git. The default keeps the file
+    # name from when the section was `accounts`, so an install that never set it keeps its
+    # state.
     database: str = "ventwatch-accounts.sqlite"
 
 
@@ -621,7 +625,10 @@ class SiteConfig(Strict):
     guidance: Guidance = Field(default_factory=Guidance)
     broker: Broker = Field(default_factory=Broker)
     store: StoreSection = Field(default_factory=StoreSection)
-    accounts: AccountsSection = Field(default_factory=AccountsSection)
+    state: StateSection = Field(default_factory=StateSection)
+    # `state`'s old name, still read: `settings.deprecated_names` says so at start and in
+    # check-config. A file gives one or the other (`_cross_checks`).
+    accounts: StateSection | None = None
     rooms: list[Room] = Field(min_length=1)
     sensors: list[SensorEntry] = Field(default_factory=list)
     decoders: Decoders = Field(default_factory=Decoders)
@@ -631,6 +638,11 @@ class SiteConfig(Strict):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+    @property
+    def state_database(self) -> str:
+        """The state database the file names, under `state` or its old name `accounts`."""
+        return self.state.database if self.accounts is None else self.accounts.database
 
     def room_of(self) -> dict[tuple[str, str], str]:
         """(family, device id) -> room name: the lookup ingest makes for every message. The
@@ -688,27 +700,15 @@ def _line_of(doc: Any, loc: tuple[Any, ...]) -> int:
     return line
 
 
-def _alert_rule_ids(profile_id: str) -> list[str] | None:
-    """The alert rules of a shipped profile, or None when there is no such profile."""
-    from ventwatch.analysis.profiles import UnknownProfileError, load_profile
-
-    try:
-        return [rule.id for rule in load_profile(profile_id).alerts.rules]
-    except UnknownProfileError:
-        return None
-
-
-def _profile_ids() -> list[str]:
-    from ventwatch.analysis.profiles import available_profiles
-
-    return available_profiles()
-
-
 def _cross_checks(
-    cfg: SiteConfig, families: Collection[str] | None
+    cfg: SiteConfig,
+    families: Collection[str] | None,
+    profiles: Mapping[str, Sequence[str]] | None,
 ) -> list[tuple[tuple[Any, ...], str]]:
     """Checks that span sections, which pydantic's per-field validation cannot see."""
     problems: list[tuple[tuple[Any, ...], str]] = []
+    if cfg.accounts is not None and "state" in cfg.model_fields_set:
+        problems.append((("accounts",), "`accounts` is the old name of `state`: give only `state`"))
     rooms: set[str] = set()
     room_names = list(dict.fromkeys(room.name for room in cfg.rooms))  # as the file lists them
     for i, room in enumerate(cfg.rooms):
@@ -733,12 +733,12 @@ def _cross_checks(
                         _unknown("building", name, buildings),
                     )
                 )
-    rule_ids = _alert_rule_ids(cfg.guidance.profile)
-    if rule_ids is None:
+    rule_ids = None if profiles is None else profiles.get(cfg.guidance.profile)
+    if profiles is not None and rule_ids is None:
         problems.append(
             (
                 ("guidance", "profile"),
-                _unknown("guidance profile", cfg.guidance.profile, _profile_ids(), "profiles"),
+                _unknown("guidance profile", cfg.guidance.profile, list(profiles), "profiles"),
             )
         )
     for i, override in enumerate(cfg.alerts.rules):
@@ -811,11 +811,17 @@ def _outdoor_checks(
     return problems
 
 
-def load_site(path: str | Path, families: Collection[str] | None = None) -> SiteConfig:
+def load_site(
+    path: str | Path,
+    families: Collection[str] | None = None,
+    profiles: Mapping[str, Sequence[str]] | None = None,
+) -> SiteConfig:
     """Read and validate a site file; raise SiteConfigError naming every problem and its line.
 
-    `families` are the decoder families ingest knows; the core package does not import the
-    ingest stage (data flows one way), so the caller that has the registry passes its names.
+    `families` are the decoder families ingest knows, and `profiles` the guidance profiles
+    analysis ships (each id with its alert rule ids). The core package imports no stage (data
+    flows one way: tests/test_import_order.py), so the caller that has the registries passes
+    their names; a check whose names are not given is left out.
     """
     path = Path(path)
     try:
@@ -840,7 +846,7 @@ def load_site(path: str | Path, families: Collection[str] | None = None) -> Site
             for found in plain_findings(SiteConfig, exc.errors())
         ]
         raise SiteConfigError(path, problems) from None
-    cross = _cross_checks(cfg, families)
+    cross = _cross_checks(cfg, families, profiles)
     if cross:
         raise SiteConfigError(
             path, [ConfigProblem(_line_of(doc, loc), dotted(loc), msg) for loc, msg in cross]

@@ -7,9 +7,14 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_STORE_URL    | duckdb:///path/to/file.duckdb          | the site file's       |
 | VENTWATCH_HTTP         | host:port                              | 127.0.0.1:8000        |
 | VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
-| VENTWATCH_ACCOUNTS_DB  | a file (SQLite)                        | the site file's       |
+| VENTWATCH_STATE_DB     | a file (SQLite)                        | the site file's       |
 | VENTWATCH_SMTP_URL     | smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1] | alerts.smtp |
 | VENTWATCH_TRUSTED_PROXIES | IPs and CIDR networks, comma-separated: 10.0.0.5,10.1.0.0/16 | none |
+
+VENTWATCH_STATE_DB is the state database: users, sessions, alerts, the outbox, marks. Its
+old name, VENTWATCH_ACCOUNTS_DB, is still read, as is the site file's old `accounts` section
+for `state`; `deprecated_names` says which are in use, logged once at start and printed by
+`check-config`.
 
 Broker credentials may also come from the variables the site file names (`username_env`,
 `password_env`); a user and password inside VENTWATCH_BROKER_URL win.
@@ -23,6 +28,7 @@ no one is believed, not even 127.0.0.1 (uvicorn's default).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +37,12 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ventwatch.config import SiteConfig
+
+log = logging.getLogger(__name__)
+
+# The notes `resolve` has logged: each once per process, however many commands, sites or
+# tests resolve settings.
+_noted: set[str] = set()
 
 
 class SettingsError(ValueError):
@@ -82,7 +94,8 @@ class Settings:
     http: HTTPAddress
     spool_dir: Path
     spool_max_bytes: int
-    accounts_db: Path
+    # The state database (SQLite): everything kept besides readings.
+    state_db: Path
     smtp: SmtpSettings | None = None
     dashboard_url: str = "http://127.0.0.1:8000"
     # Reverse proxies whose forwarded headers name the client (VENTWATCH_TRUSTED_PROXIES).
@@ -207,14 +220,51 @@ def _client_slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
+def deprecated_names(
+    site: SiteConfig, env: Mapping[str, str], site_file: Path | None = None
+) -> list[str]:
+    """A note per old setting name in use, saying its new name: each still works, and an
+    operator should hear so before a release stops reading it."""
+    notes = []
+    if site.accounts is not None:
+        where = f"{site_file}: " if site_file else ""
+        notes.append(
+            f"{where}the `accounts` section is now `state` (state: {{database: ...}}): the old"
+            " name still works for now; rename it"
+        )
+    if "VENTWATCH_ACCOUNTS_DB" in env:
+        notes.append(
+            "VENTWATCH_ACCOUNTS_DB is ignored: VENTWATCH_STATE_DB, its new name, is set too;"
+            " unset the old one"
+            if "VENTWATCH_STATE_DB" in env
+            else "VENTWATCH_ACCOUNTS_DB is now VENTWATCH_STATE_DB: the old name still works"
+            " for now; rename it"
+        )
+    return notes
+
+
+def _state_db(site: SiteConfig, site_file: Path | None, env: Mapping[str, str]) -> Path:
+    """VENTWATCH_STATE_DB, else its old name VENTWATCH_ACCOUNTS_DB, else the site file's
+    (relative to the file)."""
+    for name in ("VENTWATCH_STATE_DB", "VENTWATCH_ACCOUNTS_DB"):
+        if name in env:
+            return Path(env[name])
+    return (site_file.parent if site_file else Path.cwd()) / site.state_database
+
+
 def resolve(
     site: SiteConfig,
     site_file: Path | None,
     env: Mapping[str, str] | None = None,
     port: int | None = None,
 ) -> Settings:
-    """The settings in force: the site file, then the environment, then command-line flags."""
+    """The settings in force: the site file, then the environment, then command-line flags.
+    An old setting name in use is logged once (`deprecated_names`)."""
     env = os.environ if env is None else env
+    for note in deprecated_names(site, env, site_file):
+        if note not in _noted:
+            _noted.add(note)
+            log.warning("%s", note)
     broker_origin = "VENTWATCH_BROKER_URL" if "VENTWATCH_BROKER_URL" in env else "broker.url"
     broker = parse_broker_url(env.get("VENTWATCH_BROKER_URL", site.broker.url), broker_origin)
     if broker.username is None and site.broker.username_env:
@@ -244,11 +294,7 @@ def resolve(
             else (site_file.parent if site_file else Path.cwd()) / site.store.spool
         ),
         spool_max_bytes=site.store.spool_max_mb * 1024 * 1024,
-        accounts_db=(
-            Path(env["VENTWATCH_ACCOUNTS_DB"])
-            if "VENTWATCH_ACCOUNTS_DB" in env
-            else (site_file.parent if site_file else Path.cwd()) / site.accounts.database
-        ),
+        state_db=_state_db(site, site_file, env),
         smtp=_smtp(site, env),
         dashboard_url=(site.alerts.dashboard_url or f"http://{http.host}:{http.port}").rstrip("/"),
         trusted_proxies=parse_trusted_proxies(env.get("VENTWATCH_TRUSTED_PROXIES", "")),

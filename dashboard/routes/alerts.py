@@ -40,12 +40,11 @@ from ventwatch.alerts.actions import (
 )
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert, worse
-from ventwatch.alerts.messages import UNITS, confirmation_notice, document, test_notice
-from ventwatch.alerts.monitor import school_days_after
+from ventwatch.alerts.messages import confirmation_notice, document, test_notice
 from ventwatch.alerts.records import ActionRecord, AuditEntry, ConfirmationError, WorkflowError
 from ventwatch.alerts.reviews import reminders_due
-from ventwatch.alerts.rules import attribution_of, describe
-from ventwatch.analysis.occupancy import Schedule
+from ventwatch.alerts.rules import UNITS, attribution_of, describe
+from ventwatch.analysis.occupancy import Schedule, school_days_after
 from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Attribution, Profile, Source
 from ventwatch.config import Recipient, SiteConfig, Subscription
 from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
@@ -369,7 +368,7 @@ def alerts_page(
 ) -> HTMLResponse:
     view = AlertView(alerting, now)
     # What needs attention now first: active before recovered, urgent first, oldest first.
-    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+    rank: dict[str, int] = {severity: i for i, severity in enumerate(SEVERITIES)}
     unclosed = sorted(
         alerting.records.alerts(unclosed=True),
         key=lambda a: (a.condition != "active", rank.get(a.severity, len(rank)), a.opened_at),

@@ -36,7 +36,8 @@ Text = Annotated[str, Form(max_length=400)]
 
 
 def _edits(request: Request) -> RegisterEdits:
-    return request.app.state.register
+    edits: RegisterEdits = request.app.state.register
+    return edits
 
 
 def _page(

@@ -112,9 +112,9 @@ def export(
     period = _period(week, store, site, now)
     rooms = _rooms([r.name for r in site.rooms], room)
     _within_rate(request, user)
-    accounts_db = request.app.state.accounts.path
+    state_db = request.app.state.accounts.path
     actions = [
-        a for a in logged_actions(accounts_db, site.site.name) if rooms is None or a.room in rooms
+        a for a in logged_actions(state_db, site.site.name) if rooms is None or a.room in rooms
     ]
     chosen = FORMATS[format]
     with _place_for_printing(format == "pdf"):

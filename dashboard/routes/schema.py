@@ -15,4 +15,5 @@ router = APIRouter(prefix="/api", tags=["api"])
 @router.get("/openapi.json", dependencies=[Depends(EVERYONE)], include_in_schema=False)
 def openapi(request: Request) -> dict[str, Any]:
     """The API's OpenAPI schema, for signed-in users and token holders."""
-    return request.app.openapi()
+    schema: dict[str, Any] = request.app.openapi()
+    return schema

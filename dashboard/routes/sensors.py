@@ -36,7 +36,8 @@ QUANTITY_LABELS = {
 
 
 def get_assignments(request: Request) -> Assignments:
-    return request.app.state.assignments
+    assignments: Assignments = request.app.state.assignments
+    return assignments
 
 
 AssignmentsDep = Annotated[Assignments, Depends(get_assignments)]

@@ -35,7 +35,8 @@ STATE_STYLE = {"to_come": ("…", "To come"), "not_in_use": ("–", "Not in use"
 
 
 def get_week_cache(request: Request) -> WeekCache:
-    return request.app.state.week
+    week: WeekCache = request.app.state.week
+    return week
 
 
 WeekCacheDep = Annotated[WeekCache, Depends(get_week_cache)]

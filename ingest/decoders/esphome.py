@@ -12,7 +12,13 @@ ESPHome's Wi-Fi signal sensor (device class `signal_strength`, or an object id s
 
 from __future__ import annotations
 
-from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
+from ventwatch.ingest.decoders.types import (
+    DecodeContext,
+    Decoded,
+    DecodeError,
+    Decoder,
+    is_presence,
+)
 from ventwatch.ingest.decoders.units import convert, quantity_of
 from ventwatch.ingest.decoders.values import checked, json_object, plain_number, signal
 
@@ -85,7 +91,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         return _discovery(payload)
     if parts[-1] == "status":
         state = payload.decode("utf-8", "replace").strip()
-        if state not in ("online", "offline"):
+        if not is_presence(state):
             raise DecodeError(f"status {state[:40]!r} is neither online nor offline")
         return Decoded(presence=(parts[0], state))
     node, object_id = "/".join(parts[:-3]), parts[-2]

@@ -146,8 +146,9 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     device = ids.get("device_id") if isinstance(ids, dict) else None
     if not isinstance(device, str) or not device:
         device = topic.split("/")[3]
-    uplink = data.get("uplink_message")
-    decoded = uplink.get("decoded_payload") if isinstance(uplink, dict) else None
+    found = data.get("uplink_message")
+    uplink: dict[str, Any] = found if isinstance(found, dict) else {}
+    decoded = uplink.get("decoded_payload")
     if not isinstance(decoded, dict):
         raise DecodeError("uplink has no decoded_payload (payload formatter missing or failed)")
     readings, left_out = _history(device, decoded.get("history"))

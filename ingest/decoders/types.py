@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeGuard
 from zoneinfo import ZoneInfo
 
 
@@ -97,6 +97,16 @@ class Signal:
         check_readable(self.device, "device id")
 
 
+# What a status or availability message says of a device.
+Presence = Literal["online", "offline"]
+
+
+def is_presence(state: object) -> TypeGuard[Presence]:
+    """Whether a status or availability message's state is one of the two words (and, for the
+    type checker, which type it has from then on)."""
+    return state in ("online", "offline")
+
+
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """A decoded message: readings, a presence change (LWT / availability), metadata, and
@@ -111,7 +121,7 @@ class Decoded:
     """
 
     readings: list[DecodedReading] = field(default_factory=list)
-    presence: tuple[str, Literal["online", "offline"]] | None = None
+    presence: tuple[str, Presence] | None = None
     learned: tuple[str, dict[str, str]] | None = None
     # Per message, not per reading: some firmware sends it in a message of its own (ESPHome's
     # Wi-Fi signal sensor), others beside the reading (Zigbee2MQTT's linkquality).

@@ -32,7 +32,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ventwatch.ingest.decoders.types import DecodeContext, Decoded, DecodeError, Decoder
+from ventwatch.ingest.decoders.types import (
+    DecodeContext,
+    Decoded,
+    DecodeError,
+    Decoder,
+    is_presence,
+)
 from ventwatch.ingest.decoders.values import (
     carried,
     checked,
@@ -85,7 +91,7 @@ def _availability(device: str, payload: bytes) -> Decoded:
     if not text:
         return Decoded()  # a renamed device's old retained availability, cleared
     state = json_object(payload).get("state") if text.startswith("{") else text
-    if state not in ("online", "offline"):
+    if not is_presence(state):
         raise DecodeError(f"availability {str(state)[:40]!r} is neither online nor offline")
     return Decoded(presence=(device, state))
 

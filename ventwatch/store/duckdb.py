@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -157,7 +157,8 @@ class DuckDBStore:
                 ).fetchall()
                 rooms = [row[0] for row in found]
             names = list(rooms)
-            columns = self._con.execute(
+            # Typed as arrays or Categoricals; with no ENUM column, all are arrays.
+            columns: dict[str, Any] = self._con.execute(
                 """
                 WITH k AS (SELECT unnest(?::VARCHAR[]) AS room, unnest(range(?)) AS code)
                 SELECT k.code, epoch_us(r.time) // 60000000 AS minute,
@@ -171,7 +172,7 @@ class DuckDBStore:
             ).fetchnumpy()
         return pd.DataFrame(
             {
-                "room": pd.Categorical.from_codes(columns["code"], categories=names),
+                "room": pd.Categorical.from_codes(columns["code"], categories=pd.Index(names)),
                 "minute": pd.to_datetime(columns["minute"] * 60, unit="s", utc=True),
                 **{q: columns[q] for q in ("co2_ppm", "temperature_c", "humidity_pct")},
             }

@@ -278,7 +278,8 @@ class InfluxDBStore:
             raise StoreUnavailableError(f"{self._where} is not reachable: {exc}") from exc
         if response.status_code not in (200, 204):
             raise self._failure(response, "answer /ping")
-        return response.headers.get("X-Influxdb-Version", "unknown")
+        version: str = response.headers.get("X-Influxdb-Version", "unknown")
+        return version
 
     def _prepare_database(self) -> None:
         """CREATE DATABASE: a no-op on 1.x when it exists; refused for a 1.x user without
@@ -580,7 +581,7 @@ class InfluxDBStore:
         return pd.DataFrame(
             {
                 "room": pd.Categorical.from_codes(
-                    np.asarray(codes, dtype="int64"), categories=names
+                    np.asarray(codes, dtype=np.int64), categories=pd.Index(names)
                 ),
                 "minute": pd.to_datetime(minute * 60, unit="s", utc=True),
                 **{q: np.asarray(collected[q], dtype="float64") for q in _MEANS},

@@ -7,7 +7,8 @@ and the dashboard reads through the same `Store` object.
 
 Several sites (a trust's, a local authority's) run as one `Service` each, side by side in one
 process: each keeps its own store, spool, broker session and alerts, and their dashboards are
-mounted in one site list (`dashboard.app.create_site_list`) over one accounts file.
+mounted in one site list (`dashboard.app.create_site_list`) over one state database (its
+accounts).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Service:
             other_sites=self.other_sites,
             clock=self.clock,
         )
-        self.accounts = self.shared_accounts or Accounts(self.settings.accounts_db)
+        self.accounts = self.shared_accounts or Accounts(self.settings.state_db)
         profile = load_profile(self.site.guidance.profile)
         self.alerting = Alerting(
             self.site,
@@ -82,7 +83,7 @@ class Service:
                 self.store,
                 self.alerting.records,
                 self.alerting.outbox,
-                self.settings.accounts_db,
+                self.settings.state_db,
                 self.settings.dashboard_url,
                 clock=self.alerting.clock,
             )
@@ -126,7 +127,7 @@ class Service:
 def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[FastAPI, list[Service]]:
     """One `Service` per site, over the first site's accounts file, and the site list that
     mounts their dashboards. `several_sites_problems` has checked that they can share."""
-    accounts = Accounts(sites[0][1].accounts_db)
+    accounts = Accounts(sites[0][1].state_db)
     named = [frozenset(site.room_of()) for site, _, _ in sites]
     services = [
         Service(
@@ -152,7 +153,7 @@ def in_site_list(site: SiteConfig, settings: Settings) -> Settings:
 
 def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -> list[str]:
     """What stops these sites running side by side in one process, each naming its files:
-    one accounts file for all (one login for every site), and no store, spool, broker
+    one state database for all (one login for every site), and no store, spool, broker
     session or dashboard address used by two."""
     problems = []
 
@@ -164,13 +165,13 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
                 problems.append(f"{seen[value]} and {path} have the same {what}")
             seen.setdefault(value, path)
 
-    accounts = {settings.accounts_db.resolve() for _, settings, _ in sites}
+    accounts = {settings.state_db.resolve() for _, settings, _ in sites}
     if len(accounts) > 1:
         problems.append(
-            "the sites name different accounts files ("
+            "the sites name different accounts files (state databases: "
             + ", ".join(str(a) for a in sorted(accounts))
-            + "): one login serves every site, so give them one (accounts.database or "
-            "VENTWATCH_ACCOUNTS_DB)"
+            + "): one login serves every site, so give them one (state.database or "
+            "VENTWATCH_STATE_DB)"
         )
     clash("site name as a URL", lambda _, site: site_slug(site.site.name))
     clash("store (set store.url in each file, not VENTWATCH_STORE_URL)", _store_key)

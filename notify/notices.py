@@ -32,8 +32,9 @@ class Notice:
     # The JSON document webhooks and MQTT receive: {"event": kind, "alert": {...}, ...}.
     data: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
-    # Its email thread (`alerts.threads`): a token naming the thread's root message, and
-    # whether this message is that root. Empty: a message of its own.
+    # Its email thread: a token naming the thread's root message (the sender chooses it;
+    # alerts make one per room's episode), and whether this message is that root. Empty: a
+    # message of its own.
     thread: str = ""
     opens_thread: bool = False
 

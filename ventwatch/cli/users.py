@@ -33,13 +33,15 @@ PasswordStdin = Annotated[
 
 
 def _accounts(config: Path) -> tuple[Accounts, str]:
+    from ventwatch.analysis.profiles import alert_rule_ids
+
     try:
-        site = load_site(config)
+        site = load_site(config, profiles=alert_rule_ids())
         settings = resolve(site, config)
     except (SiteConfigError, SettingsError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    return Accounts(settings.accounts_db), site.site.name
+    return Accounts(settings.state_db), site.site.name
 
 
 def _password(from_stdin: bool) -> str:

@@ -50,8 +50,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ventwatch.alerts.notices import Notice
 from ventwatch.config import Recipient
+from ventwatch.notify.notices import Notice
 from ventwatch.settings import BrokerURL, SmtpSettings
 
 SIGNATURE_PREFIX = "sha256="
@@ -95,8 +95,8 @@ def notice_to_email(notice: Notice, sender: str, to: str) -> EmailMessage:
     # The sender's domain, not the local host name: a Message-ID under the sender's domain
     # is what spam filters expect, and it costs no DNS lookup.
     domain = sender.rpartition("@")[2]
-    # A room's episode is one thread (`alerts.threads`): its first message is the root,
-    # every later one refers to it, so urgent and advisory read as one conversation.
+    # A thread's first message is the root and every later one refers to it: a room's
+    # episode (alerts) reads as one conversation, urgent and advisory alike.
     root = f"<ventwatch.{notice.thread}@{domain}>" if notice.thread else None
     opens = root is not None and notice.opens_thread
     message["Message-ID"] = root if opens else make_msgid(domain=domain)

@@ -15,6 +15,11 @@ another's recipients.
 Every time is passed in (`now`, `clock`): nothing here reads the wall clock, so tests move
 time instead of sleeping. Times are stored as ISO 8601 UTC text in one fixed form, so
 comparing the text compares the times.
+
+Delivery knows nothing of what it delivers: a row's `alert_id` (the table keeps its name,
+`alert_deliveries`, for the files already written) is only data, which the alerts page links
+from. No alert is imported here; only `_migrate`, once, reads an old file's alerts table to
+learn which site each of its rows was for.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ventwatch.alerts.channels import Channels, DeliveryError
-from ventwatch.alerts.notices import Notice
 from ventwatch.config import Recipient
+from ventwatch.notify.channels import Channels, DeliveryError
+from ventwatch.notify.notices import Notice
 from ventwatch.sqlite_file import SqliteFile, column_names
 
 log = logging.getLogger(__name__)
@@ -265,7 +270,7 @@ class Outbox:
     ) -> None:
         """Deliver what is due every `poll_s` seconds until `stop` is set: a thread's target.
         An error (the file locked too long, a disk full) is logged and the loop goes on, so
-        alerts keep going out once it clears."""
+        messages keep going out once it clears."""
         while not stop.is_set():
             try:
                 self.deliver_due(clock())

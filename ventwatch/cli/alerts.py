@@ -31,8 +31,10 @@ APPRISE_FROM_COMMAND_LINE = "VENTWATCH_ALERTS_TEST_APPRISE_URL"
 
 
 def _load(config: Path) -> tuple[SiteConfig, Settings]:
+    from ventwatch.analysis.profiles import alert_rule_ids
+
     try:
-        site = load_site(config)
+        site = load_site(config, profiles=alert_rule_ids())
         return site, resolve(site, config)
     except (SiteConfigError, SettingsError) as exc:
         typer.echo(str(exc), err=True)
@@ -68,8 +70,8 @@ def send_test(
 ) -> None:
     """Send a test message through each channel (every subscription and escalation contact
     of the site file), or only to --to."""
-    from ventwatch.alerts.channels import Channels, DeliveryError
     from ventwatch.alerts.messages import test_notice
+    from ventwatch.notify.channels import Channels, DeliveryError
 
     site, settings = _load(config)
     broker: BrokerURL | None = settings.broker
@@ -125,7 +127,7 @@ def list_(
         typer.echo("error: --format is table or json", err=True)
         raise typer.Exit(2)
     site, settings = _load(config)
-    records = AlertRecords(settings.accounts_db, site.site.name)
+    records = AlertRecords(settings.state_db, site.site.name)
     found = records.alerts(unclosed=not all_)
     if format_ == "json":
         rows = [

@@ -45,8 +45,10 @@ def _runtime(message: str) -> typer.Exit:
 
 
 def _load(config: Path) -> tuple[SiteConfig, Settings]:
+    from ventwatch.analysis.profiles import alert_rule_ids
+
     try:
-        site = load_site(config)
+        site = load_site(config, profiles=alert_rule_ids())
         return site, resolve(site, config)
     except SiteConfigError as exc:
         raise _runtime(str(exc)) from None
@@ -110,8 +112,8 @@ def report(
         profile = load_profile(site.guidance.profile)
     except UnknownProfileError as exc:
         raise _runtime(str(exc)) from None
-    actions = logged_actions(settings.accounts_db, site.site.name)
-    registers = room_registers(settings.accounts_db, site)
+    actions = logged_actions(settings.state_db, site.site.name)
+    registers = room_registers(settings.state_db, site)
     try:
         store = open_store(settings.store_url, settings.store_base)
     except StoreURLError as exc:
@@ -120,9 +122,9 @@ def report(
         raise _runtime(f"store {redact_url(settings.store_url)}: cannot open: {exc}") from None
     try:
         if format_ is ReportFormat.evidence:
-            exists = settings.accounts_db.exists()
-            records = AlertRecords(settings.accounts_db, site.site.name) if exists else None
-            register = RegisterEdits(settings.accounts_db, site.site.name) if exists else None
+            exists = settings.state_db.exists()
+            records = AlertRecords(settings.state_db, site.site.name) if exists else None
+            register = RegisterEdits(settings.state_db, site.site.name) if exists else None
             inputs = load_evidence(
                 store, site, profile, period, datetime.now(UTC), records, room or None, register
             )
