@@ -41,7 +41,13 @@ from ventwatch.alerts.actions import (
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.alerts.lifecycle import Alert, worse
 from ventwatch.alerts.messages import confirmation_notice, document, test_notice
-from ventwatch.alerts.records import ActionRecord, AuditEntry, ConfirmationError, WorkflowError
+from ventwatch.alerts.records import (
+    ActionRecord,
+    AuditEntry,
+    ConfirmationError,
+    StoredSubscription,
+    WorkflowError,
+)
 from ventwatch.alerts.reviews import reminders_due
 from ventwatch.alerts.rules import UNITS, attribution_of, describe
 from ventwatch.analysis.occupancy import Schedule, school_days_after
@@ -626,6 +632,21 @@ def confirm(
     return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
 
+def _owned_subscription(
+    alerting: Alerting, subscription_id: int, user: User, verb: str
+) -> StoredSubscription:
+    """A dashboard subscription the user may act on: their own, or any for an admin."""
+    found = next((s for s in alerting.records.subscriptions() if s.id == subscription_id), None)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
+    if found.owner != user.name and user.role != Role.ADMIN:
+        raise HTTPException(
+            status_code=403,
+            detail=f"this subscription is {found.owner}'s: they or an admin may {verb} it",
+        )
+    return found
+
+
 @router.post("/alerts/subscriptions/{subscription_id}/delete", tags=["pages"])
 def unsubscribe(
     user: AlertUserDep,
@@ -636,14 +657,7 @@ def unsubscribe(
     subscription_id: RowId,
 ) -> RedirectResponse:
     """Remove a dashboard subscription: one's own, or any for an admin."""
-    found = next((s for s in alerting.records.subscriptions() if s.id == subscription_id), None)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
-    if found.owner != user.name and user.role != Role.ADMIN:
-        raise HTTPException(
-            status_code=403,
-            detail=f"this subscription is {found.owner}'s: they or an admin may remove it",
-        )
+    _owned_subscription(alerting, subscription_id, user, "remove")
     alerting.records.unsubscribe(subscription_id, user.name, now)
     return RedirectResponse(f"{base}/alerts/subscriptions", status_code=303)
 
@@ -700,14 +714,7 @@ def send_test_to_subscription(
 ) -> RedirectResponse:
     """A test message to one confirmed dashboard subscription, by its owner or an admin: an
     address that has not confirmed gets nothing but its confirmation link."""
-    found = next((s for s in alerting.records.subscriptions() if s.id == subscription_id), None)
-    if found is None:
-        raise HTTPException(status_code=404, detail=f"no subscription {subscription_id}")
-    if found.owner != user.name and user.role != Role.ADMIN:
-        raise HTTPException(
-            status_code=403,
-            detail=f"this subscription is {found.owner}'s: they or an admin may test it",
-        )
+    found = _owned_subscription(alerting, subscription_id, user, "test")
     if not found.confirmed:
         raise HTTPException(
             status_code=409, detail="its address has not confirmed it: nothing is sent there yet"
