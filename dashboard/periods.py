@@ -16,9 +16,7 @@ from ventwatch.dashboard.dates import day
 
 RangeKind = Literal["today", "week", "custom"]
 MAX_DAYS: Final = 92  # a school term: beyond that a chart says little and a request costs much
-# Far enough either way for any school's records; beyond, time zone arithmetic overflows.
-EARLIEST: Final = date(2000, 1, 1)
-LATEST: Final = date(2199, 12, 31)
+# The years handled (EARLIEST, LATEST) are `reports.period`'s, which parses weeks and ranges.
 
 
 class BadRangeError(ValueError):

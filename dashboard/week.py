@@ -14,7 +14,6 @@ keeps the result for the rest of the minute: a thousand rooms take seconds to ju
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,12 +34,13 @@ from ventwatch.analysis.occupancy import (
 from ventwatch.analysis.profiles import Profile
 from ventwatch.analysis.series import read_minutes, site_series
 from ventwatch.config import SiteConfig
-from ventwatch.dashboard.periods import EARLIEST, LATEST
 from ventwatch.dashboard.rooms import ProfileRef
+from ventwatch.reports import period
+from ventwatch.reports.period import BadPeriodError, week_monday, within_years
 from ventwatch.store import Store
 
-# ASCII digits only: `\d` would also take other scripts' digits, which int() accepts.
-WEEK_PATTERN: Final = r"^[0-9]{4}-W[0-9]{2}$"
+# The week a route's query takes, as an OpenAPI pattern: `reports.period`'s, anchored.
+WEEK_PATTERN: Final = f"^{period.WEEK_PATTERN.pattern}$"
 
 
 class BadWeekError(ValueError):
@@ -56,17 +56,13 @@ class IsoWeek:
     def parse(cls, text: str) -> IsoWeek:
         """'2026-W47' -> IsoWeek(2026, 47); anything else, a week the year lacks (W53 of most
         years) or a week outside the dates the dashboard handles -> BadWeekError."""
-        if not re.fullmatch(WEEK_PATTERN, text):
-            raise BadWeekError("give the week as an ISO week, e.g. 2026-W47")
-        year, week = int(text[:4]), int(text[6:])
         try:
-            found = cls(year, week)
-            monday = found.monday
-        except ValueError as exc:
-            raise BadWeekError(f"{year} has no ISO week {week}") from exc
-        if monday < EARLIEST or found.sunday > LATEST:
-            raise BadWeekError(f"weeks from {EARLIEST.year} to {LATEST.year} only")
-        return found
+            monday = week_monday(text)
+        except BadPeriodError as exc:
+            raise BadWeekError(str(exc)) from exc
+        if not within_years(monday, monday + timedelta(days=6)):
+            raise BadWeekError(f"weeks from {period.EARLIEST.year} to {period.LATEST.year} only")
+        return cls.of(monday)
 
     @classmethod
     def of(cls, day: date) -> IsoWeek:
@@ -84,7 +80,7 @@ class IsoWeek:
     def shifted(self, weeks: int) -> IsoWeek | None:
         """The week `weeks` later (earlier if negative), or None outside the dates handled."""
         monday = self.monday + timedelta(weeks=weeks)
-        if monday < EARLIEST or monday + timedelta(days=6) > LATEST:
+        if not within_years(monday, monday + timedelta(days=6)):
             return None
         return IsoWeek.of(monday)
 

@@ -39,7 +39,7 @@ from ventwatch.alerts.actions import (
     effect_for,
 )
 from ventwatch.alerts.alerting import Alerting
-from ventwatch.alerts.lifecycle import Alert, worse
+from ventwatch.alerts.lifecycle import Alert
 from ventwatch.alerts.messages import confirmation_notice, document, test_notice
 from ventwatch.alerts.records import (
     ActionRecord,
@@ -49,9 +49,15 @@ from ventwatch.alerts.records import (
     WorkflowError,
 )
 from ventwatch.alerts.reviews import reminders_due
-from ventwatch.alerts.rules import UNITS, attribution_of, describe
-from ventwatch.analysis.occupancy import Schedule, school_days_after
-from ventwatch.analysis.profiles import SEVERITIES, AlertRule, Attribution, Profile, Source
+from ventwatch.alerts.rules import UNITS, attribution_of
+from ventwatch.alerts.standing import (
+    cited_source,
+    monitor_status,
+    rules_in_force,
+    school_days_open,
+    unresolved_rooms,
+)
+from ventwatch.analysis.profiles import SEVERITIES
 from ventwatch.config import Recipient, SiteConfig, Subscription
 from ventwatch.dashboard.auth import ALERT_ROLES, AccountsDep, AlertUserDep, CsrfChecked
 from ventwatch.dashboard.dates import moment
@@ -108,12 +114,7 @@ class AlertView:
 
     def age(self, alert: Alert) -> int:
         """School days the alert has been open (closed: until it was closed)."""
-        site = self.alerting.site
-        schedule = self.alerting.monitor.schedules.get(alert.room) or Schedule(
-            site.occupied_hours, site.calendar, site.tz
-        )
-        until = (alert.closed_at or self.now).astimezone(site.tz).date()
-        return school_days_after(alert.opened_at.astimezone(site.tz).date(), until, schedule)
+        return school_days_open(self.alerting, alert, self.now)
 
     def figure(self, alert: Alert, value: float | None) -> str:
         unit = UNITS.get(alert.rule_snapshot.get("kind", ""))
@@ -132,11 +133,6 @@ class AlertView:
         if alert.condition == "active":
             return f"active since {self.local(alert.active_since)}"
         return f"recovered {self.local(alert.recovered_at)}"
-
-
-def _source(profile: Profile, key: str | None) -> Source | None:
-    """The cited source, if the profile still has it (a rule may predate a profile change)."""
-    return next((s for s in profile.sources if s.key == key), None)
 
 
 def severity_style(severity: str) -> tuple[str, str]:
@@ -170,100 +166,15 @@ def episodes(active: list[Alert]) -> list[Episode]:
     return [Episode(group[0], group[1:]) for group in groups.values()]
 
 
-@dataclass(frozen=True)
-class UnresolvedRoom:
-    room: str
-    building: str | None
-    alerts: int
-    oldest_age: int  # school days
-    episodes: int  # occurrences over its unclosed alerts
-    actions: list[ActionRecord]  # everything recorded for the room, closed alerts' too
-    worst: str
-
-
-def unresolved_rooms(
-    alerting: Alerting, view: AlertView, unclosed: list[Alert]
-) -> list[UnresolvedRoom]:
-    """One row per room with unclosed alerts, the longest unresolved first."""
-    by_room: dict[str, list[Alert]] = {}
-    for alert in unclosed:
-        by_room.setdefault(alert.room, []).append(alert)
-    rows = []
-    for room, alerts in by_room.items():
-        # By rule kind: a cold room's lowest temperature and a hot room's highest are apart.
-        worst: dict[str, float] = {}
-        for alert in alerts:
-            kind = alert.rule_snapshot.get("kind", "")
-            value = worse(kind, worst.get(kind), alert.worst)
-            if kind in UNITS and value is not None:
-                worst[kind] = value
-        rows.append(
-            UnresolvedRoom(
-                room=room,
-                building=alerting.monitor.buildings.get(room),
-                alerts=len(alerts),
-                oldest_age=max(view.age(a) for a in alerts),
-                episodes=sum(a.occurrences for a in alerts),
-                actions=alerting.records.actions(room=room),
-                worst="; ".join(
-                    quantity(v, UNITS[kind], 1 if UNITS[kind] == "°C" else 0)
-                    for kind, v in sorted(worst.items())
-                )
-                or DASH,
-            )
+def worst_text(worst: dict[str, float]) -> str:
+    """An unresolved room's worst values, each quantity with its unit."""
+    return (
+        "; ".join(
+            quantity(v, UNITS[kind], 1 if UNITS[kind] == "°C" else 0)
+            for kind, v in sorted(worst.items())
         )
-    return sorted(rows, key=lambda r: (-r.oldest_age, r.room))
-
-
-@dataclass(frozen=True)
-class RuleInForce:
-    rule: AlertRule  # as the profile has it
-    source: Source | None
-    words: Attribution  # the source's part and ventwatch's
-    # (the rule as applied, its rooms (empty: every room), whether the site file changed it)
-    variants: list[tuple[str, list[str], bool]]
-    off_in: list[str]  # rooms where the site file switches it off
-
-
-def rules_in_force(alerting: Alerting) -> list[RuleInForce]:
-    monitor = alerting.monitor
-    rooms = [room.name for room in alerting.site.rooms]
-    out = []
-    for rule in monitor.profile.alerts.rules:
-        groups: dict[str, list[str]] = {}
-        changed: dict[str, bool] = {}
-        off = []
-        for room in rooms:
-            applied = next((r for r in monitor.rules.get(room, []) if r.id == rule.id), None)
-            if applied is None:
-                off.append(room)
-                continue
-            text = describe(applied)
-            groups.setdefault(text, []).append(room)
-            changed[text] = applied != rule
-        variants = [
-            (text, [] if len(names) == len(rooms) else names, changed[text])
-            for text, names in groups.items()
-        ]
-        profile = monitor.profile
-        words = profile.attribution(rule)
-        out.append(RuleInForce(rule, _source(profile, rule.source), words, variants, off))
-    return out
-
-
-@dataclass(frozen=True)
-class MonitorStatus:
-    last_tick: datetime | None
-    stale: bool  # no tick for three periods: the page must not look reassuring
-    last_error: str | None
-    every_s: float
-
-
-def monitor_status(alerting: Alerting, now: datetime) -> MonitorStatus:
-    last = alerting.monitor.last_tick
-    limit = timedelta(seconds=max(3 * alerting.tick_s, 60))
-    stale = last is None or now - last > limit
-    return MonitorStatus(last, stale, alerting.monitor.last_error, alerting.tick_s)
+        or DASH
+    )
 
 
 def event_text(entry: AuditEntry, view: AlertView, alert: Alert | None) -> str:
@@ -400,7 +311,7 @@ def alerts_page(
             # Open alerts are the rooms red now; recovered ones wait apart for the rep's record.
             "episodes": episodes([a for a in unclosed if a.condition == "active"]),
             "recovered": [a for a in unclosed if a.condition == "recovered"],
-            "unresolved": unresolved_rooms(alerting, view, unclosed),
+            "unresolved": unresolved_rooms(alerting, unclosed, now),
             "closed": closed[:RECENT_CLOSED],
             "failed": outbox.deliveries(status="failed"),
             "pending": outbox.deliveries(status="pending"),
@@ -409,6 +320,7 @@ def alerts_page(
             "rules": rules_in_force(alerting),
             "action_label": action_label,
             "severity_style": severity_style,
+            "worst_text": worst_text,
             "reviews": reviews,
             "unreviewed": [name for name, r in registers.items() if r.review_due is None],
             "remind_days": REMIND_BEFORE_DAYS,
@@ -776,7 +688,7 @@ def alert_page(
             "v": view,
             "rule": rule,
             "unit": UNITS.get(rule.get("kind", ""), ""),
-            "source": _source(profile, rule.get("source")),
+            "source": cited_source(profile, rule.get("source")),
             "words": attribution_of(rule, profile),
             "profile": profile,
             "building": alerting.monitor.buildings.get(alert.room),

@@ -16,8 +16,9 @@ from ventwatch.analysis.series import read_minutes
 from ventwatch.dashboard import charts
 from ventwatch.dashboard.auth import EVERYONE
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep
-from ventwatch.dashboard.periods import EARLIEST, LATEST, MAX_DAYS
+from ventwatch.dashboard.periods import MAX_DAYS
 from ventwatch.dashboard.routes.room import find_room
+from ventwatch.reports.period import EARLIEST, LATEST
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(EVERYONE)])
 

@@ -29,15 +29,9 @@ from ventwatch.dashboard.auth import UserDep
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep, TemplatesDep
 from ventwatch.dashboard.export_weeks import preselected
 from ventwatch.dashboard.headers import CHART_CSP
-from ventwatch.dashboard.periods import (
-    EARLIEST,
-    LATEST,
-    BadRangeError,
-    DateSpan,
-    RangeKind,
-    resolve,
-)
+from ventwatch.dashboard.periods import BadRangeError, DateSpan, RangeKind, resolve
 from ventwatch.register import AIR_CLEANER_CAVEAT
+from ventwatch.reports.period import EARLIEST, LATEST
 
 router = APIRouter(tags=["pages"])
 

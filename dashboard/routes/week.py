@@ -17,7 +17,6 @@ from ventwatch.config import SiteConfig
 from ventwatch.dashboard import present
 from ventwatch.dashboard.auth import EVERYONE, UserDep
 from ventwatch.dashboard.deps import NowDep, ProfileDep, SiteDep, StoreDep, TemplatesDep
-from ventwatch.dashboard.periods import EARLIEST, LATEST
 from ventwatch.dashboard.week import (
     WEEK_PATTERN,
     BadWeekError,
@@ -26,6 +25,7 @@ from ventwatch.dashboard.week import (
     WeekView,
     threshold_key,
 )
+from ventwatch.reports.period import EARLIEST, LATEST
 
 router = APIRouter()
 

@@ -23,22 +23,20 @@ def analyse(
 ) -> None:
     """Judge each room against the guidance profile over occupied hours (a contract)."""
     import json
-    from datetime import date
 
     from ventwatch.analysis.engine import analyse_site, to_json
     from ventwatch.analysis.occupancy import local_day_bounds
     from ventwatch.analysis.profiles import UnknownProfileError, load_profile
     from ventwatch.analysis.series import read_minutes
+    from ventwatch.reports.period import BadPeriodError, parse_dates
 
     site = read_site(config)
     if format_ not in ("json", "table"):
         raise fail(f"error: --format {format_!r}: use json or table")
     try:
-        first, last = date.fromisoformat(from_), date.fromisoformat(to)
-    except ValueError as exc:
-        raise fail(f"error: dates are YYYY-MM-DD: {exc}") from None
-    if last < first:
-        raise fail(f"error: --to {to} is before --from {from_}")
+        first, last = parse_dates(from_, to)
+    except BadPeriodError as exc:
+        raise fail(f"error: {exc}") from None
     known = {r.name for r in site.rooms}
     unknown = [r for r in room or [] if r not in known]
     if unknown:
