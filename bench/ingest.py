@@ -141,11 +141,11 @@ def worker_ventwatch(site: Path, store_url: str, spool: Path, n: int) -> dict[st
     ingest = Ingest(cfg, settings, store, stop)
     started = time.perf_counter()
     ingest.start()
-    counts = ingest.pipeline.quarantine.counts()
+    counts = ingest.pipeline.counters.counts()
     deadline = time.monotonic() + 600
     while counts["stored"] + counts["duplicate"] < n and time.monotonic() < deadline:
         time.sleep(0.02)
-        counts = ingest.pipeline.quarantine.counts()
+        counts = ingest.pipeline.counters.counts()
     elapsed = time.perf_counter() - started
     ingest.stop()
     store.close()

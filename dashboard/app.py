@@ -65,6 +65,7 @@ from ventwatch.dashboard.tiles import TileCache
 from ventwatch.dashboard.week import WeekCache
 from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.register import RegisterEdits
+from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.pdf_format import PdfLimits
 from ventwatch.store import Store
 
@@ -274,6 +275,7 @@ def _templates(base: str, site_pages: bool) -> Jinja2Templates:
         base=base,
         site_pages=site_pages,  # a site's own pages (overview, week...) or a site list's
         site_list=base.startswith(SITES_PREFIX),  # a site of a site list links back to it
+        export_formats=list(FORMATS.values()),  # the export form's choices, in their order
     )
     return Jinja2Templates(env=env, context_processors=[_account, _simulated_day])
 

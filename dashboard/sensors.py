@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel
 
 from ventwatch.assignments import Assignment, Assignments
 from ventwatch.config import SiteConfig
-from ventwatch.ingest.quarantine import NOT_STORED
+from ventwatch.ingest.counters import NOT_STORED
 from ventwatch.ingest.sensors import READINGS, Health, SensorKey, SensorRegistry, SensorSeen, health
 
 # Health -> (symbol, the band class it is drawn with): a word and a symbol besides the

@@ -1,103 +1,41 @@
-"""message → decoder → `Reading` → batch → store, with an outcome for every message.
+"""message → router → `Reading` → durable writer → store, with an outcome for every message.
 
-The MQTT thread only queues raw messages; one writer thread decodes them and writes batches,
-so a slow store never stalls the network loop and a bad payload never reaches the store.
+The MQTT thread only queues raw messages; one writer thread takes them in batches, has the
+`Router` decode them and file them under rooms, and the `DurableWriter` store them, so a slow
+store never stalls the network loop and a bad payload never reaches the store.
 
 Nothing is lost: a message is acknowledged to the broker only once its readings are in the
-store or in the on-disk spool (or it was judged bad and kept in the quarantine). While the
-store is down, batches go to the spool and are replayed in order when it returns; if the spool
-is full, the batch is held and retried, and the broker keeps everything after it.
-
-Bounded, whatever arrives: a payload over the site's `broker.max_payload_kib` (or a topic over
-`MAX_TOPIC_CHARS`) is quarantined as `too_large` unparsed, and everything learned per topic or
-per device lives in a `BoundedMap` that forgets made-up ones first (`evictions` counts it).
+store or in the on-disk spool (or it was judged bad and kept in the quarantine). If the spool
+is full too, the batch is held and retried, and the broker keeps everything after it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
-import sqlite3
 import threading
-import time as clock_time
-import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from paho.mqtt.client import topic_matches_sub
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from ventwatch.assignments import Assignments
-from ventwatch.clock import real_time, utc_now
+from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
-from ventwatch.ingest.bounded import BoundedMap
-from ventwatch.ingest.decoders import (
-    MAX_TOPIC_CHARS,
-    DecodeContext,
-    DecodedReading,
-    DecodeError,
-    Decoder,
-    OutOfRangeError,
-    decoder_for,
-    decoders_for_site,
-)
-from ventwatch.ingest.quarantine import Outcome, Quarantine, QuarantineLog
-from ventwatch.ingest.sensors import SensorKey, SensorRegistry
+from ventwatch.ingest.counters import IngestCounters
+from ventwatch.ingest.quarantine import Quarantine
+from ventwatch.ingest.router import ASSIGNMENTS_CHECK_S, Message, Router
+from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.ingest.spool import Spool, SpoolFullError
+from ventwatch.ingest.writer import DurableWriter
 from ventwatch.readings import Reading
-from ventwatch.store import Store, StoreRejectedError
+from ventwatch.store import Store
 
 log = logging.getLogger(__name__)
 
-# A sensor's own clock may drift or be set to the wrong zone; further off than this from the
-# arrival time and the reading would be filed in the wrong lesson, so it is quarantined.
-MAX_FUTURE = timedelta(minutes=5)
-MAX_PAST = timedelta(days=7)
-# A republished cached state (same digest) within this window is the same measurement. Ten
-# minutes covers the report interval of common Zigbee CO2 sensors; after it, an unchanged
-# value is stored again so a steady room still shows as live.
-REPEAT_WINDOW = timedelta(minutes=10)
-# Retrying a failed store: back off from 1 s to 30 s, as paho does for the broker.
-RETRY_MIN_S = 1.0
-RETRY_MAX_S = 30.0
-# How often the room lookup asks whether a sensor was assigned a room from the dashboard (by
-# any process): soon enough for the person who just did it, one tiny query per interval.
-ASSIGNMENTS_CHECK_S = 5.0
-# How many topics' learned facts and devices' states ingest keeps (`BoundedMap`): far more than
-# a site has (a large school has a few hundred sensors; ESPHome and statestream learn a topic
-# per quantity), far fewer than a flood of made-up topics needs to exhaust memory.
-TOPICS_KEPT = 10_000
-DEVICES_KEPT = 5_000
-# A quarantined message whose topic no decoder claims is known in the log by the topic's shape
-# (`+/+/+`), to this many levels.
-SHAPE_LEVELS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    topic: str
-    payload: bytes
-    arrived: datetime
-    # Tells the broker the message is safe with us (MQTT PUBACK); None when not from MQTT.
-    ack: Callable[[], None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoreHealth:
-    """What the dashboard shows of the path to the store."""
-
-    ok: bool
-    last_write: datetime | None
-    error: str | None
-    spool_pending: int
-    spool_bytes: int
-    spool_full: bool
-
 
 class Pipeline:
-    """Turns raw MQTT messages into stored readings, counting what happens to each."""
+    """The writer thread's loop: queued messages → `Router` → `DurableWriter`, then the
+    acknowledgements; and the counters and quarantine both halves report to."""
 
     def __init__(
         self,
@@ -114,328 +52,48 @@ class Pipeline:
         assignments_check_s: float = ASSIGNMENTS_CHECK_S,
         other_sites: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
-        self.site = site
-        # (family, device) of the sensors the other sites of this process name in their files.
-        # Sites that share a broker hear each other's sensors: those are the other site's to
-        # store, not this site's unknown sensors to quarantine and offer for assignment.
-        self.other_sites = other_sites
-        self.store = store
-        self.spool = spool
-        self._store_ok = True
-        self._store_error: str | None = None
-        self._last_write: datetime | None = None
-        self._retry_at = 0.0
-        self._retry_s = RETRY_MIN_S
+        self.counters = IngestCounters()
         self.quarantine = quarantine or Quarantine()
+        self.router = Router(
+            site,
+            self.counters,
+            self.quarantine,
+            clock=clock,
+            sensors=sensors,
+            assignments=assignments,
+            assignments_check_s=assignments_check_s,
+            other_sites=other_sites,
+        )
+        self.writer = DurableWriter(
+            store, self.counters, self.router.refused, spool=spool, clock=clock
+        )
         self.clock = clock
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
-        self.sensors = sensors or SensorRegistry(started=clock())
-        # The site file's rooms win over assignments made from the dashboard.
-        self._site_rooms = site.room_of()
-        self._rooms = dict(self._site_rooms)
-        self.assignments = assignments
-        self._assignments_check_s = assignments_check_s
-        self._assignments_due = 0.0
-        self._assignments_version: int | None = None
-        self.decoders = decoders_for_site(site)
-        self._max_payload = site.broker.max_payload_kib * 1024
-        # What discovery and attribute messages taught us, by state topic. The facts of a
-        # topic the site's sensors publish on are kept through a flood of made-up ones.
-        self._metadata: BoundedMap[str, dict[str, str]] = BoundedMap(
-            TOPICS_KEPT, keep=lambda topic, _: self.sensors.sensor_on(topic) in self._rooms
-        )
-        self._ctx = DecodeContext(timezone=site.tz, metadata=self._metadata)
         self._queue: queue.Queue[Message] = queue.Queue()
-        # The last LWT / availability / status of each device, and each Zigbee2MQTT device's
-        # last state (to tell a republished cached state); the site's sensors are kept.
-        self.presence: BoundedMap[SensorKey, str] = BoundedMap(DEVICES_KEPT, keep=self._ours)
-        self._last_state: BoundedMap[SensorKey, tuple[object, datetime]] = BoundedMap(
-            DEVICES_KEPT, REPEAT_WINDOW.total_seconds(), keep=self._ours
-        )
-        self._log = QuarantineLog(log)
-        # The log is read in a terminal: its windows run on real time, even in the demo.
-        self._log_clock = real_time(clock)
-
-    def _ours(self, sensor: SensorKey, _: object) -> bool:
-        """Is this a sensor of the site (in its file, or assigned a room)?"""
-        return sensor in self._rooms
-
-    def evictions(self) -> dict[str, int]:
-        """What the bounded maps forgot so far, by map: counts that grow in a flood of made-up
-        topics or devices (or on a site too big for the bounds)."""
-        return {
-            "metadata": self._metadata.evicted,
-            "presence": self.presence.evicted,
-            "repeat_state": self._last_state.evicted,
-            **self.sensors.evictions(),
-        }
 
     # -- called from the MQTT thread -------------------------------------------------------
     def submit(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
         self._queue.put(Message(topic, payload, self.clock(), ack))
 
-    # -- pure-ish core: one message in, readings out ---------------------------------------
-    def readings_of(self, msg: Message) -> list[Reading]:
-        """Decode one message and map its sensors to rooms; count and keep what fails."""
-        if len(msg.payload) > self._max_payload or len(msg.topic) > MAX_TOPIC_CHARS:
-            self._reject(msg, Outcome.TOO_LARGE, self._too_large(msg))
-            return []
-        decoder = decoder_for(msg.topic, self.decoders, self._metadata)
-        if decoder is None:
-            self._reject(msg, Outcome.UNCLAIMED_TOPIC, "no decoder claims this topic")
-            return []
-        try:
-            decoded = decoder.decode(msg.topic, msg.payload, self._ctx)
-        except OutOfRangeError as exc:
-            self._reject(msg, Outcome.OUT_OF_RANGE, f"{decoder.family}: {exc}", decoder=decoder)
-            return []
-        except DecodeError as exc:
-            self._reject(msg, Outcome.UNDECODABLE, f"{decoder.family}: {exc}", decoder=decoder)
-            return []
-        except Exception as exc:
-            # A decoder bug must cost one message, never the ingest process; and one line of
-            # log, saying where, rather than a traceback per message of a flood.
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            reason = (
-                f"{decoder.family}: decoder failed: {exc!r} "
-                f"at {Path(where.filename).name}:{where.lineno}"
-            )
-            self._reject(msg, Outcome.UNDECODABLE, reason, decoder=decoder)
-            return []
-        if decoded.learned:
-            topic, facts = decoded.learned
-            known = self._metadata.get(topic)
-            self._metadata.put(topic, {**known, **facts} if known else facts)
-            self.quarantine.count(Outcome.METADATA)
-        family = decoder.family
-        if decoded.presence:
-            device, state = decoded.presence
-            self.presence.put((family, device), state)
-            self.sensors.presence(family, device, msg.topic, msg.arrived, state)
-            self.quarantine.count(Outcome.PRESENCE)
-        if decoded.signal and not decoded.readings:
-            self.sensors.signal(family, decoded.signal, msg.topic, msg.arrived)
-            if not (decoded.presence or decoded.learned):
-                # A message of its own (ESPHome's Wi-Fi signal): device status, as presence is.
-                self.quarantine.count(Outcome.PRESENCE)
-        out: list[Reading] = []
-        for item in decoded.readings:
-            sensor = (family, item.sensor)
-            if item.state_digest is not None and self._repeats(family, item, msg):
-                self.quarantine.count(Outcome.DUPLICATE)
-                self.sensors.duplicate(family, item.sensor, msg.topic, msg.arrived, decoded.signal)
-                continue
-            if item.dropped:
-                reason = f"{family}: left out {'; '.join(item.dropped)}"
-                self._reject(msg, Outcome.OUT_OF_RANGE, reason, sensor, decoder)
-            if item.missing:
-                reason = f"{family}: no measurement in {'; '.join(item.missing)}"
-                self._reject(msg, Outcome.NO_VALUE, reason, sensor, decoder)
-            time = item.time.astimezone(UTC) if item.time else msg.arrived
-            if not msg.arrived - MAX_PAST <= time <= msg.arrived + MAX_FUTURE:
-                reason = f"time {time.isoformat()} is far from arrival"
-                self._reject(msg, Outcome.TIME_OFF, reason, sensor, decoder)
-                continue
-            room = self._rooms.get(sensor)
-            if room is None and sensor in self.other_sites:
-                self.quarantine.count(Outcome.OTHER_SITE)
-                continue
-            self.sensors.reading(
-                family, item.sensor, msg.topic, msg.arrived, time, room, item.values, decoded.signal
-            )
-            if room is None:
-                self._reject(
-                    msg,
-                    Outcome.UNKNOWN_SENSOR,
-                    f"{family} sensor {item.sensor!r} is not in the site file or assigned",
-                    sensor,
-                    decoder,
-                )
-                continue
-            out.append(
-                Reading(
-                    time=time,
-                    site=self.site.site.name,
-                    room=room,
-                    sensor=item.sensor,
-                    family=family,
-                    **item.values,
-                )
-            )
-        return out
-
-    def _repeats(self, family: str, item: DecodedReading, msg: Message) -> bool:
-        key = (family, item.sensor)
-        previous = self._last_state.get(key)
-        if (
-            previous
-            and previous[0] == item.state_digest
-            and msg.arrived - previous[1] < REPEAT_WINDOW
-        ):
-            return True
-        self._last_state.put(key, (item.state_digest, msg.arrived))
-        return False
-
-    def _too_large(self, msg: Message) -> str:
-        if len(msg.topic) > MAX_TOPIC_CHARS:
-            return f"topic of {len(msg.topic)} characters (at most {MAX_TOPIC_CHARS} are read)"
-        return (
-            f"payload of {len(msg.payload)} bytes, over the site's limit of "
-            f"{self._max_payload // 1024} KiB (broker.max_payload_kib)"
-        )
-
-    def _reject(
-        self,
-        msg: Message,
-        outcome: Outcome,
-        reason: str,
-        sensor: SensorKey | None = None,
-        decoder: Decoder | None = None,
-    ) -> None:
-        """Quarantine a message, and count it against its sensor: the one it decoded to, or
-        else the one known to publish on its topic. `decoder`: the one that claimed it."""
-        self._keep(msg, outcome, reason, _topic_pattern(msg.topic, decoder))
-        if sensor is None:
-            self.sensors.quarantined_topic(msg.topic, msg.arrived, outcome, reason)
-        else:
-            self.sensors.quarantined(*sensor, msg.topic, msg.arrived, outcome, reason)
-
-    def _keep(self, msg: Message, outcome: Outcome, reason: str, pattern: str) -> None:
-        self._log.warn(self._log_clock(), outcome, pattern, msg.topic, reason)
-        self.quarantine.keep(outcome, msg.arrived, msg.topic, msg.payload, reason)
+    def outcomes(self) -> dict[str, Any]:
+        """What became of the messages so far, JSON-ready: counts by outcome and the newest
+        quarantined messages (the dashboard's ingest panel and `/api/ingest`)."""
+        return {"counts": self.counters.counts(), "quarantine": self.quarantine.recent()}
 
     def process(self, messages: list[Message]) -> int:
-        """Decode a batch of messages, store (or spool) their readings in one call, then
+        """Route a batch of messages, store (or spool) their readings in one call, then
         acknowledge the messages. Raises when the readings could be kept nowhere; the
         messages are then not acknowledged."""
-        stored = self.persist(self.decode(messages))
+        stored = self.writer.write(self.router.route(messages))
         self.acknowledge(messages)
         return stored
-
-    def decode(self, messages: list[Message]) -> list[Reading]:
-        self._refresh_rooms()
-        self._log.flush(self._log_clock())
-        return [r for msg in messages for r in self.readings_of(msg)]
-
-    def _refresh_rooms(self) -> None:
-        """Pick up rooms assigned from the dashboard (by any process) without a restart: at
-        most every few seconds, one read of a version number, and of the table only when that
-        changed. Assignments to rooms no longer in the site file are ignored."""
-        if self.assignments is None or clock_time.monotonic() < self._assignments_due:
-            return
-        self._assignments_due = clock_time.monotonic() + self._assignments_check_s
-        try:
-            version = self.assignments.version()
-            if version == self._assignments_version:
-                return
-            assigned = self.assignments.for_site(self.site.site.name)
-        except sqlite3.Error as exc:
-            log.warning("cannot read sensor assignments, keeping the rooms known so far: %s", exc)
-            return
-        self._assignments_version = version
-        rooms = {room.name for room in self.site.rooms}
-        self._rooms = {
-            **{(a.family, a.device): a.room for a in assigned if a.room in rooms},
-            **self._site_rooms,
-        }
 
     @staticmethod
     def acknowledge(messages: list[Message]) -> None:
         for msg in messages:
             if msg.ack is not None:
                 msg.ack()
-
-    def persist(self, readings: Sequence[Reading]) -> int:
-        """Into the store, or the spool when the store fails or older readings still wait
-        there (so the store receives readings in order). Returns how many were stored new."""
-        if not readings:
-            return 0
-        if self.spool is not None and self.spool.pending:
-            self.spool.append(readings)
-            self.quarantine.count(Outcome.SPOOLED, len(readings))
-            return 0
-        try:
-            stored = self.store.write(readings)
-        except StoreRejectedError as exc:
-            # One bad reading must not hold up the batch: find it, keep it, store the rest.
-            if len(readings) > 1:
-                return sum(self.persist([r]) for r in readings)
-            self._refused(readings[0], exc)
-            return 0
-        except Exception as exc:
-            if self.spool is None:
-                raise
-            self._store_failed(exc)
-            self.spool.append(readings)
-            self.quarantine.count(Outcome.SPOOLED, len(readings))
-            return 0
-        self._store_succeeded()
-        self.quarantine.count(Outcome.STORED, stored)
-        self.quarantine.count(Outcome.DUPLICATE, len(readings) - stored)
-        return stored
-
-    def _refused(self, reading: Reading, exc: StoreRejectedError) -> None:
-        """The store refuses this reading itself (retrying cannot help): keep it for a person
-        to read in the quarantine, with the store's reason."""
-        topic = f"{reading.family}:{reading.sensor}"
-        payload = json.dumps({"room": reading.room, **reading.values()}).encode()
-        message = Message(topic, payload, reading.time)
-        self._keep(message, Outcome.REJECTED, str(exc), f"{reading.family} readings")
-        self.sensors.refused(reading.family, reading.sensor, self.clock(), str(exc))
-
-    def _write_spooled(self, batch: Sequence[Reading]) -> int:
-        """Replaying the spool: as `store.write`, but a reading the store refuses goes to the
-        quarantine instead of blocking the spool for ever."""
-        try:
-            return self.store.write(batch)
-        except StoreRejectedError as exc:
-            if len(batch) == 1:
-                self._refused(batch[0], exc)
-                return 0
-            return sum(self._write_spooled([r]) for r in batch)
-
-    def _store_failed(self, exc: Exception) -> None:
-        if self._store_ok:
-            log.error("store write failed, spooling to disk until it is back: %s", exc)
-        self._store_ok = False
-        self._store_error = str(exc) or type(exc).__name__
-        self._retry_at = clock_time.monotonic() + self._retry_s
-        self._retry_s = min(RETRY_MAX_S, self._retry_s * 2)
-
-    def _store_succeeded(self) -> None:
-        if not self._store_ok:
-            log.info("store is back")
-        self._store_ok = True
-        self._store_error = None
-        self._last_write = self.clock()
-        self._retry_s = RETRY_MIN_S
-
-    def replay_spool(self) -> int:
-        """Write the spool to the store when it is due for a try; errors mean "later"."""
-        if self.spool is None or not self.spool.pending:
-            return 0
-        if clock_time.monotonic() < self._retry_at:
-            return 0
-        try:
-            replayed = self.spool.drain(self._write_spooled)
-        except Exception as exc:
-            self._store_failed(exc)
-            return 0
-        self._store_succeeded()
-        self.quarantine.count(Outcome.STORED, replayed)
-        return replayed
-
-    def health(self) -> StoreHealth:
-        spool = self.spool
-        return StoreHealth(
-            ok=self._store_ok,
-            last_write=self._last_write,
-            error=self._store_error,
-            spool_pending=spool.pending if spool else 0,
-            spool_bytes=spool.size_bytes if spool else 0,
-            spool_full=spool.full if spool else False,
-        )
 
     # -- the writer thread -----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -448,13 +106,13 @@ class Pipeline:
             if held is None:
                 batch = self._take_batch()
                 if not batch:
-                    self._log.flush(self._log_clock())
-                    self.replay_spool()
+                    self.router.flush_log()
+                    self.writer.replay_spool()
                     continue
-                held = (batch, self.decode(batch))
+                held = (batch, self.router.route(batch))
             messages, readings = held
             try:
-                self.persist(readings)
+                self.writer.write(readings)
             except SpoolFullError as exc:
                 log.error("%s: holding %d messages at the broker", exc, len(messages))
             except Exception:
@@ -462,13 +120,13 @@ class Pipeline:
             else:
                 self.acknowledge(messages)
                 held = None
-                self.replay_spool()
+                self.writer.replay_spool()
                 continue
-            if stop.wait(self._retry_s):
+            if stop.wait(self.writer.retry_s):
                 # Stopping with readings kept nowhere: unacknowledged, the broker delivers
                 # them again on the next start.
                 return
-            self.replay_spool()
+            self.writer.replay_spool()
 
     def _take_batch(self) -> list[Message]:
         try:
@@ -482,15 +140,3 @@ class Pipeline:
             except queue.Empty:
                 break
         return batch
-
-
-def _topic_pattern(topic: str, decoder: Decoder | None) -> str:
-    """What a kind of quarantined message is known by in the log: the subscription of the
-    decoder that claimed its topic (`tele/+/SENSOR`), else the topic's shape (`+/+`), so that
-    made-up topics make few kinds. Computed for quarantined messages only."""
-    if decoder is not None:
-        found = next((f for f in decoder.subscriptions if topic_matches_sub(f, topic)), None)
-        if found is not None:
-            return found
-    levels = topic.count("/") + 1
-    return "/".join(["+"] * min(levels, SHAPE_LEVELS)) + ("/#" if levels > SHAPE_LEVELS else "")

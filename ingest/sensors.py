@@ -1,8 +1,8 @@
 """Every sensor ingest has heard from, as a site manager needs to see it: when it last spoke,
 where its readings went, its battery and radio signal, and what went wrong with its messages.
 
-The quarantine counts by reason for the whole site; this keeps the same story per sensor, so
-"12 messages out of range" becomes "Room 7's sensor sends out-of-range values". The pipeline
+The ingest counters count by reason for the whole site; this keeps the same story per sensor,
+so "12 messages out of range" becomes "Room 7's sensor sends out-of-range values". The router
 updates it for every message, so each update is one short locked dict operation; judging a
 sensor's health is left to the reader (`health`), which knows the time and the profile.
 
@@ -21,8 +21,8 @@ from enum import StrEnum
 from typing import Literal
 
 from ventwatch.ingest.bounded import BoundedMap
+from ventwatch.ingest.counters import Outcome
 from ventwatch.ingest.decoders import Signal
-from ventwatch.ingest.quarantine import Outcome
 from ventwatch.readings import stands_at
 
 # Per-sensor count of readings filed under a room and handed to the store. Not "stored": the

@@ -219,7 +219,7 @@ class Subscriber:
             log.error("broker %s refused the connection: %s", self.broker, reason_code)
             return
         self.session.connected(flags.session_present)
-        filters = subscriptions(self.pipeline.decoders)
+        filters = subscriptions(self.pipeline.router.decoders)
         if self.share_group:
             filters = [f"$share/{self.share_group}/{f}" for f in filters]
         client.subscribe([(f, 1) for f in filters])

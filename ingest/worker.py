@@ -1,4 +1,4 @@
-"""Ingest as one unit: MQTT subscriber → pipeline (decoders, store or spool) on a writer
+"""Ingest as one unit: MQTT subscriber → pipeline (router, then store or spool) on a writer
 thread. `ventwatch ingest` runs it alone; `run` and `demo` run it beside the dashboard.
 
 Kept apart from the dashboard's imports on purpose: an ingest process never reads frames, so
@@ -17,9 +17,10 @@ from pathlib import Path
 from ventwatch.assignments import Assignments
 from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
-from ventwatch.ingest.pipeline import Pipeline, StoreHealth
+from ventwatch.ingest.pipeline import Pipeline
 from ventwatch.ingest.spool import Spool
 from ventwatch.ingest.subscriber import Subscriber
+from ventwatch.ingest.writer import StoreHealth
 from ventwatch.settings import Settings
 from ventwatch.store import Store
 
@@ -74,15 +75,17 @@ class Ingest:
 
     def stats(self) -> dict[str, object]:
         return {
-            **self.pipeline.quarantine.snapshot(),
+            **self.pipeline.outcomes(),
             "broker": str(self.settings.broker),
             "connected": self.subscriber.connected,
             # Signs that another client is using our client id (`SessionWatch`).
             "mqtt_session": self.subscriber.session.snapshot(),
-            "presence": {f"{f}:{d}": state for (f, d), state in self.pipeline.presence.items()},
+            "presence": {
+                f"{f}:{d}": state for (f, d), state in self.pipeline.router.presence.items()
+            },
             # What the bounded maps of ingest forgot, by map (a flood of made-up topics).
-            "evicted": self.pipeline.evictions(),
-            "store": _health_json(self.pipeline.health()),
+            "evicted": self.pipeline.router.evictions(),
+            "store": _health_json(self.pipeline.writer.health()),
         }
 
 

@@ -13,7 +13,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from ventwatch.config import SiteConfig
-from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.simulator.classrooms import Simulator
 from ventwatch.store import Store
 

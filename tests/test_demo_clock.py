@@ -23,7 +23,7 @@ from ventwatch.clock import SimulatedClock, real_time
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.default_week import latest_week_with_data
-from ventwatch.ingest.pipeline import Message
+from ventwatch.ingest.router import Message
 from ventwatch.readings import Reading
 from ventwatch.settings import resolve
 from ventwatch.store import open_store

@@ -30,10 +30,11 @@ from ventwatch.accounts import Accounts
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.metrics import ingest_families, render
-from ventwatch.ingest import pipeline as pipeline_module
+from ventwatch.ingest import router as router_module
 from ventwatch.ingest.bounded import BoundedMap
 from ventwatch.ingest.decoders import tasmota
-from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.ingest.sensors import SensorRegistry
 from ventwatch.ingest.worker import Ingest
 from ventwatch.settings import resolve
@@ -168,7 +169,7 @@ def test_a_5_mb_payload_is_quarantined_as_too_large_before_it_is_parsed(
     pipeline = Pipeline(SITE, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
     big = tasmota_json(800, NOW, pad=5_000_000)
     assert pipeline.process([Message("tele/room-1-co2/SENSOR", big, NOW)]) == 0
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert snap["counts"]["too_large"] == 1
     assert snap["quarantine"][0]["reason"] == (
         f"payload of {len(big)} bytes, over the site's limit of 64 KiB (broker.max_payload_kib)"
@@ -191,12 +192,12 @@ def test_the_limit_is_the_site_s_setting_and_a_long_topic_is_too_large(tmp_path:
         ]
     )
     assert stored == 1
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert snap["counts"]["too_large"] == 2
     reasons = [q["reason"] for q in snap["quarantine"]]
     assert reasons[0] == "topic of 1112 characters (at most 1024 are read)"
     assert "over the site's limit of 1 KiB" in reasons[1]
-    (room_1,) = [s for s in pipeline.sensors.snapshot() if s.device == "room-1-co2"]
+    (room_1,) = [s for s in pipeline.router.sensors.snapshot() if s.device == "room-1-co2"]
     assert room_1.counts["too_large"] == 1
     assert str(room_1.last_fault).startswith("too large: payload")
 
@@ -205,8 +206,8 @@ def test_the_limit_is_the_site_s_setting_and_a_long_topic_is_too_large(tmp_path:
 def test_a_flood_is_forgotten_but_not_the_site_s_own_sensors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_module, "TOPICS_KEPT", 40)
-    monkeypatch.setattr(pipeline_module, "DEVICES_KEPT", 20)
+    monkeypatch.setattr(router_module, "TOPICS_KEPT", 40)
+    monkeypatch.setattr(router_module, "DEVICES_KEPT", 20)
     pipeline = Pipeline(
         SITE,
         DuckDBStore(tmp_path / "s.duckdb"),
@@ -222,31 +223,31 @@ def test_a_flood_is_forgotten_but_not_the_site_s_own_sensors(
         at = NOW + timedelta(seconds=arrived)  # (ESPHome's readings are timed by arrival)
         pipeline.process([Message(t, p, at) for t, p in batch])
 
-    evicted = pipeline.evictions()
+    evicted = pipeline.router.evictions()
     assert set(evicted) == {"metadata", "presence", "repeat_state", "sensors", "sensor_topics"}
     assert all(count > 0 for count in evicted.values()), evicted
-    assert len(pipeline.presence) <= 20
-    assert len(pipeline.sensors.snapshot()) <= 20
+    assert len(pipeline.router.presence) <= 20
+    assert len(pipeline.router.sensors.snapshot()) <= 20
     # The site's: ESPHome's °F still known, the LWT still there, the sensors still listed.
-    temperatures = pipeline.store.range(None, start, NOW + timedelta(minutes=1))
+    temperatures = pipeline.writer.store.range(None, start, NOW + timedelta(minutes=1))
     assert len(temperatures.dropna(subset=["temperature_c"])) == 2
     assert set(temperatures.dropna(subset=["temperature_c"])["temperature_c"]) == {20.0}
-    assert pipeline.presence.peek(("tasmota", "room-1-co2")) == "online"
-    listed = {(s.family, s.device) for s in pipeline.sensors.snapshot()}
+    assert pipeline.router.presence.peek(("tasmota", "room-1-co2")) == "online"
+    listed = {(s.family, s.device) for s in pipeline.router.sensors.snapshot()}
     assert set(SITE.room_of()) <= listed
 
 
 def test_a_zigbee_repeat_is_still_told_after_a_flood(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_module, "DEVICES_KEPT", 20)
+    monkeypatch.setattr(router_module, "DEVICES_KEPT", 20)
     pipeline = Pipeline(SITE, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
     state = ("zigbee2mqtt/Lab CO2", json.dumps({"co2": 900}).encode())
     zigbee_flood = [junk(i) for i in range(2, 500, 5)]  # only Zigbee states
     for batch in ([state], zigbee_flood, [state]):
         pipeline.process([Message(t, p, NOW) for t, p in batch])
-    assert pipeline.evictions()["repeat_state"] > 0
-    assert pipeline.quarantine.counts()["duplicate"] == 1
+    assert pipeline.router.evictions()["repeat_state"] > 0
+    assert pipeline.counters.counts()["duplicate"] == 1
 
 
 # -- the log ---------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ class Wall:
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "ventwatch.ingest.pipeline"]
+    return [r.getMessage() for r in caplog.records if r.name == "ventwatch.ingest.router"]
 
 
 def test_a_flood_of_quarantined_messages_logs_a_line_per_kind_per_minute(
@@ -292,7 +293,7 @@ def test_a_flood_of_quarantined_messages_logs_a_line_per_kind_per_minute(
     caplog.clear()
     pipeline.process(broken[:1])
     assert len(lines(caplog)) == 1  # a new minute, a new line
-    assert pipeline.quarantine.counts()["undecodable"] == 102  # the counters have them all
+    assert pipeline.counters.counts()["undecodable"] == 102  # the counters have them all
     assert all(r.exc_info is None for r in caplog.records)
 
 
@@ -323,7 +324,7 @@ def test_a_decoder_bug_logs_one_line_saying_where_and_no_traceback(
     assert line.startswith("not stored (undecodable): tasmota: decoder failed: KeyError('boom')")
     assert " at test_ingest_bounds.py:" in line
     assert all(r.exc_info is None and r.exc_text is None for r in caplog.records)
-    assert pipeline.quarantine.counts()["undecodable"] == 3
+    assert pipeline.counters.counts()["undecodable"] == 3
 
 
 # -- where the counts are shown ---------------------------------------------------------------
@@ -427,14 +428,14 @@ def test_50000_made_up_topics_through_mosquitto_keep_ingest_s_memory_bounded(
         warm_up = range(FLOOD, FLOOD + WARM_UP)
         publisher.send(mixed(warm_up, start, goods), [])
         expected = 1 + len(warm_up[::GOOD_EVERY])
-        wait_for(lambda: stored_readings(ingest.pipeline.store, start) == expected)
+        wait_for(lambda: stored_readings(ingest.pipeline.writer.store, start) == expected)
         gc.collect()
         baseline = rss_mb()
 
         began = time.monotonic()
         publisher.send(mixed(range(FLOOD), start, goods), samples)
         expected += len(range(FLOOD)[::GOOD_EVERY])
-        wait_for(lambda: stored_readings(ingest.pipeline.store, start) == expected, samples)
+        wait_for(lambda: stored_readings(ingest.pipeline.writer.store, start) == expected, samples)
         took = time.monotonic() - began
     finally:
         publisher.close()
@@ -447,15 +448,17 @@ def test_50000_made_up_topics_through_mosquitto_keep_ingest_s_memory_bounded(
     assert growth < RSS_GROWTH_BOUND_MB
 
     # Every reading of the site's own was stored, the °F node's as °C.
-    frame = ingest.pipeline.store.range(None, start - timedelta(hours=1), datetime.now(UTC))
+    frame = ingest.pipeline.writer.store.range(None, start - timedelta(hours=1), datetime.now(UTC))
     assert len(frame) == expected
     assert set(frame[frame["room"] == "Hall"]["temperature_c"]) == {20.0}
-    assert ingest.pipeline.presence.peek(("tasmota", "room-1-co2")) == "online"
+    assert ingest.pipeline.router.presence.peek(("tasmota", "room-1-co2")) == "online"
 
     # What was forgotten is counted, and shown where ingest's counters are.
     stats = ingest.stats()
     assert all(count > 0 for count in stats["evicted"].values()), stats["evicted"]
-    app = create_app(SITE, ingest.pipeline.store, accounts=accounts, ingest_stats=ingest.stats)
+    app = create_app(
+        SITE, ingest.pipeline.writer.store, accounts=accounts, ingest_stats=ingest.stats
+    )
     token = {"Authorization": f"Bearer {accounts.new_token('admin', 'tests')}"}
     client = TestClient(app)
     shown = client.get("/api/ingest", headers=token).json()["evicted"]

@@ -110,7 +110,7 @@ def test_every_family_reaches_its_room(mosquitto: MosquittoServer, tmp_path: Pat
             if got == expected or time.monotonic() > deadline + 10:
                 break
             time.sleep(0.05)
-        assert got == expected, pipeline.quarantine.snapshot()
+        assert got == expected, pipeline.outcomes()
         families = set(
             store.range(None, now - timedelta(hours=1), now + timedelta(hours=1))["family"]
         )
@@ -277,7 +277,7 @@ def test_a_client_reusing_our_id_raises_the_flag_on_the_panel_api_and_metrics(
         assert warning.startswith("possible takeover: another client is using our client id")
 
         client = TestClient(
-            create_app(ingest.pipeline.site, DuckDBStore(tmp_path / "dash.duckdb"),
+            create_app(ingest.pipeline.router.site, DuckDBStore(tmp_path / "dash.duckdb"),
                        accounts=accounts, ingest_stats=ingest.stats)
         )  # fmt: skip
         sign_in(client, "admin")

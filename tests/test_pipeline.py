@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ventwatch.config import SiteConfig, load_site
-from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 15, 30, tzinfo=UTC)
@@ -36,17 +37,17 @@ def msg(topic: str, payload: bytes) -> Message:
 
 def test_good_message_is_stored_under_its_room(pipeline: Pipeline) -> None:
     assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(950))]) == 1
-    latest = pipeline.store.latest(NOW - timedelta(hours=1))
+    latest = pipeline.writer.store.latest(NOW - timedelta(hours=1))
     assert latest["Room 4"].co2_ppm == 950
     assert latest["Room 4"].time == datetime(2026, 11, 17, 10, 15, tzinfo=UTC)
-    assert pipeline.quarantine.snapshot()["counts"]["stored"] == 1
+    assert pipeline.outcomes()["counts"]["stored"] == 1
 
 
 def test_redelivery_is_counted_as_duplicate(pipeline: Pipeline) -> None:
     m = msg("tele/room-4-co2/SENSOR", tasmota(950))
     pipeline.process([m, m])
     pipeline.process([m])
-    counts = pipeline.quarantine.snapshot()["counts"]
+    counts = pipeline.outcomes()["counts"]
     assert (counts["stored"], counts["duplicate"]) == (1, 2)
 
 
@@ -69,7 +70,7 @@ def test_bad_messages_are_counted_and_kept(
     pipeline: Pipeline, topic: str, payload: bytes, outcome: str, reason: str
 ) -> None:
     assert pipeline.process([msg(topic, payload)]) == 0
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert snap["counts"][outcome] == 1
     kept = snap["quarantine"][0]
     assert kept["topic"] == topic
@@ -80,15 +81,15 @@ def test_bad_messages_are_counted_and_kept(
 
 def test_out_of_range_value_is_kept_and_the_rest_stored(pipeline: Pipeline) -> None:
     assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(99_999))]) == 1
-    assert pipeline.store.latest(NOW - timedelta(hours=1))["Room 4"].co2_ppm is None
-    snap = pipeline.quarantine.snapshot()
+    assert pipeline.writer.store.latest(NOW - timedelta(hours=1))["Room 4"].co2_ppm is None
+    snap = pipeline.outcomes()
     assert snap["counts"]["out_of_range"] == 1
     assert "co2_ppm=99999 outside" in snap["quarantine"][0]["reason"]
 
 
 def test_unknown_sensor_is_listed_as_unassigned(pipeline: Pipeline) -> None:
     pipeline.process([msg("tele/cupboard/SENSOR", tasmota(700))])
-    (item,) = [s for s in pipeline.sensors.snapshot() if s.room is None]
+    (item,) = [s for s in pipeline.router.sensors.snapshot() if s.room is None]
     assert (item.family, item.device, item.values["co2_ppm"]) == (
         "tasmota",
         "cupboard",
@@ -107,17 +108,17 @@ def test_another_site_s_sensor_is_left_to_that_site(site: SiteConfig, tmp_path: 
     stored = pipeline.process(
         [msg("tele/cupboard/SENSOR", tasmota(700)), msg("tele/attic/SENSOR", tasmota(710))]
     )
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert stored == 0
     assert (snap["counts"]["other_site"], snap["counts"]["unknown_sensor"]) == (1, 1)
     assert [q["topic"] for q in snap["quarantine"]] == ["tele/attic/SENSOR"]
-    assert [s.device for s in pipeline.sensors.snapshot() if s.room is None] == ["attic"]
+    assert [s.device for s in pipeline.router.sensors.snapshot() if s.room is None] == ["attic"]
 
 
 def test_presence_is_tracked_not_stored(pipeline: Pipeline) -> None:
     pipeline.process([msg("tele/room-4-co2/LWT", b"Offline")])
-    assert dict(pipeline.presence.items()) == {("tasmota", "room-4-co2"): "offline"}
-    assert pipeline.quarantine.snapshot()["counts"]["presence"] == 1
+    assert dict(pipeline.router.presence.items()) == {("tasmota", "room-4-co2"): "offline"}
+    assert pipeline.outcomes()["counts"]["presence"] == 1
 
 
 def test_quarantine_is_bounded(site: SiteConfig, tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_quarantine_is_bounded(site: SiteConfig, tmp_path: Path) -> None:
         site, DuckDBStore(tmp_path / "s.duckdb"), quarantine=Quarantine(keep=5, payload_limit=10)
     )
     p.process([msg("tele/room-4-co2/SENSOR", b"x" * 100) for _ in range(20)])
-    snap = p.quarantine.snapshot()
+    snap = p.outcomes()
     assert snap["counts"]["undecodable"] == 20
     assert len(snap["quarantine"]) == 5
     assert all(len(q["payload"]) == 10 for q in snap["quarantine"])
@@ -149,7 +150,7 @@ def test_zigbee_cached_state_repeat_is_not_a_new_reading(site: SiteConfig, tmp_p
     send(co2=990)  # a new measurement
     clock[0] += timedelta(minutes=11)
     send(co2=990)  # unchanged, but past the repeat window: stored so the room stays live
-    counts = p.quarantine.snapshot()["counts"]
+    counts = p.outcomes()["counts"]
     assert (counts["stored"], counts["duplicate"]) == (3, 1)
 
 
@@ -160,11 +161,11 @@ def test_a_decoder_bug_costs_one_message_not_the_process(
         raise ZeroDivisionError("bug")
 
     decoders = tuple(
-        replace(d, decode=broken) if d.family == "tasmota" else d for d in pipeline.decoders
+        replace(d, decode=broken) if d.family == "tasmota" else d for d in pipeline.router.decoders
     )
-    monkeypatch.setattr(pipeline, "decoders", decoders)
+    monkeypatch.setattr(pipeline.router, "decoders", decoders)
     assert pipeline.process([msg("tele/room-4-co2/SENSOR", tasmota(700))]) == 0
-    assert "decoder failed" in pipeline.quarantine.snapshot()["quarantine"][0]["reason"]
+    assert "decoder failed" in pipeline.outcomes()["quarantine"][0]["reason"]
     assert pipeline.process([msg("zigbee2mqtt/Music CO2", b'{"co2": 700}')]) == 1
 
 
@@ -199,15 +200,15 @@ def test_a_co2_field_without_a_measurement_is_counted_and_the_rest_stored(
     """A failing CO2 chip beside a good thermometer: the temperature is a reading, but the
     message must not pass for a healthy one, so it is counted and kept with the reason."""
     assert pipeline.process([msg(topic, payload)]) == 1
-    latest = pipeline.store.latest(NOW - timedelta(hours=1))[room]
+    latest = pipeline.writer.store.latest(NOW - timedelta(hours=1))[room]
     assert latest.co2_ppm is None
     assert {k: getattr(latest, k) for k in kept} == kept
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert (snap["counts"]["no_value"], snap["counts"]["stored"]) == (1, 1)
     (held,) = snap["quarantine"]
     assert (held["outcome"], held["topic"]) == ("no_value", topic)
     assert reason in held["reason"]
-    (seen,) = [s for s in pipeline.sensors.snapshot() if s.room == room]
+    (seen,) = [s for s in pipeline.router.sensors.snapshot() if s.room == room]
     assert seen.counts["no_value"] == 1
 
 
@@ -219,9 +220,11 @@ def test_statestream_under_an_unlisted_base_is_told_by_its_siblings(pipeline: Pi
     pipeline.process([msg(state, b"1034")])
     pipeline.process([msg("ha/sensor/room_4_co2/device_class", b'"carbon_dioxide"')])
     pipeline.process([msg(state, b"1040")])
-    unassigned = {(s.family, s.device) for s in pipeline.sensors.snapshot() if s.room is None}
+    unassigned = {
+        (s.family, s.device) for s in pipeline.router.sensors.snapshot() if s.room is None
+    }
     assert unassigned == {("esphome", "ha"), ("ha_statestream", "room_4_co2")}
-    assert pipeline.quarantine.snapshot()["counts"]["metadata"] == 1
+    assert pipeline.outcomes()["counts"]["metadata"] == 1
 
 
 def test_zigbee_attribute_copies_of_a_json_state_are_not_stored_twice(pipeline: Pipeline) -> None:
@@ -234,7 +237,7 @@ def test_zigbee_attribute_copies_of_a_json_state_are_not_stored_twice(pipeline: 
             msg("zigbee2mqtt/Music CO2/temperature", b"20.1"),
         ]
     )
-    assert pipeline.quarantine.snapshot()["counts"]["stored"] == 1
+    assert pipeline.outcomes()["counts"]["stored"] == 1
 
 
 def test_zigbee_attribute_output_alone_gives_readings(pipeline: Pipeline) -> None:
@@ -248,5 +251,5 @@ def test_zigbee_attribute_output_alone_gives_readings(pipeline: Pipeline) -> Non
         ]
     )
     assert stored == 2
-    latest = pipeline.store.latest(NOW - timedelta(hours=1))["Music"]
+    latest = pipeline.writer.store.latest(NOW - timedelta(hours=1))["Music"]
     assert (latest.co2_ppm, latest.temperature_c) == (990, 20.1)

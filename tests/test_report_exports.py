@@ -121,3 +121,23 @@ def test_a_room_named_twice_is_reported_once(app: FastAPI) -> None:
     assert twice.status_code == 200
     once = rep.get("/api/analysis", params={**dates, "room": "Hall"})
     assert twice.json() == once.json()
+
+
+def test_every_format_is_one_registry_line_the_contracts_name() -> None:
+    """A format is its module and its line in `FORMATS`: each renderer it names exists, and
+    every place that spells format names out as a contract (the command line, the weekly
+    email's `attach`, the export route) names only registered formats, so a renamed or
+    removed format fails here rather than as a 500 or a traceback."""
+    import typing
+
+    from ventwatch.cli.report import ReportFormat as CommandLineFormat
+    from ventwatch.config import ReportFormat as AttachFormat
+    from ventwatch.dashboard.routes.reports import FormatName
+    from ventwatch.reports.formats import FORMATS
+
+    for f in FORMATS.values():
+        module, _, function = f.renderer.partition(":")
+        assert callable(getattr(__import__(module, fromlist=[function]), function)), f.name
+    assert set(typing.get_args(FormatName)) == set(FORMATS)
+    assert set(typing.get_args(AttachFormat)) <= set(FORMATS)
+    assert {f.value for f in CommandLineFormat} - {"evidence"} == set(FORMATS)

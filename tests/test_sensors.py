@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
+from ventwatch.ingest.counters import Outcome
 from ventwatch.ingest.decoders import Signal
-from ventwatch.ingest.pipeline import Message, Pipeline
-from ventwatch.ingest.quarantine import Outcome
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.ingest.sensors import Health, SensorRegistry, SensorSeen, health
 from ventwatch.store.duckdb import DuckDBStore
 
@@ -302,7 +303,7 @@ def test_unknown_sensor_is_unassigned_until_given_a_room_then_stored_there(
 ) -> None:
     topic = "tele/cupboard/SENSOR"
     assert pipeline.process([Message(topic, tasmota(700), NOW)]) == 0
-    s = seen(pipeline.sensors, "tasmota", "cupboard")
+    s = seen(pipeline.router.sensors, "tasmota", "cupboard")
     assert s.room is None
     assert s.values == {"co2_ppm": 700.0}
     assert s.counts == {"unknown_sensor": 1}
@@ -311,10 +312,10 @@ def test_unknown_sensor_is_unassigned_until_given_a_room_then_stored_there(
     assignments.assign(SITE.site.name, "tasmota", "cupboard", "Room 7", "admin", NOW)
     later = NOW + timedelta(minutes=1)
     assert pipeline.process([Message(topic, tasmota(720, later), later)]) == 1
-    latest = pipeline.store.latest(NOW - timedelta(hours=1))
+    latest = pipeline.writer.store.latest(NOW - timedelta(hours=1))
     assert latest["Room 7"].co2_ppm == 720  # the earlier message is not replayed
     assert latest["Room 7"].time == later.replace(microsecond=0)
-    s = seen(pipeline.sensors, "tasmota", "cupboard")
+    s = seen(pipeline.router.sensors, "tasmota", "cupboard")
     assert (s.room, s.counts) == ("Room 7", {"unknown_sensor": 1, "readings": 1})
 
 
@@ -329,9 +330,9 @@ def test_the_site_file_wins_and_unknown_rooms_are_ignored(
             Message("tele/cupboard/SENSOR", tasmota(900), NOW),
         ]
     )
-    latest = pipeline.store.latest(NOW - timedelta(hours=1))
+    latest = pipeline.writer.store.latest(NOW - timedelta(hours=1))
     assert set(latest) == {"Room 4"}
-    assert pipeline.quarantine.counts()["unknown_sensor"] == 1
+    assert pipeline.counters.counts()["unknown_sensor"] == 1
 
 
 def test_assignments_are_read_at_most_every_few_seconds(
@@ -371,14 +372,14 @@ def test_signal_battery_and_faults_reach_the_registry(pipeline: Pipeline) -> Non
             Message("room-12-air/sensor/wifi_signal/state", b"-67", NOW),
         ]
     )
-    lab = seen(pipeline.sensors, "zigbee2mqtt", "Lab 3 CO2")
+    lab = seen(pipeline.router.sensors, "zigbee2mqtt", "Lab 3 CO2")
     assert (lab.signal, lab.battery_pct) == (Signal("Lab 3 CO2", 132, "lqi"), 15)
     assert health(lab, "Lab 3", NOW, HOLD)[0] == Health.LOW_BATTERY
-    room4 = seen(pipeline.sensors, "tasmota", "room-4-co2")
+    room4 = seen(pipeline.router.sensors, "tasmota", "room-4-co2")
     assert room4.counts == {"readings": 1, "undecodable": 1, "presence": 1}
     assert "not JSON" in (room4.last_fault or "")
     assert health(room4, "Room 4", NOW, HOLD)[0] == Health.OFFLINE
-    node = seen(pipeline.sensors, "esphome", "room-12-air")
+    node = seen(pipeline.router.sensors, "esphome", "room-12-air")
     assert node.signal == Signal("room-12-air", -67, "dBm")
     # A signal of its own is device status, not a reading: counted as presence.
-    assert pipeline.quarantine.counts()["presence"] == 2
+    assert pipeline.counters.counts()["presence"] == 2

@@ -18,7 +18,8 @@ from ventwatch.accounts import Accounts, Role
 from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
-from ventwatch.ingest.pipeline import Message, Pipeline
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
@@ -74,7 +75,11 @@ def pipeline(tmp_path: Path, accounts: Accounts) -> Pipeline:
 @pytest.fixture
 def app(pipeline: Pipeline, accounts: Accounts):  # type: ignore[no-untyped-def]
     return create_app(
-        SITE, pipeline.store, accounts=accounts, sensors=pipeline.sensors, clock=lambda: NOW
+        SITE,
+        pipeline.writer.store,
+        accounts=accounts,
+        sensors=pipeline.router.sensors,
+        clock=lambda: NOW,
     )
 
 
@@ -160,7 +165,7 @@ def test_admin_assigns_a_sensor_and_ingest_stores_its_next_reading_there(
     assert sensor["filed_under"] is None
 
     pipeline.process([Message("tele/cupboard/SENSOR", tasmota(1450, NOW), NOW)])
-    assert pipeline.store.latest(NOW - timedelta(hours=1))["Room 7"].co2_ppm == 1450
+    assert pipeline.writer.store.latest(NOW - timedelta(hours=1))["Room 7"].co2_ppm == 1450
     cupboard = row(admin.get("/sensors").text, "data-sensor", "tasmota:cupboard")
     assert "✓</span> ok" in cupboard
 

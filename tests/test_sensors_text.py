@@ -21,9 +21,10 @@ from ventwatch.accounts import Accounts, Role
 from ventwatch.assignments import Assignments
 from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
+from ventwatch.ingest.counters import Outcome
 from ventwatch.ingest.decoders.types import MAX_ID_CHARS
-from ventwatch.ingest.pipeline import Message, Pipeline
-from ventwatch.ingest.quarantine import Outcome
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
@@ -118,13 +119,13 @@ def test_an_unreadable_id_is_quarantined_as_undecodable(
     pipeline = Pipeline(SITE, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
     messages = FAMILIES[family](text)
     pipeline.process([Message(topic, payload, NOW) for topic, payload in messages])
-    snap = pipeline.quarantine.snapshot()
+    snap = pipeline.outcomes()
     assert snap["counts"]["undecodable"] == 1, snap
     reason = snap["quarantine"][0]["reason"]
     assert "id" in reason
     assert "lone surrogate" in reason or "control character" in reason or "longer than" in reason
-    assert pipeline.sensors.snapshot() == []  # not a sensor with that name
-    assert not pipeline.presence
+    assert pipeline.router.sensors.snapshot() == []  # not a sensor with that name
+    assert not pipeline.router.presence
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +137,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pipeline, TestClien
     pipeline = Pipeline(SITE, DuckDBStore(folder / "s.duckdb"), clock=lambda: NOW)
     app = create_app(
         SITE,
-        pipeline.store,
+        pipeline.writer.store,
         accounts=accounts,
-        sensors=pipeline.sensors,
+        sensors=pipeline.router.sensors,
         clock=lambda: NOW,
-        ingest_stats=lambda: pipeline.quarantine.snapshot(),
+        ingest_stats=lambda: pipeline.outcomes(),
     )
     return pipeline, client_for(app, Role.ADMIN)
 
@@ -153,8 +154,8 @@ def test_any_id_text_in_any_family_leaves_the_sensors_pages_answering(
     pipeline, admin = world
     pipeline.process([Message(t, p, NOW) for t, p in FAMILIES[family](text)])
     if not readable(text):  # (an empty id may fall back to one from the topic)
-        assert text not in {s.device for s in pipeline.sensors.snapshot()}
-        assert text not in {device for _, device in pipeline.presence}
+        assert text not in {s.device for s in pipeline.router.sensors.snapshot()}
+        assert text not in {device for _, device in pipeline.router.presence}
     answer = admin.get("/api/sensors")
     assert answer.status_code == 200
     body = json.loads(answer.content.decode("utf-8"))  # strict UTF-8, valid JSON
@@ -171,15 +172,21 @@ def test_pages_render_whatever_got_into_the_registry_or_assignments(
     file edited by hand, must still not make the pages fail."""
     pipeline = Pipeline(SITE, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
     at = NOW - timedelta(seconds=30)
-    pipeline.sensors.reading("theengs", "x\ud800y", "t/\udc00", at, at, None, {"co2_ppm": 5}, None)
-    pipeline.sensors.quarantined(
+    pipeline.router.sensors.reading(
+        "theengs", "x\ud800y", "t/\udc00", at, at, None, {"co2_ppm": 5}, None
+    )
+    pipeline.router.sensors.quarantined(
         "theengs", "x\ud800y", "t/\udc00", at, Outcome.UNDECODABLE, "\ud83d"
     )
     Assignments(accounts.path).assign(
         SITE.site.name, "tasmota", "bell\x07\n\x00", "Room 4", "ad\x1bmin", NOW
     )
     app = create_app(
-        SITE, pipeline.store, accounts=accounts, sensors=pipeline.sensors, clock=lambda: NOW
+        SITE,
+        pipeline.writer.store,
+        accounts=accounts,
+        sensors=pipeline.router.sensors,
+        clock=lambda: NOW,
     )
     admin = client_for(app, Role.ADMIN)
     page = admin.get("/sensors")

@@ -30,10 +30,11 @@ from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.analysis.series import read_minutes
 from ventwatch.config import Calendar, OccupiedHours, SiteConfig, load_site
+from ventwatch.ingest.counters import Outcome
 from ventwatch.ingest.decoders import FAMILIES, decoder_for
 from ventwatch.ingest.decoders.types import DecodeContext, DecodeError
-from ventwatch.ingest.pipeline import Message, Pipeline
-from ventwatch.ingest.quarantine import Outcome
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.simulator import Simulator, cadences, payloads
 from ventwatch.simulator.classrooms import CATCH_UP, Sent
 from ventwatch.simulator.history import backfill
@@ -290,8 +291,10 @@ def test_a_simulated_day_through_ingest(
     pipeline = Pipeline(site, store=None)  # type: ignore[arg-type]  # readings_of never stores
     readings = []
     for s in sent:
-        readings.extend(pipeline.readings_of(Message(s.topic, s.payload, s.at.astimezone(UTC))))
-    counts = pipeline.quarantine.snapshot()["counts"]
+        readings.extend(
+            pipeline.router.readings_of(Message(s.topic, s.payload, s.at.astimezone(UTC)))
+        )
+    counts = pipeline.outcomes()["counts"]
     per_sensor = {s.entry.device: s.sent for s in sim.sensors}
     silent = next(s for s in sim.sensors if s.role == "silent")
     garbage = next(s for s in sim.sensors if s.role == "garbage")

@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import InfluxServer
 from ventwatch.config import load_site
-from ventwatch.ingest.pipeline import RETRY_MIN_S, Message, Pipeline
+from ventwatch.ingest.pipeline import Pipeline
+from ventwatch.ingest.router import Message
 from ventwatch.ingest.spool import Spool, SpoolFullError
+from ventwatch.ingest.writer import RETRY_MIN_S
 from ventwatch.readings import Reading
 from ventwatch.store import open_store
 from ventwatch.store.duckdb import DuckDBStore
@@ -118,26 +120,26 @@ def test_pipeline_spools_while_the_store_is_down_and_replays_when_back(
         return Message("tele/room-1-co2/SENSOR", tasmota(500 + i, i), T0, lambda: acked.append(i))
 
     pipeline.process([message(0), message(1)])
-    health = pipeline.health()
+    health = pipeline.writer.health()
     assert acked == [0, 1]  # kept on disk, so safe to acknowledge
     assert not health.ok
     assert health.error
     assert health.spool_pending == 2
 
-    pipeline.store = DuckDBStore(db)  # the store is back
+    pipeline.writer.store = DuckDBStore(db)  # the store is back
     pipeline.process([message(2)])  # still behind the spooled ones, to keep the order
-    assert pipeline.health().spool_pending == 3
+    assert pipeline.writer.health().spool_pending == 3
     time.sleep(RETRY_MIN_S + 0.1)
-    assert pipeline.replay_spool() == 3
-    health = pipeline.health()
+    assert pipeline.writer.replay_spool() == 3
+    health = pipeline.writer.health()
     assert health.ok
     assert health.spool_pending == 0
     assert health.last_write is not None
-    frame = pipeline.store.range(None, T0, T0 + timedelta(minutes=1))
+    frame = pipeline.writer.store.range(None, T0, T0 + timedelta(minutes=1))
     assert frame["co2_ppm"].tolist() == [500.0, 501.0, 502.0]
     pipeline.process([message(3)])  # and now straight to the store
-    assert pipeline.health().spool_pending == 0
-    assert len(pipeline.store.range(None, T0, T0 + timedelta(minutes=1))) == 4
+    assert pipeline.writer.health().spool_pending == 0
+    assert len(pipeline.writer.store.range(None, T0, T0 + timedelta(minutes=1))) == 4
     assert acked == [0, 1, 2, 3]
 
 
@@ -172,11 +174,11 @@ def test_a_reading_the_store_refuses_is_quarantined_not_spooled(
     pipeline = Pipeline(site, store, spool=Spool(tmp_path / "spool"), clock=lambda: T0)
     good = Reading(T0, "S", "Room 2", "s2", "tasmota", temperature_c=20.5)
     bad = Reading(T0, "S", "Room 1", "s1", "tasmota", co2_ppm=800.0)
-    pipeline.persist([bad, good])
-    counts = pipeline.quarantine.snapshot()
+    pipeline.writer.write([bad, good])
+    counts = pipeline.outcomes()
     assert counts["counts"]["rejected"] == 1
     assert "co2_ppm" in counts["quarantine"][0]["reason"]
-    assert pipeline.health().spool_pending == 0
+    assert pipeline.writer.health().spool_pending == 0
     frame = store.range(["Room 2"], T0, T0 + timedelta(seconds=1))
     assert frame["temperature_c"].tolist() == [20.5]
     store.close()

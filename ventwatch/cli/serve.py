@@ -132,6 +132,6 @@ def ingest(
     finally:
         worker.stop()
         store.close()
-        counts = worker.pipeline.quarantine.snapshot()["counts"]
+        counts = worker.pipeline.counters.counts()
         summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
         typer.echo(f"ingest: stopped; {summary or 'no messages'}", err=True)

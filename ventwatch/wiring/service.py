@@ -95,7 +95,7 @@ class Service:
             self.store,
             accounts=self.accounts,
             ingest_stats=self.ingest.stats,
-            sensors=self.ingest.pipeline.sensors,
+            sensors=self.ingest.pipeline.router.sensors,
             clock=self.clock,
             alerting=self.alerting,
             base=self.base,
