@@ -136,7 +136,7 @@ def worker_ventwatch(site: Path, store_url: str, spool: Path, n: int) -> dict[st
     settings = resolve(
         cfg, site, env={"VENTWATCH_STORE_URL": store_url, "VENTWATCH_SPOOL_DIR": str(spool)}
     )
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, site=None)
     stop = threading.Event()
     ingest = Ingest(cfg, settings, store, stop)
     started = time.perf_counter()

@@ -302,23 +302,27 @@ def interrupt(process: subprocess.Popen[bytes], what: str) -> None:
 def ventwatch_run(site_path: Path | list[Path], folder: Path, broker_url: str) -> Iterator[str]:
     """The real `ventwatch run` process on a free port, its accounts in `folder`; yields the
     dashboard's base URL once it listens, and checks it stops cleanly on Ctrl-C. One site
-    keeps its store and spool in `folder` too; several (a site list) keep theirs where each
-    site file says."""
+    keeps its store and spool in `folder` too; several (a site list, or a folder of site
+    files given as `--sites`) keep theirs where each site file says."""
     import sys
 
     port = free_port()
+    sites_dir = site_path if isinstance(site_path, Path) and site_path.is_dir() else None
     paths = site_path if isinstance(site_path, list) else [site_path]
     env = {
         **os.environ,
         "VENTWATCH_BROKER_URL": broker_url,
         "VENTWATCH_STATE_DB": str(folder / "accounts.sqlite"),
     }
-    if len(paths) == 1:
+    if len(paths) == 1 and sites_dir is None:
         env["VENTWATCH_STORE_URL"] = f"duckdb://{folder / 'store.duckdb'}"
         env["VENTWATCH_SPOOL_DIR"] = str(folder / "spool")
     command = [sys.executable, "-m", "ventwatch", "run"]
-    for path in paths:
-        command += ["--config", str(path)]
+    if sites_dir is not None:
+        command += ["--sites", str(sites_dir)]
+    else:
+        for path in paths:
+            command += ["--config", str(path)]
     log_path = folder / "run.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -51,7 +51,7 @@ class Rig:
         self.tmp = tmp
         self.smtp = smtp
         self.site = site
-        self.store: Store = open_store(f"duckdb://{tmp / 'store.duckdb'}")
+        self.store: Store = open_store(f"duckdb://{tmp / 'store.duckdb'}", site=None)
         self.alerting = self.open()
 
     def open(self) -> Alerting:

@@ -81,12 +81,43 @@ def test_no_file_or_two_files_is_said_in_words(tmp_path: Path) -> None:
     path = site_file(tmp_path)
     out = check()
     assert (out.returncode, out.stderr) == (
-        1, "error: which site file? ventwatch check-config --config FILE\n"
+        1, "error: which sites? give --config FILE (once per site) or --sites DIR\n"
     )  # fmt: skip
     out = check("--config", str(path), str(path))
     assert out.returncode == 1
     assert "give the site file once" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_folder_of_site_files_is_checked_file_by_file(tmp_path: Path) -> None:
+    """`--sites DIR`: each file said ok or its problems with its own name and line; exit 1
+    when any has a problem, after checking all of them."""
+    folder = tmp_path / "trust"
+    folder.mkdir()
+    good = site_file(tmp_path)
+    (folder / "a-north.yaml").write_text(good.read_text())
+    (folder / "b-south.yml").write_text(good.read_text().replace("timezone:", "timezon:"))
+    (folder / "c-east.yaml").write_text(good.read_text().replace("Small School", "East"))
+    (folder / "notes.txt").write_text("not a site")
+    out = check("--sites", str(folder))
+    assert out.returncode == 1
+    assert out.stdout.splitlines() == [
+        f"{folder / 'a-north.yaml'}: ok: site 'Small School', 3 rooms, 1 sensors, "
+        "profile joint-union",
+        f"{folder / 'c-east.yaml'}: ok: site 'East', 3 rooms, 1 sensors, profile joint-union",
+    ]
+    assert out.stderr == (
+        f"{folder / 'b-south.yml'}:3: unknown key `timezon` in `site` — did you mean "
+        "`timezone`?\n1 of 3 site files have problems\n"
+    )
+    (folder / "b-south.yml").unlink()
+    assert check("--sites", str(folder)).returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = check("--sites", str(empty))
+    assert (out.returncode, out.stderr) == (
+        1, f"error: --sites {empty}: no site files (*.yaml, *.yml) in it\n"
+    )  # fmt: skip
 
 
 def test_an_unknown_key_without_a_near_one_lists_every_key(tmp_path: Path) -> None:

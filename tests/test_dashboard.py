@@ -227,7 +227,7 @@ def test_healthz_does_not_tell_anyone_where_the_store_is(
     """`/healthz` is public: an InfluxDB that does not answer is "store down", and only the
     log names its host and port."""
     port = free_port()  # nothing listens there
-    store = open_store(f"influxdb://ventwatch:s3cret@127.0.0.1:{port}/ventwatch", None)
+    store = open_store(f"influxdb://ventwatch:s3cret@127.0.0.1:{port}/ventwatch", None, site=None)
     try:
         with caplog.at_level(logging.WARNING, logger="ventwatch.dashboard.routes.health"):
             response = TestClient(create_app(SITE, store, accounts=accounts)).get("/healthz")

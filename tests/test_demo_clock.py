@@ -80,7 +80,9 @@ def demo(tmp_path: Path, wall: Wall, smtp_server: SmtpServer) -> Iterator[Servic
     }
     settings_ = resolve(SITE, None, env=env)
     clock = SimulatedClock(THURSDAY, speed=10.0, real=wall)
-    service = Service(SITE, settings_, open_store(f"duckdb://{tmp_path / 's.duckdb'}"), clock=clock)
+    service = Service(
+        SITE, settings_, open_store(f"duckdb://{tmp_path / 's.duckdb'}", site=None), clock=clock
+    )
     service.accounts.add_user("demo", Role.ADMIN, "correct horse battery", [ALL_SITES])
     start = THURSDAY - timedelta(minutes=25)
     messages = [tasmota("music-co2", 1700, start + timedelta(minutes=i)) for i in range(26)]

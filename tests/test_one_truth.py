@@ -175,7 +175,7 @@ def test_every_consumer_on_every_store_gives_one_verdict(
     site_file = folder / "site.yaml"
     results = {}
     for url in (f"duckdb://{folder}/{uuid.uuid4().hex}.duckdb", influxdb.url_for()):
-        store = open_store(url)
+        store = open_store(url, site=None)
         try:
             store.write(readings)
             results[url.split(":")[0]] = verdicts(site_file, store, url, accounts)
@@ -199,7 +199,7 @@ def test_a_reading_before_the_week_stands_into_it_on_both_stores(
     sunday = datetime(2026, 11, 15, 23, 55, tzinfo=UTC)
     reading = Reading(sunday, "One Truth School", "Boarding", "s", "tasmota", co2_ppm=900.0)
     for url in (f"duckdb://{folder}/lead.duckdb", influxdb.url_for()):
-        store = open_store(url)
+        store = open_store(url, site=None)
         try:
             store.write([reading])
             found = verdicts(folder / "site.yaml", store, url, accounts)["Boarding"]

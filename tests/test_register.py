@@ -515,7 +515,7 @@ class Rig:
     def __init__(self, tmp: Path, smtp: SmtpServer) -> None:
         self.tmp = tmp
         self.site = load_site(write(tmp, REVIEW_SITE))
-        self.store = open_store(f"duckdb://{tmp / 'store.duckdb'}")
+        self.store = open_store(f"duckdb://{tmp / 'store.duckdb'}", site=None)
         self.smtp = smtp
         self.alerting = self.open()
 

@@ -256,7 +256,7 @@ def test_sites_that_would_share_files_are_refused_by_name(tmp_path: Path) -> Non
     north = settings_of(NORTH, "n")
     south = settings_of(SOUTH, "n")  # one folder: one store file, spool and accounts file
     problems = several_sites_problems([north, south])  # type: ignore[list-item]
-    assert any("have the same store" in p and "n/site.yaml" in p for p in problems)
+    assert any("have the same embedded store file" in p and "n/site.yaml" in p for p in problems)
     assert any("have the same spool folder" in p for p in problems)
     assert not any("accounts" in p for p in problems)  # sharing the accounts is the point
 
@@ -281,6 +281,11 @@ def test_sites_that_would_share_files_are_refused_by_name(tmp_path: Path) -> Non
     twin = SiteConfig.model_validate({"site": {"name": "north school"}, "rooms": [{"name": "X"}]})
     problems = several_sites_problems([apart[0], settings_of(twin, "t", **shared)])  # type: ignore[list-item]
     assert any("same site name as a URL" in p for p in problems)
+
+    # One InfluxDB database for the sites of a trust: every reading carries its site.
+    influx = {**shared, "VENTWATCH_STORE_URL": "influxdb://127.0.0.1:8086/trust"}
+    one_database = [settings_of(NORTH, "n", **influx), settings_of(SOUTH, "s", **influx)]
+    assert several_sites_problems(one_database) == []  # type: ignore[arg-type]
 
 
 def replace_store(site: SiteConfig, name: str) -> SiteConfig:
@@ -341,7 +346,8 @@ def test_run_refuses_sites_that_would_share_a_store(tmp_path: Path) -> None:
     assert answer.returncode == 1, answer.stderr
     assert "these sites cannot run together" in answer.stderr
     assert re.search(
-        r"north-school\.yaml and .*south-school\.yaml have the same store", answer.stderr
+        r"north-school\.yaml and .*south-school\.yaml have the same embedded store file",
+        answer.stderr,
     )
     assert "same spool folder" in answer.stderr
     assert not (tmp_path / "one.duckdb").exists()  # refused before any store was opened

@@ -167,7 +167,7 @@ def test_a_reading_the_store_refuses_is_quarantined_not_spooled(
     site = load_site(example_site_path)
     url = influxdb.url_for()
     database = url.rsplit("/", 1)[1]
-    store = open_store(url)
+    store = open_store(url, site=None)
     influxdb.query(f'CREATE DATABASE "{database}"')
     line = f'reading,site=S,room=Other,sensor=x,family=tasmota co2_ppm="high" {int(T0.timestamp())}'
     httpx.post(f"{influxdb.http}/write", params={"db": database, "precision": "s"}, content=line)

@@ -47,7 +47,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url)
+    opened = open_store(store_url, site=None)
     yield opened
     opened.close()
 
@@ -154,20 +154,55 @@ def test_minute_means_per_room_and_minute(store: Store) -> None:
     assert store.minute_means([], T0, T0 + timedelta(hours=1)).empty
 
 
+def test_sites_sharing_one_database_each_read_their_own(store_url: str) -> None:
+    """A trust's sites in one database: each site's store reads only its readings (latest,
+    range, minute means, which weeks have readings), though their rooms share names; a store
+    opened for no site reads all of them. (Sensor ids differ: DuckDB keys a reading by
+    sensor and time, as an embedded file is one site's; InfluxDB's series carry the site.)"""
+    everyone = open_store(store_url, site=None)
+    north = open_store(store_url, site="North")
+    south = open_store(store_url, site="South's")  # a quote in a name stays a name
+    try:
+
+        def of(site: str, minute: int, co2: float) -> Reading:
+            # The same room name at both sites: told apart by the site alone.
+            return Reading(
+                T0 + timedelta(minutes=minute), site, "Room 1", site[0], "tasmota", co2_ppm=co2
+            )
+
+        north.write([of("North", 0, 600), of("North", 1, 620)])
+        south.write([of("South's", 0, 1600)])  # a site's store writes what it is given
+        hour = (T0, T0 + timedelta(hours=1))
+        assert north.latest(T0)["Room 1"].co2_ppm == 620
+        assert south.latest(T0)["Room 1"].co2_ppm == 1600
+        assert list(north.range(None, *hour)["co2_ppm"]) == [600, 620]
+        assert list(south.range(["Room 1"], *hour)["site"]) == ["South's"]
+        assert list(north.minute_means(None, *hour)["co2_ppm"]) == [600, 620]
+        assert list(south.minute_means(["Room 1"], *hour)["co2_ppm"]) == [1600]
+        later = (T0 + timedelta(minutes=1), T0 + timedelta(hours=1))
+        assert north.has_readings([later]) == [True]
+        assert south.has_readings([later]) == [False]
+        assert sorted(everyone.range(None, *hour)["co2_ppm"]) == [600, 620, 1600]
+        assert open_store(store_url, site="East").latest(T0) == {}
+    finally:
+        for store in (everyone, north, south):
+            store.close()
+
+
 def test_reopen_keeps_data(tmp_path: Path) -> None:
-    store = open_store("duckdb:///./data/x.duckdb", base=tmp_path)
+    store = open_store("duckdb:///./data/x.duckdb", base=tmp_path, site=None)
     store.write([reading(0, co2_ppm=600)])
     store.close()
-    again = open_store(f"duckdb://{tmp_path / 'data' / 'x.duckdb'}")
+    again = open_store(f"duckdb://{tmp_path / 'data' / 'x.duckdb'}", site=None)
     assert len(again.range(None, T0, T0 + timedelta(minutes=1))) == 1
     again.close()
 
 
 def test_reopen_keeps_data_in_every_store(store_url: str) -> None:
-    store = open_store(store_url)
+    store = open_store(store_url, site=None)
     store.write([reading(0, co2_ppm=600)])
     store.close()
-    again = open_store(store_url)
+    again = open_store(store_url, site=None)
     assert list(again.range(None, T0, T0 + timedelta(minutes=1))["co2_ppm"]) == [600]
     again.close()
 
@@ -175,12 +210,12 @@ def test_reopen_keeps_data_in_every_store(store_url: str) -> None:
 @pytest.mark.parametrize("url", ["influx://x", "duckdb://", "sqlite:///x.db"])
 def test_bad_store_urls(url: str) -> None:
     with pytest.raises(StoreURLError):
-        open_store(url)
+        open_store(url, site=None)
 
 
 def test_unknown_store_message_lists_the_supported_urls() -> None:
     with pytest.raises(StoreURLError, match=r"duckdb:///.*influxdb://.*influxdbs://"):
-        open_store("influx://x")
+        open_store("influx://x", site=None)
 
 
 # -- InfluxDB: the same frames as DuckDB ---------------------------------------------------
@@ -208,7 +243,7 @@ def test_frames_equal_duckdb_across_days(influxdb: InfluxServer, tmp_path: Path)
     batch = mixed_readings()
     duck = DuckDBStore(tmp_path / "d.duckdb")
     url = influxdb.url_for()
-    influx = open_store(url)
+    influx = open_store(url, site=None)
     hourly = InfluxDBStore.from_url(url, window=timedelta(hours=1))  # many more windows
     assert duck.write(batch) == influx.write(batch) == len(batch)
     cases = [
@@ -268,8 +303,8 @@ def test_big_batches_go_in_several_requests(influxdb: InfluxServer) -> None:
 
 
 def test_precision_seconds_truncates_and_keeps_the_first(influxdb: InfluxServer) -> None:
-    seconds = open_store(influxdb.url_for(precision="s"))
-    millis = open_store(influxdb.url_for())
+    seconds = open_store(influxdb.url_for(precision="s"), site=None)
+    millis = open_store(influxdb.url_for(), site=None)
     batch = [
         Reading(T0 + timedelta(milliseconds=1500), "S", "R", "s", "f", co2_ppm=600),
         Reading(T0 + timedelta(milliseconds=1700), "S", "R", "s", "f", co2_ppm=601),
@@ -299,7 +334,7 @@ NAMES = st.text(
 
 @pytest.fixture(scope="module")
 def names_store(influxdb: InfluxServer) -> Iterator[Store]:
-    store = open_store(influxdb.url_for())
+    store = open_store(influxdb.url_for(), site=None)
     yield store
     store.close()
 
@@ -323,7 +358,7 @@ def test_any_printable_name_round_trips(
 
 @pytest.mark.parametrize("name", ["ends with \\", "", "tab\there", "new\nline"])
 def test_names_line_protocol_cannot_carry_are_refused(influxdb: InfluxServer, name: str) -> None:
-    store = open_store(influxdb.url_for())
+    store = open_store(influxdb.url_for(), site=None)
     good = reading(0, co2_ppm=600)
     with pytest.raises(StoreRejectedError, match="nothing of this batch was written"):
         store.write([good, reading(1, room=name, co2_ppm=600)])
@@ -338,7 +373,7 @@ def test_names_line_protocol_cannot_carry_are_refused(influxdb: InfluxServer, na
 
 def test_server_down_open_succeeds_and_operations_raise() -> None:
     url = f"influxdb://127.0.0.1:{free_port()}/nowhere"  # nothing listens there
-    store = open_store(url)  # ingest must be able to start (and spool)
+    store = open_store(url, site=None)  # ingest must be able to start (and spool)
     with pytest.raises(StoreUnavailableError, match="could not take the write"):
         store.write([reading(0, co2_ppm=600)])
     with pytest.raises(StoreUnavailableError):
@@ -370,12 +405,14 @@ def test_server_that_stops_answering_times_out() -> None:
 def test_server_restart_keeps_data_and_writes_resume(tmp_path: Path) -> None:
     server = start_influxd(tmp_path / "influxd")
     try:
-        store = open_store(server.url_for("restarting"))
+        store = open_store(server.url_for("restarting"), site=None)
         assert store.write([reading(0, co2_ppm=600)]) == 1
         server.stop()
         with pytest.raises(StoreUnavailableError):
             store.write([reading(1, co2_ppm=610)])
-        later = open_store(server.url_for("created_later"))  # opened while the server is down
+        later = open_store(
+            server.url_for("created_later"), site=None
+        )  # opened while the server is down
         server.start()
         assert store.write([reading(1, co2_ppm=610)]) == 1
         frame = store.range(None, T0, T0 + timedelta(hours=1))
@@ -392,7 +429,7 @@ def test_field_type_conflict_is_rejected_with_the_servers_message(
     influxdb: InfluxServer,
 ) -> None:
     url = influxdb.url_for()
-    store = open_store(url)
+    store = open_store(url, site=None)
     ns = int(T0.timestamp()) * 10**9
     line = f'reading,family=f,room=R,sensor=x,site=S co2_ppm="high" {ns}'
     response = httpx.post(f"{influxdb.http}/write", params={"db": database_of(url)}, content=line)
@@ -410,17 +447,18 @@ def test_credentials(tmp_path: Path) -> None:
         # Allowed without credentials while no user exists.
         created = server.query(f"CREATE USER admin WITH PASSWORD '{password}' WITH ALL PRIVILEGES")
         assert "error" not in created["results"][0], created
-        anonymous = open_store(server.url_for("secured"))  # opening does not fail
+        anonymous = open_store(server.url_for("secured"), site=None)  # opening does not fail
         with pytest.raises(StoreUnavailableError, match=r"refused the credentials.*user:pass"):
             anonymous.write([reading(0, co2_ppm=600)])
         with pytest.raises(StoreUnavailableError, match="refused the credentials"):
             anonymous.latest(T0)
-        wrong = open_store(f"influxdb://admin:nope@127.0.0.1:{server.port}/secured")
+        wrong = open_store(f"influxdb://admin:nope@127.0.0.1:{server.port}/secured", site=None)
         with pytest.raises(StoreUnavailableError, match="refused the credentials") as info:
             wrong.write([reading(0, co2_ppm=600)])
         assert "nope" not in str(info.value)
         admin = open_store(
-            f"influxdb://admin:{quote(password, safe='')}@127.0.0.1:{server.port}/secured"
+            f"influxdb://admin:{quote(password, safe='')}@127.0.0.1:{server.port}/secured",
+            site=None,
         )
         assert admin.write([reading(0, co2_ppm=600)]) == 1
         assert admin.latest(T0)["Room 1"].co2_ppm == 600
@@ -432,21 +470,21 @@ def test_credentials(tmp_path: Path) -> None:
 
 def test_retention_policy(influxdb: InfluxServer) -> None:
     url = influxdb.url_for()
-    default = open_store(url)  # creates the database
+    default = open_store(url, site=None)  # creates the database
     created = influxdb.query(
         f'CREATE RETENTION POLICY "five_years" ON "{database_of(url)}" DURATION 260w REPLICATION 1'
     )
     assert "error" not in created["results"][0], created
     now = datetime.now(UTC).replace(microsecond=0)
     batch = [Reading(now, "S", "R", "s", "f", co2_ppm=600)]
-    kept = open_store(f"{url}?rp=five_years")
+    kept = open_store(f"{url}?rp=five_years", site=None)
     assert kept.write(batch) == 1
     hour = (now - timedelta(minutes=30), now + timedelta(minutes=30))
     assert list(kept.range(None, *hour)["co2_ppm"]) == [600]
     assert kept.latest(hour[0])["R"].co2_ppm == 600
     assert len(kept.minute_means(None, *hour)) == 1
     assert default.range(None, *hour).empty  # autogen, the default policy, has nothing
-    missing = open_store(f"{url}?rp=nope")
+    missing = open_store(f"{url}?rp=nope", site=None)
     with pytest.raises(StoreUnavailableError, match="retention policy not found"):
         missing.write(batch)
     for store in (default, kept, missing):
@@ -502,5 +540,5 @@ def test_bad_influxdb_urls(url: str, message: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("VENTWATCH_TEST_UNSET", raising=False)
     monkeypatch.setenv("HOME", "/root")
     with pytest.raises(StoreURLError, match=message) as info:
-        open_store(url)
+        open_store(url, site=None)
     assert "secret" not in str(info.value)

@@ -385,7 +385,7 @@ def test_the_room_page_and_the_report_show_each_estimate_against_the_acop(
         for i in range(-60, 200)
     ]
     url = f"duckdb:///{tmp_path / 'store.duckdb'}"
-    store = open_store(url)
+    store = open_store(url, site=None)
     try:
         store.write(readings)
         app = create_app(site, store, accounts=accounts, clock=lambda: nine + timedelta(days=1))

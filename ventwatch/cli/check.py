@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ventwatch.cli.inputs import fail, read_site
+from ventwatch.cli.inputs import SitesOption, fail, read_site, site_files
 from ventwatch.settings import deprecated_names
 
 
@@ -22,21 +22,32 @@ def check_config(
     file: Annotated[
         Path | None, typer.Argument(help="The site file, as --config gives it.", show_default=False)
     ] = None,
+    sites: SitesOption = None,
 ) -> None:
-    """Validate a site file; print every problem with its file and line, in words, and a note
-    for each old setting name in use (in the file or the environment)."""
+    """Validate a site file (or every file of a --sites folder); print every problem with its
+    file and line, in words, and a note for each old setting name in use (in the file or the
+    environment). Exit 1 when any file has a problem."""
     if config is not None and file is not None:
         raise fail("error: give the site file once: ventwatch check-config --config FILE")
-    path = config or file
-    if path is None:
-        raise fail("error: which site file? ventwatch check-config --config FILE")
-    site = read_site(path)
-    typer.echo(
-        f"{path}: ok: site {site.site.name!r}, {len(site.rooms)} rooms, "
-        f"{len(site.sensors)} sensors, profile {site.guidance.profile}"
-    )
-    for note in deprecated_names(site, os.environ, path):
-        typer.echo(f"note: {note}", err=True)
+    single = config or file
+    paths = site_files([single] if single is not None else None, sites)
+    failed = 0
+    for path in paths:
+        try:
+            site = read_site(path)
+        except typer.Exit:  # its problems are printed: go on to the next file
+            failed += 1
+            continue
+        typer.echo(
+            f"{path}: ok: site {site.site.name!r}, {len(site.rooms)} rooms, "
+            f"{len(site.sensors)} sensors, profile {site.guidance.profile}"
+        )
+        for note in deprecated_names(site, os.environ, path):
+            typer.echo(f"note: {note}", err=True)
+    if failed:
+        if len(paths) > 1:
+            typer.echo(f"{failed} of {len(paths)} site files have problems", err=True)
+        raise typer.Exit(code=1)
 
 
 def decode(

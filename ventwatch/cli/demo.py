@@ -114,7 +114,13 @@ def demo(
     start = replay_start(site, datetime.now(UTC))
     clock = SimulatedClock(start, speed)
     simulator = Simulator(site, speed=1.0, start=start)  # at the clock's pace, on its time
-    service = Service(site, settings, open_store(settings.store_url), clock=clock, alert_tick_s=5.0)
+    service = Service(
+        site,
+        settings,
+        open_store(settings.store_url, site=site.site.name),
+        clock=clock,
+        alert_tick_s=5.0,
+    )
     # A fresh user per role, with a random password: the demo is on loopback, but a
     # dashboard that anyone could open would teach the wrong habit.
     password = secrets.token_urlsafe(12)

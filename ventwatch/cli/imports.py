@@ -28,7 +28,7 @@ def _import_store(site: SiteConfig, config: Path, file: Path) -> Store:
     running service holds, say) is one line, not a traceback."""
     settings = read_settings(site, config, None)
     try:
-        return open_store(settings.store_url, settings.store_base)
+        return open_store(settings.store_url, settings.store_base, site=site.site.name)
     except StoreURLError as exc:
         raise fail(f"{file}: error: store: {exc}") from None
     except Exception as exc:

@@ -19,6 +19,15 @@ from ventwatch.store import Store, StoreURLError, open_store
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The site file (see sensors.example.yaml).")
 ]
+SitesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sites",
+        help="A folder of site files (its *.yaml and *.yml, a site each): a trust's or a "
+        "local authority's sites in one place. May be given with --config.",
+        file_okay=False,
+    ),
+]
 PortOption = Annotated[
     int | None, typer.Option("--port", help="Dashboard port (overrides VENTWATCH_HTTP's).")
 ]
@@ -49,6 +58,22 @@ def read_site(path: Path) -> SiteConfig:
         raise fail(str(exc)) from None
 
 
+def site_files(config: list[Path] | None, sites: Path | None) -> list[Path]:
+    """The site files `--config` names, then those of the `--sites` folder in name order:
+    each read on its own, so one file's mistake is reported with its own name and line."""
+    paths = list(config or [])
+    if sites is not None:
+        if not sites.is_dir():
+            raise fail(f"error: --sites {sites}: not a folder")
+        found = sorted(p for p in sites.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not found:
+            raise fail(f"error: --sites {sites}: no site files (*.yaml, *.yml) in it")
+        paths.extend(found)
+    if not paths:
+        raise fail("error: which sites? give --config FILE (once per site) or --sites DIR")
+    return paths
+
+
 def read_settings(site: SiteConfig, path: Path | None, port: int | None) -> Settings:
     try:
         return resolve(site, path, port=port)
@@ -59,7 +84,7 @@ def read_settings(site: SiteConfig, path: Path | None, port: int | None) -> Sett
 def open_site_store(site: SiteConfig, config: Path) -> Store:
     settings = read_settings(site, config, None)
     try:
-        return open_store(settings.store_url, settings.store_base)
+        return open_store(settings.store_url, settings.store_base, site=site.site.name)
     except StoreURLError as exc:
         raise fail(f"error: store: {exc}") from None
 

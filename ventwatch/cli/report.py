@@ -115,7 +115,7 @@ def report(
     actions = logged_actions(settings.state_db, site.site.name)
     registers = room_registers(settings.state_db, site)
     try:
-        store = open_store(settings.store_url, settings.store_base)
+        store = open_store(settings.store_url, settings.store_base, site=site.site.name)
     except StoreURLError as exc:
         raise _runtime(f"store: {exc}") from None
     except Exception as exc:  # e.g. a DuckDB file that another process holds open

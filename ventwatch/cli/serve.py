@@ -15,29 +15,33 @@ import typer
 from ventwatch.cli.inputs import (
     ConfigOption,
     PortOption,
+    SitesOption,
     fail,
     log_to_terminal,
     read_settings,
     read_site,
     redacted,
+    site_files,
 )
 from ventwatch.store import StoreURLError, open_store
 
 
 def run(
     config: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(
             "--config",
             "-c",
             help="The site file (see sensors.example.yaml). Give it once per site to run "
             "several sites in one dashboard: a site list at /, each site under /sites/<name>/.",
         ),
-    ],
+    ] = None,
+    sites_dir: SitesOption = None,
     port: PortOption = None,
     verbose: bool = False,
 ) -> None:
-    """Run ingest and the dashboard against the broker and store the site file names."""
+    """Run ingest and the dashboard against the broker and store the site file names (or
+    the files of a --sites folder: one dashboard for all, each site its own part)."""
     from ventwatch.wiring.service import (
         Service,
         in_site_list,
@@ -47,7 +51,7 @@ def run(
     )
 
     log_to_terminal(verbose)
-    sites = [(path, read_site(path)) for path in config]
+    sites = [(path, read_site(path)) for path in site_files(config, sites_dir)]
     settings = [read_settings(site, path, port) for path, site in sites]
     if len(sites) > 1:
         settings = [in_site_list(site, s) for (_, site), s in zip(sites, settings, strict=True)]
@@ -57,9 +61,9 @@ def run(
         if problems:
             raise fail("error: these sites cannot run together:\n  " + "\n  ".join(problems))
     stores = []
-    for s in settings:
+    for (_, site), s in zip(sites, settings, strict=True):
         try:
-            stores.append(open_store(s.store_url, s.store_base))
+            stores.append(open_store(s.store_url, s.store_base, site=site.site.name))
         except StoreURLError as exc:
             for store in stores:
                 store.close()
@@ -75,7 +79,7 @@ def run(
         )
     if not services[0].accounts.users():
         typer.echo(
-            f"No users yet: add one with `ventwatch users add --config {config[0]} NAME "
+            f"No users yet: add one with `ventwatch users add --config {sites[0][0]} NAME "
             "--role admin`, or nobody can sign in.",
             err=True,
         )
@@ -116,7 +120,7 @@ def ingest(
     else:
         client_id = settings.client_id
     try:
-        store = open_store(settings.store_url, settings.store_base)
+        store = open_store(settings.store_url, settings.store_base, site=site.site.name)
     except StoreURLError as exc:
         raise fail(f"error: store: {exc}") from None
     stop = threading.Event()

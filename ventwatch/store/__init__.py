@@ -110,19 +110,22 @@ def duckdb_file(url: str, base: Path | None = None) -> Path | None:
     return path
 
 
-def open_store(url: str, base: Path | None = None) -> Store:
-    """Open the store a URL names. A relative DuckDB path is taken from `base` (the site
-    file's folder), so a site file works from wherever the command is run."""
+def open_store(url: str, base: Path | None = None, *, site: str | None) -> Store:
+    """Open the store a URL names, as `site` sees it: its reads return that site's readings
+    only (every reading is tagged with its site), so many sites can share one database; None
+    reads every site's, for a tool that looks across sites. Writes take any site's readings.
+    A relative DuckDB path is taken from `base` (the site file's folder), so a site file
+    works from wherever the command is run."""
     path = duckdb_file(url, base)
     if path is not None:
         from ventwatch.store.duckdb import DuckDBStore
 
-        return DuckDBStore(path)
+        return DuckDBStore(path, site=site)
     parts = urlsplit(url)
     if parts.scheme in ("influxdb", "influxdbs"):
         from ventwatch.store.influxdb import InfluxDBStore
 
-        return InfluxDBStore.from_url(url)
+        return InfluxDBStore.from_url(url, site=site)
     raise StoreURLError(
         f"{redact_url(url)!r}: unknown store (supported: duckdb:///path/to/file.duckdb, "
         "influxdb://[user:pass@]host:port/database[?rp=NAME&token_env=VAR&precision=ms], "

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS readings (
 class DuckDBStore:
     """A `Store` in one DuckDB file. Thread-safe: ingest writes while the dashboard reads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, site: str | None = None) -> None:
+        """`site`: reads see that site's readings only (None: every site's)."""
         make_private_folder(path.parent)
         created = not path.exists()
         self.path = path
@@ -69,6 +70,15 @@ class DuckDBStore:
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(_DDL)
         self._lock = threading.Lock()
+        self._site = site
+
+    def _only_site(self, params: list[object], column: str = "site") -> str:
+        """The condition that keeps reads to this store's site ("" for every site), its
+        parameter appended to `params`."""
+        if self._site is None:
+            return ""
+        params.append(self._site)
+        return f" AND {column} = ?"
 
     def write(self, batch: Sequence[Reading]) -> int:
         if not batch:
@@ -111,10 +121,12 @@ class DuckDBStore:
                    arg_max(co2_ppm, time) FILTER (WHERE co2_ppm IS NOT NULL),
                    arg_max(temperature_c, time) FILTER (WHERE temperature_c IS NOT NULL),
                    arg_max(humidity_pct, time) FILTER (WHERE humidity_pct IS NOT NULL)
-            FROM readings WHERE time >= ? GROUP BY room
+            FROM readings WHERE time >= ?{site} GROUP BY room
         """
+        params: list[object] = [since]
+        sql = sql.format(site=self._only_site(params))
         with self._lock:
-            rows = self._con.execute(sql, [since]).fetchall()
+            rows = self._con.execute(sql, params).fetchall()
         return {
             room: RoomLatest(
                 room=room,
@@ -132,6 +144,7 @@ class DuckDBStore:
 
         sql = f"SELECT {', '.join(FRAME_COLUMNS)} FROM readings WHERE time >= ? AND time < ?"
         params: list[object] = [start, end]
+        sql += self._only_site(params)
         if rooms is not None:
             sql += " AND list_contains(?, room)"
             params.append(list(rooms))
@@ -151,24 +164,28 @@ class DuckDBStore:
 
         with self._lock:
             if rooms is None:
+                span: list[object] = [start, end]
                 found = self._con.execute(
-                    "SELECT DISTINCT room FROM readings WHERE time >= ? AND time < ? ORDER BY 1",
-                    [start, end],
+                    "SELECT DISTINCT room FROM readings WHERE time >= ? AND time < ?"
+                    f"{self._only_site(span)} ORDER BY 1",
+                    span,
                 ).fetchall()
                 rooms = [row[0] for row in found]
             names = list(rooms)
+            params: list[object] = [names, len(names), start, end]
+            site = self._only_site(params, "r.site")
             # Typed as arrays or Categoricals; with no ENUM column, all are arrays.
             columns: dict[str, Any] = self._con.execute(
-                """
+                f"""
                 WITH k AS (SELECT unnest(?::VARCHAR[]) AS room, unnest(range(?)) AS code)
                 SELECT k.code, epoch_us(r.time) // 60000000 AS minute,
                        avg(r.co2_ppm) AS co2_ppm, avg(r.temperature_c) AS temperature_c,
                        avg(r.humidity_pct) AS humidity_pct
                 FROM readings r JOIN k ON r.room = k.room
-                WHERE r.time >= ? AND r.time < ?
+                WHERE r.time >= ? AND r.time < ?{site}
                 GROUP BY ALL
                 """,
-                [names, len(names), start, end],
+                params,
             ).fetchnumpy()
         return pd.DataFrame(
             {
@@ -180,9 +197,10 @@ class DuckDBStore:
 
     def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:
         """One `LIMIT 1` query per span: DuckDB stops at the first row it finds."""
-        sql = "SELECT 1 FROM readings WHERE time >= ? AND time < ? LIMIT 1"
+        site: list[object] = []
+        sql = f"SELECT 1 FROM readings WHERE time >= ? AND time < ?{self._only_site(site)} LIMIT 1"
         with self._lock:
-            return [bool(self._con.execute(sql, [a, b]).fetchall()) for a, b in spans]
+            return [bool(self._con.execute(sql, [a, b, *site]).fetchall()) for a, b in spans]
 
     def close(self) -> None:
         with self._lock:

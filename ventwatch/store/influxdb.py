@@ -235,7 +235,9 @@ class InfluxDBStore:
         timeout: float = 30.0,
         lines_per_request: int = 5000,
         window: timedelta = timedelta(days=1),
+        site: str | None = None,
     ) -> None:
+        """`site`: reads see that site's readings only (None: every site's)."""
         self.config = config
         self.lines_per_request = lines_per_request
         # Reads are cut into windows of this length (aligned to UTC midnight for a day),
@@ -256,6 +258,8 @@ class InfluxDBStore:
         self._from = f"{db}.{quote_ident(config.rp)}.{MEASUREMENT}" if config.rp else MEASUREMENT
         self._answered = False  # has the server answered CREATE DATABASE (or refused it)?
         self._warned = False
+        # The condition that keeps reads to one site ("": every site's readings).
+        self._site = "" if site is None else f' AND "site" = {quote_string(site)}'
         self._prepare_database()
 
     @classmethod
@@ -468,7 +472,7 @@ class InfluxDBStore:
     def latest(self, since: datetime) -> dict[str, RoomLatest]:
         """One request, one statement per quantity (`last()` per room skips missing
         values): each quantity's newest value, and the room's newest time and sensor."""
-        where = f"time >= {_ns(since)}"
+        where = f"time >= {_ns(since)}{self._site}"
         statements = [
             f'SELECT last({quote_ident(q)}) AS "value", "sensor" FROM {self._from} '
             f'WHERE {where} GROUP BY "room"'
@@ -520,7 +524,7 @@ class InfluxDBStore:
             for a, b in self._day_windows(start, end):
                 statement = (
                     f"SELECT {select} FROM {self._from} "
-                    f"WHERE time >= {a} AND time < {b}{self._room_filter(rooms)}"
+                    f"WHERE time >= {a} AND time < {b}{self._site}{self._room_filter(rooms)}"
                 )
                 for series in self._query([statement])[0]:
                     if not series["values"]:
@@ -558,7 +562,7 @@ class InfluxDBStore:
             for a, b in self._day_windows(start, end):
                 statement = (
                     f"SELECT {means} FROM {self._from} "
-                    f"WHERE time >= {a} AND time < {b}{self._room_filter(rooms)} "
+                    f"WHERE time >= {a} AND time < {b}{self._site}{self._room_filter(rooms)} "
                     'GROUP BY time(1m), "room" fill(none)'
                 )
                 for series in self._query([statement])[0]:
@@ -593,7 +597,8 @@ class InfluxDBStore:
         if not spans:
             return []
         statements = [
-            f"SELECT * FROM {self._from} WHERE time >= {_ns(a)} AND time < {_ns(b)} LIMIT 1"
+            f"SELECT * FROM {self._from} "
+            f"WHERE time >= {_ns(a)} AND time < {_ns(b)}{self._site} LIMIT 1"
             for a, b in spans
         ]
         return [any(series["values"] for series in found) for found in self._query(statements)]

@@ -161,6 +161,8 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
         seen: dict[object, Path] = {}
         for path, settings, site in sites:
             value = key(settings, site)
+            if value is None:  # nothing to share
+                continue
             if value in seen:
                 problems.append(f"{seen[value]} and {path} have the same {what}")
             seen.setdefault(value, path)
@@ -174,7 +176,7 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
             "VENTWATCH_STATE_DB)"
         )
     clash("site name as a URL", lambda _, site: site_slug(site.site.name))
-    clash("store (set store.url in each file, not VENTWATCH_STORE_URL)", _store_key)
+    clash("embedded store file (set store.url in each file, not VENTWATCH_STORE_URL)", _store_file)
     clash("spool folder (store.spool, or VENTWATCH_SPOOL_DIR)", lambda s, _: s.spool_dir.resolve())
     clash(
         "broker session (broker.client_id)",
@@ -183,14 +185,16 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
     return problems
 
 
-def _store_key(settings: Settings, _: SiteConfig) -> object:
-    """An embedded store by its file's full path; a server's by its URL. Two sites may share
-    an InfluxDB server, not one database of it: the store's queries do not filter by site."""
+def _store_file(settings: Settings, _: SiteConfig) -> Path | None:
+    """An embedded store's file, which one site's process holds (and whose readings are
+    keyed by sensor and time alone); None for a server's store, which any number of sites
+    may share, down to one database: every reading is tagged with its site, and each site's
+    store reads its own (`open_store`)."""
     try:
         path = duckdb_file(settings.store_url, settings.store_base)
     except StoreURLError:
-        return settings.store_url  # opening it says what is wrong, for this site's file
-    return settings.store_url if path is None else path.resolve()
+        return None  # opening it says what is wrong, for this site's file
+    return None if path is None else path.resolve()
 
 
 def serve(
