@@ -12,8 +12,16 @@ its broker): an outbox sends, lists, counts and retries only its own site's rows
 site's message never leaves through another site's relay and a site's pages never show
 another's recipients.
 
-Every time is passed in (`now`, `clock`): nothing here reads the wall clock, so tests move
-time instead of sleeping. Times are stored as ISO 8601 UTC text in one fixed form, so
+Several processes may send from one state database (monitors partitioning sites, a dashboard
+process sending a test message, a monitor taking over a killed one's sites): each due row is
+*claimed* in a transaction before it is sent (`claimed_by`, `claim_expires`), so only one
+process sends it. A claim lasts `claim_s` of wall-clock time, several times a channel's
+timeout; a process killed while sending leaves its claim to run out, and the row is then sent
+by whoever comes next. (Killed after the relay took the message but before the row was marked
+sent, it would be sent again: SMTP cannot do better than at least once there.)
+
+Every other time is passed in (`now`, `clock`): nothing else here reads the wall clock, so
+tests move time instead of sleeping. Times are stored as ISO 8601 UTC text in one fixed form, so
 comparing the text compares the times.
 
 Delivery knows nothing of what it delivers: a row's `alert_id` (the table keeps its name,
@@ -26,8 +34,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,9 +68,14 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     created_at TEXT NOT NULL,
     next_attempt_at TEXT NOT NULL,
     sent_at TEXT,
-    last_error TEXT
+    last_error TEXT,
+    claimed_by TEXT,  -- the process sending it now (host:pid), until claim_expires
+    claim_expires REAL  -- wall-clock seconds since the epoch
 );
 """
+# A claim outlasts any one attempt (a channel gives up after about 10 s), and a killed
+# sender's rows are taken up again within a minute.
+CLAIM_S = 60.0
 # Made once `_migrate` has given an old file its `site` column; the index before it, on
 # (status, next_attempt_at), served an outbox that sent every row.
 _SITE_INDEX = (
@@ -105,9 +121,14 @@ class Outbox:
         first_retry_s: float = 30,
         max_retry_s: float = 3600,
         max_attempts: int = 8,
+        claim_s: float = CLAIM_S,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = SqliteFile(path, _SCHEMA)
         _migrate(self._db)
+        self.claim_s = claim_s
+        self._wall_clock = wall_clock  # for claims alone: they are about processes
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.site = site
         self.channels = channels
         self.first_retry_s = first_retry_s
@@ -158,16 +179,40 @@ class Outbox:
         tried. Each is settled on its own: one failing recipient never stops the rest."""
         with self._sending:
             with self._db.transaction() as db:
-                cursor = db.execute(
-                    "SELECT * FROM alert_deliveries WHERE site = ? AND status = 'pending'"
-                    " AND next_attempt_at <= ? ORDER BY id",
-                    (self.site, _iso(now)),
-                )
-                cursor.row_factory = sqlite3.Row
-                rows = cursor.fetchall()
-            for row in rows:
-                self._attempt(row, now)
-            return len(rows)
+                due = [
+                    row_id
+                    for (row_id,) in db.execute(
+                        "SELECT id FROM alert_deliveries WHERE site = ? AND status = 'pending'"
+                        " AND next_attempt_at <= ? AND (claim_expires IS NULL"
+                        " OR claim_expires <= ?) ORDER BY id",
+                        (self.site, _iso(now), self._wall_clock()),
+                    )
+                ]
+            tried = 0
+            for row_id in due:
+                row = self._claim(row_id, now)
+                if row is not None:  # else another process has it, or has sent it
+                    self._attempt(row, now)
+                    tried += 1
+            return tried
+
+    def _claim(self, delivery_id: int, now: datetime) -> sqlite3.Row | None:
+        """Make the row this process's to send, in one transaction, if it is still due and
+        nobody else's; returns it as it is now (another process may have tried it)."""
+        wall = self._wall_clock()
+        with self._db.transaction() as db:
+            claimed = db.execute(
+                "UPDATE alert_deliveries SET claimed_by = ?, claim_expires = ?"
+                " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?"
+                " AND (claim_expires IS NULL OR claim_expires <= ?)",
+                (self.holder, wall + self.claim_s, delivery_id, _iso(now), wall),
+            ).rowcount
+            if claimed != 1:
+                return None
+            cursor = db.execute("SELECT * FROM alert_deliveries WHERE id = ?", (delivery_id,))
+            cursor.row_factory = sqlite3.Row
+            row: sqlite3.Row = cursor.fetchone()
+        return row
 
     def _attempt(self, row: sqlite3.Row, now: datetime) -> None:
         delivery_id, to, attempts = row["id"], row["address"], row["attempts"] + 1
@@ -186,7 +231,7 @@ class Outbox:
             with self._db.transaction() as db:
                 db.execute(
                     "UPDATE alert_deliveries SET status = 'sent', attempts = ?, sent_at = ?,"
-                    " last_error = NULL WHERE id = ?",
+                    " last_error = NULL, claimed_by = NULL, claim_expires = NULL WHERE id = ?",
                     (attempts, _iso(now), delivery_id),
                 )
             log.info("delivery %d sent to %s", delivery_id, to)
@@ -225,7 +270,7 @@ class Outbox:
         with self._db.transaction() as db:
             db.execute(
                 "UPDATE alert_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
-                " last_error = ? WHERE id = ?",
+                " last_error = ?, claimed_by = NULL, claim_expires = NULL WHERE id = ?",
                 (status, attempts, _iso(due), error, delivery_id),
             )
 
@@ -280,11 +325,12 @@ class Outbox:
 
 
 def _migrate(file: SqliteFile) -> None:
-    """Give a file from before deliveries belonged to a site its `site` column, and each of
-    its rows the site it was written for: the site of its alert, else the site its message
-    names (every message ventwatch writes names one: alerts, digests, weekly reports). A row
-    that names none (none was ever written) keeps NULL: no site sends, lists or counts it,
-    which the log says once, with its ids."""
+    """Bring an older file up to date: the claim columns, and for a file from before
+    deliveries belonged to a site, its `site` column, each row given the site it was written
+    for: the site of its alert, else the site its message names (every message ventwatch
+    writes names one: alerts, digests, weekly reports). A row that names none (none was ever
+    written) keeps NULL: no site sends, lists or counts it, which the log says once, with its
+    ids."""
     unknown: list[int] = []
     with file.schema_change() as db:
         if "site" not in column_names(db, "alert_deliveries"):
@@ -301,6 +347,12 @@ def _migrate(file: SqliteFile) -> None:
                     db.execute("UPDATE alert_deliveries SET site = ? WHERE id = ?", (site, row_id))
         for statement in _SITE_INDEX:
             db.execute(statement)
+        # Claims, for several processes sending from one file (from before: none).
+        columns = column_names(db, "alert_deliveries")
+        if "claimed_by" not in columns:
+            db.execute("ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT")
+        if "claim_expires" not in columns:
+            db.execute("ALTER TABLE alert_deliveries ADD COLUMN claim_expires REAL")
     if unknown:
         log.warning(
             "outbox: %d deliveries from before sites had their own outboxes name no site;"

@@ -5,7 +5,11 @@ once, and everything survives reopening the file."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -267,3 +271,102 @@ def test_run_delivers_until_stopped_and_survives_errors(
     assert not thread.is_alive()
     assert "clock trouble" in caplog.text
     assert only(box).status == "sent"
+
+
+# -- several processes sending from one file -----------------------------------------------
+
+SENDER = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from ventwatch.notify.channels import Channels
+from ventwatch.notify.outbox import Outbox
+
+path, site, go, claim_s, timeout = sys.argv[1:6]
+box = Outbox(Path(path), site, Channels(None, None, timeout=float(timeout)), claim_s=float(claim_s))
+while not Path(go).exists():
+    time.sleep(0.005)
+deadline = time.monotonic() + 30
+while box.counts()["pending"] and time.monotonic() < deadline:
+    box.deliver_due(datetime.now(UTC))
+"""
+
+
+def sender(tmp_path: Path, *, claim_s: float = 60, timeout: float = 5) -> subprocess.Popen[bytes]:
+    """A real process sending the site's due deliveries from the file until none is left,
+    once `tmp_path / "go"` exists (so that several start at the same moment)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(tmp_path / "alerts.sqlite"), SITE,
+         str(tmp_path / "go"), str(claim_s), str(timeout)],
+    )  # fmt: skip
+
+
+@pytest.mark.servers
+def test_two_processes_send_each_delivery_once(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+    """Two senders on one file, started together on 40 due deliveries: each delivery is
+    claimed in a transaction before it is sent, so each reaches the receiver once."""
+    box = outbox(tmp_path)
+    now = datetime.now(UTC)
+    for n in range(40):
+        box.enqueue(hook(http_receiver, path=f"/hook/{n}"), NOTICE, now=now)
+    processes = [sender(tmp_path), sender(tmp_path)]
+    (tmp_path / "go").touch()
+    for process in processes:
+        assert process.wait(timeout=60) == 0
+    paths = sorted(request.path for request in http_receiver.requests)
+    assert paths == sorted(f"/hook/{n}" for n in range(40))
+    assert box.counts() == {"pending": 0, "sent": 40, "failed": 0}
+
+
+class FirstCallHangs:
+    """A webhook receiver whose first request is read and never answered (the sender is
+    killed waiting), and whose later ones are answered 200 and counted as delivered."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.hung = threading.Event()
+        self.delivered = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        first = True
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                if first:
+                    first = False
+                    self.hung.set()
+                    while connection.recv(65536):  # until the sender's end closes
+                        pass
+                    continue
+                self.delivered += 1
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.mark.servers
+def test_a_sender_killed_while_sending_leaves_the_message_to_be_sent_once(
+    tmp_path: Path,
+) -> None:
+    receiver = FirstCallHangs()
+    box = outbox(tmp_path, claim_s=1.5)
+    now = datetime.now(UTC)
+    box.enqueue(Recipient(name="Estates", webhook=receiver.url), NOTICE, now=now)
+    killed = sender(tmp_path, claim_s=1.5, timeout=30)
+    (tmp_path / "go").touch()
+    assert receiver.hung.wait(timeout=20), "the sender never started sending"
+    killed.kill()  # mid-send: its claim stays until it runs out
+    killed.wait(timeout=10)
+    assert box.deliver_due(datetime.now(UTC)) == 0, "claimed by the killed sender"
+    deadline = time.monotonic() + 10
+    while not box.deliver_due(datetime.now(UTC)):
+        assert time.monotonic() < deadline, "the killed sender's claim never ran out"
+        time.sleep(0.1)
+    assert receiver.delivered == 1
+    assert box.counts() == {"pending": 0, "sent": 1, "failed": 0}
+    assert box.deliver_due(datetime.now(UTC) + timedelta(hours=1)) == 0
+    receiver.listener.close()

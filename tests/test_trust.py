@@ -1,11 +1,18 @@
 """A trust's sites as data: a folder of site files run as one service (`run --sites DIR`),
-every site's readings in one InfluxDB database, each site's pages showing only its own.
-Real servers: Mosquitto, influxd and the `ventwatch run` process."""
+every site's readings in one InfluxDB database, each site's pages showing only its own; and
+monitor processes sharing the sites by leases. Real servers: Mosquitto, influxd and the
+`ventwatch run` and `ventwatch monitor` processes."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +25,14 @@ from tests.conftest import (
     PASSWORD,
     InfluxServer,
     MosquittoServer,
+    free_port,
     publish,
+    sign_in,
     ventwatch_run,
+    wait_for_port,
 )
 from ventwatch.accounts import Accounts, Role
+from ventwatch.alerts.leases import SiteLeases
 from ventwatch.config import site_slug
 
 pytestmark = pytest.mark.servers
@@ -110,3 +121,120 @@ def test_each_site_of_a_folder_reads_its_own_from_one_database(
     east_page = client.get(f"/sites/{site_slug('East <Academy>')}/").text
     assert "East &lt;Academy&gt;" in east_page
     assert "<Academy>" not in east_page
+
+
+# -- monitors sharing the sites by leases ----------------------------------------------------
+
+
+def start_monitor(folder: Path, state: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VENTWATCH_STATE_DB": str(state)}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ventwatch", "monitor", "--sites", str(folder),
+             "--lease-seconds", "3"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def judged(log: Path) -> set[str]:
+    """The sites a monitor's log says it judges now."""
+    now: set[str] = set()
+    for line in log.read_text().splitlines():
+        if found := re.search(r"monitor: stopped judging (.+) \(another", line):
+            now.discard(found.group(1))
+        elif found := re.search(r"monitor: judging (.+)$", line):
+            now.add(found.group(1))
+    return now
+
+
+def test_monitors_share_the_sites_and_take_over_a_killed_one(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    """Two `ventwatch monitor` processes over four sites: two each, never one site by both;
+    one killed, the other holds all four within a lease and a renewal; stopped, it hands
+    every lease back."""
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    names = ["North School", "South School", "East <Academy>", "West School"]
+    for n, name in enumerate(names):
+        (folder / f"{site_slug(name)}.yaml").write_text(
+            site_file(name, f"s{n}", influxdb.url_for("trust"), tmp_path)
+        )
+    state = tmp_path / "state.sqlite"
+    leases = SiteLeases(state, "the test")
+    logs = [tmp_path / "monitor-a.log", tmp_path / "monitor-b.log"]
+    monitors = [start_monitor(folder, state, log) for log in logs]
+
+    def split() -> bool:
+        a, b = judged(logs[0]), judged(logs[1])
+        return len(a) == len(b) == 2 and not a & b and a | b == set(names)
+
+    try:
+        deadline = time.monotonic() + 30
+        while not split():
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            time.sleep(0.2)
+        holders = leases.holders()
+        assert sorted(holders) == sorted(names)
+        assert sorted(Counter(holders.values()).values()) == [2, 2]
+
+        monitors[0].kill()
+        killed_at = time.monotonic()
+        while judged(logs[1]) != set(names):
+            assert time.monotonic() - killed_at < 3 + 1 + 5, logs[1].read_text()
+            time.sleep(0.2)
+        assert len(set(leases.holders().values())) == 1
+
+        monitors[1].send_signal(signal.SIGTERM)
+        assert monitors[1].wait(timeout=30) == 0, logs[1].read_text()
+        assert leases.holders() == {}, "a monitor that stops hands its leases back"
+        assert "Traceback" not in logs[1].read_text()
+    finally:
+        for process in monitors:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_a_session_signed_in_on_one_serve_process_works_on_another(
+    tmp_path: Path, influxdb: InfluxServer
+) -> None:
+    """`ventwatch serve` keeps nothing a request needs in memory: a session opened through
+    one process is good on another (as behind a proxy), and survives the first being
+    killed."""
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    for n, name in enumerate(["North School", "South School"]):
+        (folder / f"{site_slug(name)}.yaml").write_text(
+            site_file(name, f"s{n}", influxdb.url_for("trust"), tmp_path)
+        )
+    state = tmp_path / "state.sqlite"
+    Accounts(state).add_user("north-manager", Role.SITE_MANAGER, PASSWORD, ["North School"])
+    ports = [free_port(), free_port()]
+    env = {**os.environ, "VENTWATCH_STATE_DB": str(state)}
+    command = [sys.executable, "-m", "ventwatch", "serve", "--sites", str(folder), "--port"]
+    processes = [
+        subprocess.Popen([*command, str(port)], env=env, stderr=subprocess.PIPE) for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_for_port(port, timeout=30)
+        first = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=10)
+        sign_in(first, "north-manager")
+        processes[0].kill()
+        second = httpx.Client(
+            base_url=f"http://127.0.0.1:{ports[1]}", cookies=first.cookies, timeout=10
+        )
+        north = second.get(f"/sites/{site_slug('North School')}/api/rooms")
+        assert north.status_code == 200
+        assert {r["room"] for r in north.json()["rooms"]} == {"Room 1", "Room 2"}
+        south = second.get(f"/sites/{site_slug('South School')}/api/rooms")
+        assert south.status_code == 403  # signed in, but not one of this user's sites
+        processes[1].send_signal(signal.SIGINT)
+        assert processes[1].wait(timeout=30) == 0
+        assert b"Traceback" not in (processes[1].stderr.read() if processes[1].stderr else b"")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

@@ -35,6 +35,8 @@ COMMAND_ORDER = (
     "alerts",
     "profiles",
     "ingest",
+    "serve",
+    "monitor",
     "simulate",
     "decode",
 )
@@ -67,6 +69,8 @@ app.command("analyse")(analyse.analyse)
 app.command("profiles")(analyse.profiles)
 app.command("run")(serve.run)
 app.command("ingest")(serve.ingest)
+app.command("serve")(serve.serve)
+app.command("monitor")(serve.monitor)
 app.command("demo")(demo.demo)
 app.command("simulate")(demo.simulate)
 

@@ -13,6 +13,7 @@ accounts).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -207,8 +208,22 @@ def serve(
     stop every service cleanly."""
     for service in services:
         service.start()
-    # Every site of one process reads the same environment: the first's proxies are all's.
-    proxies = [str(network) for network in services[0].settings.trusted_proxies]
+    try:
+        # Every site of one process reads the same environment: the first's proxies are all's.
+        serve_http(app, http, services[0].settings, on_ready)
+    finally:
+        for service in services:
+            service.close()
+
+
+def serve_http(
+    app: FastAPI,
+    http: HTTPAddress,
+    settings: Settings,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` on `http` until Ctrl-C or SIGTERM (uvicorn handles both)."""
+    proxies = [str(network) for network in settings.trusted_proxies]
     config = uvicorn.Config(
         app,
         host=http.host,
@@ -226,13 +241,9 @@ def serve(
     server = uvicorn.Server(config)
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
-    try:
+    # uvicorn re-raises the Ctrl-C it has already handled by shutting down.
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises the Ctrl-C it has already handled by shutting down
-    finally:
-        for service in services:
-            service.close()
 
 
 def _when_started(server: uvicorn.Server, callback: Callable[[], None]) -> None:
