@@ -322,3 +322,54 @@ def test_two_ingest_processes_share_the_load(
     assert stored() == N
     assert sum(shares.values()) == N
     assert all(n > 0 for n in shares.values()), shares
+
+
+def test_one_of_two_shared_ingest_processes_killed_mid_stream_loses_nothing(
+    broker: MosquittoServer, tmp_path: Path, example_site_path: Path, influxdb: InfluxServer
+) -> None:
+    """A trust's ingest on two machines: one of two processes on the shared subscription is
+    killed (SIGKILL) a third of the way through and started again. The messages it held
+    unacknowledged wait at the broker for its session; every reading ends up in InfluxDB,
+    each once, with its own value."""
+    url = influxdb.url_for()
+    database = url.rsplit("/", 1)[1]
+    env = {**os.environ, "VENTWATCH_BROKER_URL": broker.url, "VENTWATCH_STORE_URL": url}
+    env["VENTWATCH_SPOOL_DIR"] = str(tmp_path / "spool")
+    env["VENTWATCH_STATE_DB"] = str(tmp_path / "accounts.sqlite")
+
+    def start(name: str, attempt: int) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"ingest-{name}-{attempt}.log").open("wb") as log:
+            return subprocess.Popen(
+                [*INGEST, "--config", str(example_site_path), "--share", "g", "--instance", name],
+                env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def subscribed(name: str, attempt: int) -> bool:
+        return "subscribed to" in (tmp_path / f"ingest-{name}-{attempt}.log").read_text()
+
+    def values() -> list[int]:
+        answer = influxdb.query("SELECT co2_ppm FROM reading", db=database)
+        series = answer["results"][0].get("series")
+        return sorted(int(row[1]) for row in series[0]["values"]) if series else []
+
+    processes = {"a": start("a", 1), "b": start("b", 1)}
+    try:
+        wait_for(lambda: subscribed("a", 1) and subscribed("b", 1), 30, "subscriptions")
+        publisher = Publisher(broker.port, rate=300)
+        publisher.start()
+        publisher.wait_until(N // 3)
+        processes["a"].kill()  # its unacknowledged messages stay with its session
+        processes["a"].wait(10)
+        publisher.wait_until(N // 2)
+        processes["a"] = start("a", 2)
+        wait_for(lambda: subscribed("a", 2), 30, "the restarted process to subscribe")
+        publisher.finish()
+        wait_for(lambda: len(values()) >= N, 90, "every reading in InfluxDB")
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(30)
+    got = values()
+    print(f"one of two killed: published {N}, stored {len(got)}")
+    assert got == [1000 + i for i in range(N)]
