@@ -56,9 +56,15 @@ REPEAT_WINDOW = timedelta(minutes=10)
 ASSIGNMENTS_CHECK_S = 5.0
 # How many topics' learned facts and devices' states ingest keeps (`BoundedMap`): far more than
 # a site has (a large school has a few hundred sensors; ESPHome and statestream learn a topic
-# per quantity), far fewer than a flood of made-up topics needs to exhaust memory.
+# per quantity), far fewer than a flood of made-up topics needs to exhaust memory. A site file
+# with more sensors than that (a university, or a trust's rooms in one file) gets bounds of
+# this many times its own sensors instead: bounds the site itself fills would make every
+# message walk the whole map before evicting one of the site's own sensors.
 TOPICS_KEPT = 10_000
 DEVICES_KEPT = 5_000
+SENSORS_KEPT = 2_000
+ROOM_FOR_SITE = 2  # devices (and sensors) kept per sensor of the site file, at least
+TOPICS_PER_SENSOR = 8  # ESPHome and statestream: a topic per quantity, with room to spare
 # A quarantined message whose topic no decoder claims is known in the log by the topic's shape
 # (`+/+/+`), to this many levels.
 SHAPE_LEVELS = 8
@@ -97,7 +103,11 @@ class Router:
         self.counters = counters
         self.quarantine = quarantine
         self.clock = clock
-        self.sensors = sensors or SensorRegistry(started=clock())
+        own = len(site.sensors)
+        devices_kept = max(DEVICES_KEPT, ROOM_FOR_SITE * own)
+        self.sensors = sensors or SensorRegistry(
+            started=clock(), limit=max(SENSORS_KEPT, ROOM_FOR_SITE * own)
+        )
         # The site file's rooms win over assignments made from the dashboard.
         self._site_rooms = site.room_of()
         self._rooms = dict(self._site_rooms)
@@ -110,14 +120,15 @@ class Router:
         # What discovery and attribute messages taught us, by state topic. The facts of a
         # topic the site's sensors publish on are kept through a flood of made-up ones.
         self._metadata: BoundedMap[str, dict[str, str]] = BoundedMap(
-            TOPICS_KEPT, keep=lambda topic, _: self.sensors.sensor_on(topic) in self._rooms
+            max(TOPICS_KEPT, TOPICS_PER_SENSOR * own),
+            keep=lambda topic, _: self.sensors.sensor_on(topic) in self._rooms,
         )
         self._ctx = DecodeContext(timezone=site.tz, metadata=self._metadata)
         # The last LWT / availability / status of each device, and each Zigbee2MQTT device's
         # last state (to tell a republished cached state); the site's sensors are kept.
-        self.presence: BoundedMap[SensorKey, str] = BoundedMap(DEVICES_KEPT, keep=self._ours)
+        self.presence: BoundedMap[SensorKey, str] = BoundedMap(devices_kept, keep=self._ours)
         self._last_state: BoundedMap[SensorKey, tuple[object, datetime]] = BoundedMap(
-            DEVICES_KEPT, REPEAT_WINDOW.total_seconds(), keep=self._ours
+            devices_kept, REPEAT_WINDOW.total_seconds(), keep=self._ours
         )
         self._log = QuarantineLog(log)
         # The log is read in a terminal: its windows run on real time, even in the demo.

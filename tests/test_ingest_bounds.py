@@ -474,3 +474,28 @@ def wait_for(condition: Any, samples: list[float] | None = None, timeout: float 
         if samples is not None:
             samples.append(rss_mb())
         time.sleep(0.05)
+
+
+def test_a_site_bigger_than_the_default_bounds_keeps_every_sensor(tmp_path: Path) -> None:
+    """A site file with more sensors than the bounds a school needs (a university, a trust's
+    rooms in one file): the bounds grow with it, so its own sensors are never evicted (and
+    no message walks a full map to make room)."""
+    own = router_module.SENSORS_KEPT + 500
+    big = SiteConfig.model_validate(
+        {
+            "site": {"name": "Big", "timezone": "UTC"},
+            "broker": {"client_id": "ventwatch-test-big"},
+            "rooms": [{"name": f"R{i}"} for i in range(own)],
+            "sensors": [
+                {"family": "tasmota", "device": f"d{i}", "room": f"R{i}"} for i in range(own)
+            ],
+        }
+    )
+    pipeline = Pipeline(big, DuckDBStore(tmp_path / "s.duckdb"), clock=lambda: NOW)
+    for minutes in (2, 1):  # twice: a sensor forgotten in the first round would be relearned
+        at = (NOW - timedelta(minutes=minutes)).isoformat()
+        payload = json.dumps({"Time": at, "SCD40": {"CarbonDioxide": 700}}).encode()
+        messages = [Message(f"tele/d{i}/SENSOR", payload, NOW) for i in range(own)]
+        assert pipeline.process(messages) == own
+    assert pipeline.router.evictions() == dict.fromkeys(pipeline.router.evictions(), 0)
+    assert len(pipeline.router.sensors.snapshot()) == own
