@@ -10,8 +10,9 @@ every renewal). A process holding more than its share gives the rest up, after s
 them, so a newly started monitor gets work; a killed one's leases run out and the others
 take its sites within `lease_s` plus one renewal.
 
-Each step is one transaction on the state database (SQLite takes its write lock first:
-`schema_change` is that kind of transaction), so two processes never both take a site.
+Each step is one transaction holding the state database's write lock from its start
+(`exclusive`: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so two processes never
+both take a site.
 Times are wall-clock seconds: leases are about processes, not the school day.
 """
 
@@ -22,9 +23,8 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
-from ventwatch.sqlite_file import SqliteFile
+from ventwatch.state_database import StateLocation, open_state
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS monitor_members (
@@ -51,13 +51,13 @@ class SiteLeases:
 
     def __init__(
         self,
-        path: Path,
+        path: StateLocation,
         holder: str | None = None,
         *,
         lease_s: float = LEASE_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._file = SqliteFile(path, _SCHEMA)
+        self._file = open_state(path, _SCHEMA)
         self.holder = holder or this_process()
         self.lease_s = lease_s
         self.renew_s = lease_s / 3
@@ -69,7 +69,7 @@ class SiteLeases:
         stops judging the second set, then hands them back with `release`."""
         wanted = sorted(set(sites))
         now = self._clock()
-        with self._file.schema_change() as db:
+        with self._file.exclusive() as db:
             db.execute(
                 "INSERT INTO monitor_members VALUES (?, ?)"
                 " ON CONFLICT (holder) DO UPDATE SET seen_at = excluded.seen_at",

@@ -1,4 +1,4 @@
-"""Alerts, the rep's workflow and the audit log, kept in the project's SQLite file.
+"""Alerts, the rep's workflow and the audit log, kept in the state database.
 
 Every change (the monitor opening or clearing an alert, a rep acknowledging, assigning,
 commenting or closing it, a subscription added) is written in the same transaction as an
@@ -19,15 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ventwatch.alerts.lifecycle import Alert
-from ventwatch.sqlite_file import SqliteFile, column_names
+from ventwatch.state_database import (
+    Row,
+    StateConnection,
+    StateDatabase,
+    StateLocation,
+    open_state,
+)
 
 SYSTEM = "ventwatch"  # the actor of what the monitor does
 
@@ -118,7 +122,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=lambda v: v.isoformat(), sort_keys=True)
 
 
-def _alert(row: sqlite3.Row) -> Alert:
+def _alert(row: Row) -> Alert:
     values: dict[str, Any] = {}
     for name in _COLUMNS:
         raw = row[name]
@@ -193,12 +197,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _migrate(file: SqliteFile) -> None:
+def _migrate(file: StateDatabase) -> None:
     """Give a file from before confirmation its columns. The subscriptions already in it are
     taken as confirmed when they were added: they have been receiving alerts, and stopping
     a rep's urgent alerts until they notice a confirmation email would be the worse harm."""
-    with file.schema_change() as db:
-        if "confirmed_at" in column_names(db, "alert_subscriptions"):
+    with file.exclusive() as db:
+        if "confirmed_at" in db.column_names("alert_subscriptions"):
             return
         for column in ("confirmed_at", "confirm_sha256", "confirm_expires_at"):
             db.execute(f"ALTER TABLE alert_subscriptions ADD COLUMN {column} TEXT")
@@ -206,8 +210,8 @@ def _migrate(file: SqliteFile) -> None:
 
 
 class AlertRecords:
-    def __init__(self, path: Path, site: str) -> None:
-        self._file = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: StateLocation, site: str) -> None:
+        self._file = open_state(path, _SCHEMA)
         _migrate(self._file)
         self.site = site
 
@@ -216,7 +220,6 @@ class AlertRecords:
     def latest(self) -> dict[tuple[str, str], Alert]:
         """The newest alert of every (room, rule) pair that has had one."""
         with self._file.transaction() as db:
-            db.row_factory = sqlite3.Row
             rows = db.execute(
                 "SELECT * FROM alerts WHERE id IN"
                 " (SELECT max(id) FROM alerts WHERE site = ? GROUP BY room, rule)",
@@ -242,10 +245,10 @@ class AlertRecords:
             if alert.id is None:
                 cur = db.execute(
                     f"INSERT INTO alerts (site, {', '.join(_COLUMNS)})"  # noqa: S608 (names from code; values bound)
-                    f" VALUES (?, {', '.join('?' * len(_COLUMNS))})",
+                    f" VALUES (?, {', '.join('?' * len(_COLUMNS))}) RETURNING id",
                     [self.site, *values],
                 )
-                alert = replace(alert, id=cur.lastrowid)
+                alert = replace(alert, id=cur.fetchone()[0])
             else:
                 db.execute(
                     f"UPDATE alerts SET {', '.join(f'{n} = ?' for n in _COLUMNS)} WHERE id = ?",  # noqa: S608 (names from code; values bound)
@@ -257,7 +260,7 @@ class AlertRecords:
 
     def _log(
         self,
-        db: sqlite3.Connection,
+        db: StateConnection,
         alert_id: int | None,
         at: datetime,
         actor: str,
@@ -274,7 +277,6 @@ class AlertRecords:
 
     def get(self, alert_id: int) -> Alert | None:
         with self._file.transaction() as db:
-            db.row_factory = sqlite3.Row
             row = db.execute(
                 "SELECT * FROM alerts WHERE id = ? AND site = ?", (alert_id, self.site)
             ).fetchone()
@@ -286,7 +288,6 @@ class AlertRecords:
         if unclosed:
             sql += " AND workflow != 'closed'"
         with self._file.transaction() as db:
-            db.row_factory = sqlite3.Row
             rows = db.execute(sql + " ORDER BY id DESC LIMIT ?", (self.site, limit)).fetchall()
         return [_alert(r) for r in rows]
 
@@ -310,7 +311,7 @@ class AlertRecords:
             params.append(alert_id)
         with self._file.transaction() as db:
             rows = db.execute(
-                f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id",  # noqa: S608 (fixed text; values bound)
+                f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) AS newest ORDER BY id",  # noqa: S608 (fixed text; values bound)
                 [*params, limit],
             ).fetchall()
         return [
@@ -346,7 +347,7 @@ class AlertRecords:
         at: datetime,
         kind: str,
         details: Any,
-        also: Callable[[sqlite3.Connection, Alert], None] | None = None,
+        also: Callable[[StateConnection, Alert], None] | None = None,
         **set_: Any,
     ) -> Alert:
         """Change an alert and log who did it, in one transaction (with `also`, if given)."""
@@ -394,7 +395,7 @@ class AlertRecords:
         details = {"step": step, "action": action, "note": note, "taken_on": taken_on}
         changes: dict[str, Any] = {"workflow": "closed", "closed_at": at} if close else {}
 
-        def keep(db: sqlite3.Connection, alert: Alert) -> None:
+        def keep(db: StateConnection, alert: Alert) -> None:
             db.execute(
                 "INSERT INTO alert_actions (site, alert_id, room, taken_on, step, action, note,"
                 " recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -435,13 +436,13 @@ class AlertRecords:
         with self._file.transaction() as db:
             cur = db.execute(
                 "INSERT INTO alert_subscriptions (site, owner, recipient, created_at,"
-                " confirm_sha256, confirm_expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " confirm_sha256, confirm_expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (self.site, owner, _json(recipient), at.isoformat(), _digest(token),
                  (at + confirm_within).isoformat()),
             )  # fmt: skip
+            (subscription_id,) = cur.fetchone()
             self._log(db, None, at, owner, "subscribed", recipient)
-        assert cur.lastrowid is not None
-        return cur.lastrowid, token
+        return subscription_id, token
 
     def awaiting(self, token: str, at: datetime) -> StoredSubscription:
         """The subscription `token` would confirm at `at`, or ConfirmationError saying why
@@ -461,7 +462,7 @@ class AlertRecords:
             self._log(db, None, at, by, "confirmed", found.recipient)
         return replace(found, confirmed_at=at)
 
-    def _awaiting(self, db: sqlite3.Connection, token: str, at: datetime) -> StoredSubscription:
+    def _awaiting(self, db: StateConnection, token: str, at: datetime) -> StoredSubscription:
         row = db.execute(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM alert_subscriptions"  # noqa: S608 (names from code; values bound)
             " WHERE site = ? AND confirm_sha256 = ? AND confirmed_at IS NULL",
@@ -524,5 +525,7 @@ class AlertRecords:
     def set_mark(self, key: str, value: str) -> None:
         with self._file.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO alert_marks VALUES (?, ?, ?)", (self.site, key, value)
+                "INSERT INTO alert_marks VALUES (?, ?, ?)"
+                " ON CONFLICT (site, key) DO UPDATE SET value = excluded.value",
+                (self.site, key, value),
             )

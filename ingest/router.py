@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time as clock_time
 import traceback
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from ventwatch.ingest.decoders import (
 from ventwatch.ingest.quarantine import Quarantine, QuarantineLog
 from ventwatch.ingest.sensors import SensorKey, SensorRegistry
 from ventwatch.readings import Reading
+from ventwatch.state_database import StateError
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,7 @@ class Router:
             if version == self._assignments_version:
                 return
             assigned = self.assignments.for_site(self.site.site.name)
-        except sqlite3.Error as exc:
+        except StateError as exc:
             log.warning("cannot read sensor assignments, keeping the rooms known so far: %s", exc)
             return
         self._assignments_version = version

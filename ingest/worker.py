@@ -8,11 +8,9 @@ it does not load pandas or the web stack, and stays small (several may run side 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from ventwatch.assignments import Assignments
 from ventwatch.clock import utc_now
@@ -22,6 +20,7 @@ from ventwatch.ingest.spool import Spool
 from ventwatch.ingest.subscriber import Subscriber
 from ventwatch.ingest.writer import StoreHealth
 from ventwatch.settings import Settings
+from ventwatch.state_database import StateError, StateLocation
 from ventwatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,12 +88,12 @@ class Ingest:
         }
 
 
-def _assignments(path: Path) -> Assignments | None:
+def _assignments(path: StateLocation) -> Assignments | None:
     """Rooms assigned from the dashboard live beside the accounts; ingest only reads them.
     A file ingest cannot open (read-only, on another host) costs those rooms, not the start."""
     try:
         return Assignments(path)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, StateError) as exc:
         log.warning("sensor rooms assigned from the dashboard are not read (%s): %s", path, exc)
         return None
 

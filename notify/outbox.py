@@ -36,18 +36,16 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from ventwatch.config import Recipient
 from ventwatch.notify.channels import Channels, DeliveryError
 from ventwatch.notify.notices import Notice
-from ventwatch.sqlite_file import SqliteFile, column_names
+from ventwatch.state_database import Row, StateDatabase, StateLocation, open_state
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +112,7 @@ class Outbox:
 
     def __init__(
         self,
-        path: Path,
+        path: StateLocation,
         site: str,
         channels: Channels,
         *,
@@ -124,7 +122,7 @@ class Outbox:
         claim_s: float = CLAIM_S,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = SqliteFile(path, _SCHEMA)
+        self._db = open_state(path, _SCHEMA)
         _migrate(self._db)
         self.claim_s = claim_s
         self._wall_clock = wall_clock  # for claims alone: they are about processes
@@ -158,7 +156,7 @@ class Outbox:
             cursor = db.execute(
                 "INSERT INTO alert_deliveries (site, alert_id, channel, recipient_name,"
                 " address, recipient_json, notice_json, status, created_at, next_attempt_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
                 (
                     self.site,
                     alert_id,
@@ -171,8 +169,8 @@ class Outbox:
                     _iso(not_before or now),
                 ),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            (delivery_id,) = cursor.fetchone()
+        return int(delivery_id)
 
     def deliver_due(self, now: datetime) -> int:
         """Try every pending delivery due by `now`, oldest first, and return how many were
@@ -196,7 +194,7 @@ class Outbox:
                     tried += 1
             return tried
 
-    def _claim(self, delivery_id: int, now: datetime) -> sqlite3.Row | None:
+    def _claim(self, delivery_id: int, now: datetime) -> Row | None:
         """Make the row this process's to send, in one transaction, if it is still due and
         nobody else's; returns it as it is now (another process may have tried it)."""
         wall = self._wall_clock()
@@ -210,11 +208,10 @@ class Outbox:
             if claimed != 1:
                 return None
             cursor = db.execute("SELECT * FROM alert_deliveries WHERE id = ?", (delivery_id,))
-            cursor.row_factory = sqlite3.Row
-            row: sqlite3.Row = cursor.fetchone()
+            row: Row = cursor.fetchone()
         return row
 
-    def _attempt(self, row: sqlite3.Row, now: datetime) -> None:
+    def _attempt(self, row: Row, now: datetime) -> None:
         delivery_id, to, attempts = row["id"], row["address"], row["attempts"] + 1
         try:
             delivery = _delivery(row)
@@ -282,7 +279,6 @@ class Outbox:
                 " ORDER BY id DESC LIMIT ?",
                 (self.site, status, status, limit),
             )
-            cursor.row_factory = sqlite3.Row
             rows = cursor.fetchall()
         return [_delivery(row) for row in rows]
 
@@ -324,7 +320,7 @@ class Outbox:
             stop.wait(poll_s)
 
 
-def _migrate(file: SqliteFile) -> None:
+def _migrate(file: StateDatabase) -> None:
     """Bring an older file up to date: the claim columns, and for a file from before
     deliveries belonged to a site, its `site` column, each row given the site it was written
     for: the site of its alert, else the site its message names (every message ventwatch
@@ -332,10 +328,10 @@ def _migrate(file: SqliteFile) -> None:
     written) keeps NULL: no site sends, lists or counts it, which the log says once, with its
     ids."""
     unknown: list[int] = []
-    with file.schema_change() as db:
-        if "site" not in column_names(db, "alert_deliveries"):
+    with file.exclusive() as db:
+        if "site" not in db.column_names("alert_deliveries"):
             db.execute("ALTER TABLE alert_deliveries ADD COLUMN site TEXT")
-            has_alerts = "site" in column_names(db, "alerts")
+            has_alerts = "site" in db.column_names("alerts")
             alert_sites = dict(db.execute("SELECT id, site FROM alerts")) if has_alerts else {}
             for row_id, alert_id, notice_json in db.execute(
                 "SELECT id, alert_id, notice_json FROM alert_deliveries"
@@ -348,7 +344,7 @@ def _migrate(file: SqliteFile) -> None:
         for statement in _SITE_INDEX:
             db.execute(statement)
         # Claims, for several processes sending from one file (from before: none).
-        columns = column_names(db, "alert_deliveries")
+        columns = db.column_names("alert_deliveries")
         if "claimed_by" not in columns:
             db.execute("ALTER TABLE alert_deliveries ADD COLUMN claimed_by TEXT")
         if "claim_expires" not in columns:
@@ -371,7 +367,7 @@ def _named_site(notice_json: str) -> str | None:
     return site if isinstance(site, str) and site else None
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     def moment(column: str) -> datetime:
         return datetime.fromisoformat(row[column])
 

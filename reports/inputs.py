@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ from ventwatch.config import SiteConfig
 from ventwatch.register import RoomRegister
 from ventwatch.reports.model import BUILD_STEPS, Report, ReportAction, build_report
 from ventwatch.reports.period import Period
+from ventwatch.state_database import StateLocation, state_exists
 from ventwatch.store import Store
 
 # The store is read a week at a time, so a term's report shows progress and never holds
@@ -36,10 +36,10 @@ def _chunks(first: date, last: date) -> list[tuple[date, date]]:
     return out
 
 
-def logged_actions(state_db: Path, site: str) -> list[ReportAction]:
+def logged_actions(state_db: StateLocation, site: str) -> list[ReportAction]:
     """Every action the rep's action log holds for the site (`ventwatch.alerts`), in the
     guide's words. No accounts file yet: no actions (and none is created)."""
-    if not state_db.exists():
+    if not state_exists(state_db):
         return []
     from ventwatch.alerts.actions import ACTIONS, STEPS
     from ventwatch.alerts.records import AlertRecords

@@ -16,7 +16,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from ventwatch.alerts.records import AlertRecords
 from ventwatch.analysis.profiles import Profile
@@ -29,6 +28,7 @@ from ventwatch.reports.formats import FORMATS
 from ventwatch.reports.inputs import load_report, logged_actions
 from ventwatch.reports.model import Report
 from ventwatch.reports.period import Period, parse_week
+from ventwatch.state_database import StateLocation
 from ventwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class WeeklyEmail:
         store: Store,
         records: AlertRecords,
         outbox: Outbox,
-        state_db: Path,
+        state_db: StateLocation,
         dashboard_url: str,
         *,
         clock: Callable[[], datetime],

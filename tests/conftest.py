@@ -15,6 +15,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from ventwatch.accounts import ALL_SITES, Accounts, Role
+from ventwatch.state_database import PostgresURL, StateLocation
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -42,12 +44,18 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 # Chromium) is marked here, so nobody has to remember; a test that starts one itself
 # (uvicorn, Chromium, `ventwatch run` or `demo`, one of the `start_*` helpers below) carries
 # the mark in its own module.
-SERVER_FIXTURES = frozenset({"mosquitto", "influxdb", "smtp_server", "http_receiver", "browser"})
+SERVER_FIXTURES = frozenset(
+    {"mosquitto", "influxdb", "smtp_server", "http_receiver", "browser", "postgres", "postgres_url"}
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        on_postgres = (
+            getattr(item, "callspec", None)
+            and item.callspec.params.get("state_where") == "postgresql"
+        )
+        if on_postgres or SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.servers)
 
 
@@ -239,6 +247,128 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxServer]
     server = start_influxd(tmp_path_factory.mktemp("influxdb"))
     yield server
     server.stop()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+# The state database's second back end. The machine's own server on 127.0.0.1:5432 (trust
+# auth) when one runs, each test in a database of its own, dropped after; where none runs, a
+# private cluster started with Debian's initdb/pg_ctl in a temp folder on a free port. A test
+# that restarts PostgreSQL always starts a private cluster of its own (`start_postgres`).
+
+
+def _postgres_bin(name: str) -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[4]))
+    if not found:
+        pytest.fail(
+            "PostgreSQL is not installed: the test command installs it (apt-get install -y "
+            "postgresql); the state tests need a real PostgreSQL server, not a mock."
+        )
+    return found[-1]
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: as root, run them as the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@dataclass
+class PostgresServer:
+    port: int
+    folder: Path | None  # None: the machine's server, which the tests never stop
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as con:
+            con.execute(sql)  # type: ignore[arg-type]
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.folder is not None, "the machine's PostgreSQL is not the tests' to stop"
+        subprocess.run(
+            _as_postgres([str(_postgres_bin("pg_ctl")), "-D", str(self.folder / "data"), *args]),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        assert self.folder is not None
+        self._pg_ctl("-l", str(self.folder / "postgres.log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def pid(self) -> int:
+        assert self.folder is not None
+        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
+
+def start_postgres() -> PostgresServer:
+    """A private cluster: its own folder (the postgres user's, when run as root), a free
+    port, loopback only, trust auth; stopped by `stop()` (pg_ctl, which signals its PID)."""
+    folder = Path(tempfile.mkdtemp(prefix="ventwatch-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    subprocess.run(
+        _as_postgres([str(_postgres_bin("initdb")), "-D", str(folder / "data"), "-U", "postgres",
+                      "-A", "trust", "-E", "UTF8", "--no-sync"]),
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    server = PostgresServer(free_port(), folder)
+    with (folder / "data" / "postgresql.conf").open("a") as conf:
+        conf.write(
+            f"port = {server.port}\nlisten_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{folder}'\nfsync = off\n"
+        )
+    server.start()
+    return server
+
+
+def _machine_postgres() -> PostgresServer | None:
+    import psycopg
+
+    server = PostgresServer(5432, None)
+    try:
+        psycopg.connect(server.url(), connect_timeout=2).close()
+    except psycopg.Error:
+        return None
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    machine = _machine_postgres()
+    if machine is not None:
+        yield machine
+        return
+    server = start_postgres()
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(server.folder or "", ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A fresh database for this test, dropped after (its connections closed first)."""
+    from ventwatch.postgres_state import close_pools
+
+    database = f"ventwatch_t_{uuid.uuid4().hex[:12]}"
+    postgres.admin(f"CREATE DATABASE {database}")
+    yield postgres.url(database)
+    close_pools()
+    postgres.admin(f"DROP DATABASE {database} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_where(request: pytest.FixtureRequest, tmp_path: Path) -> StateLocation:
+    """The state database of a test run on both back ends: a SQLite file, or a fresh
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "state.sqlite"
+    return PostgresURL(request.getfixturevalue("postgres_url"))
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -519,3 +649,10 @@ def http_receiver() -> Iterator[HttpReceiver]:
     receiver = HttpReceiver()
     yield receiver
     receiver.stop()
+
+
+def state_env(where: StateLocation) -> dict[str, str]:
+    """The variable that hands a `ventwatch` process this state database."""
+    if isinstance(where, PostgresURL):
+        return {"VENTWATCH_STATE_URL": where.url}
+    return {"VENTWATCH_STATE_DB": str(where)}

@@ -21,6 +21,7 @@ from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app
 from ventwatch.dashboard.auth import SESSION_COOKIE, Require
 from ventwatch.dashboard.routes import live
+from ventwatch.state_database import StateLocation
 from ventwatch.store.duckdb import DuckDBStore
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
@@ -209,15 +210,15 @@ def test_accounts_store_only_hashes(tmp_path: Path) -> None:
 
 
 def test_what_another_process_changes_applies_within_the_remembered_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state_where: StateLocation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dashboard remembers sessions and tokens for `REMEMBER_S`: a user removed by the
     users command (another process, another `Accounts`) is refused once that has passed;
     one removed here, and a session ended here, at once."""
     clock = [1000.0]
     monkeypatch.setattr(accounts_module.time, "monotonic", lambda: clock[0])
-    dashboard = Accounts(tmp_path / "a.sqlite")
-    command = Accounts(tmp_path / "a.sqlite")
+    dashboard = Accounts(state_where)
+    command = Accounts(state_where)
     for name in ("ann", "bob"):
         dashboard.add_user(name, Role.REP, PASSWORD, ["S"])
     ann_token = dashboard.new_token("ann", "integration")
@@ -278,8 +279,10 @@ def test_users_command(tmp_path: Path, example_site_path: Path) -> None:
     assert users("remove", "ann").returncode == 1
 
 
-def test_api_tokens_are_named_listed_expire_and_are_revoked_one_by_one(tmp_path: Path) -> None:
-    accounts = Accounts(tmp_path / "a.sqlite")
+def test_api_tokens_are_named_listed_expire_and_are_revoked_one_by_one(
+    state_where: StateLocation,
+) -> None:
+    accounts = Accounts(state_where)
     for name, role in (("ann", Role.REP), ("root", Role.ADMIN), ("bob", Role.STAFF)):
         accounts.add_user(name, role, PASSWORD, ["S"])
     scraper, made = accounts.issue_token("ann", "prometheus", NOW + timedelta(days=30), NOW)

@@ -21,6 +21,7 @@ from ventwatch.notify.channels import Channels
 from ventwatch.notify.notices import Notice
 from ventwatch.notify.outbox import Delivery, Outbox
 from ventwatch.settings import SmtpSettings
+from ventwatch.state_database import StateLocation, where_text
 
 T0 = datetime(2025, 3, 3, 10, 15, tzinfo=UTC)
 SITE = "Hillside Academy"
@@ -37,8 +38,8 @@ def hook(receiver: HttpReceiver, name: str = "Estates", path: str = "/hook") -> 
     return Recipient(name=name, webhook=receiver.url + path)
 
 
-def outbox(tmp_path: Path, **options: float) -> Outbox:
-    return Outbox(tmp_path / "alerts.sqlite", SITE, Channels(None, None, timeout=2), **options)  # type: ignore[arg-type]
+def outbox(where: StateLocation, **options: float) -> Outbox:
+    return Outbox(where, SITE, Channels(None, None, timeout=2), **options)  # type: ignore[arg-type]
 
 
 def only(box: Outbox) -> Delivery:
@@ -46,8 +47,10 @@ def only(box: Outbox) -> Delivery:
     return delivery
 
 
-def test_enqueue_stores_without_sending(tmp_path: Path, http_receiver: HttpReceiver) -> None:
-    box = outbox(tmp_path)
+def test_enqueue_stores_without_sending(
+    state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
+    box = outbox(state_where)
     delivery_id = box.enqueue(hook(http_receiver), NOTICE, now=T0, alert_id=7)
     assert http_receiver.requests == []
     assert box.counts() == {"pending": 1, "sent": 0, "failed": 0}
@@ -63,8 +66,10 @@ def test_enqueue_stores_without_sending(tmp_path: Path, http_receiver: HttpRecei
     assert delivery.sent_at is None
 
 
-def test_a_due_delivery_is_sent_and_recorded(tmp_path: Path, http_receiver: HttpReceiver) -> None:
-    box = outbox(tmp_path)
+def test_a_due_delivery_is_sent_and_recorded(
+    state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
+    box = outbox(state_where)
     box.enqueue(hook(http_receiver), NOTICE, now=T0)
     assert box.deliver_due(T0 + timedelta(seconds=1)) == 1
     (request,) = http_receiver.wait_for(1)
@@ -76,8 +81,10 @@ def test_a_due_delivery_is_sent_and_recorded(tmp_path: Path, http_receiver: Http
     assert box.deliver_due(T0 + timedelta(hours=1)) == 0, "a sent delivery is never sent again"
 
 
-def test_not_before_holds_a_delivery_back(tmp_path: Path, http_receiver: HttpReceiver) -> None:
-    box = outbox(tmp_path)
+def test_not_before_holds_a_delivery_back(
+    state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
+    box = outbox(state_where)
     box.enqueue(hook(http_receiver), NOTICE, now=T0, not_before=T0 + timedelta(minutes=10))
     assert box.deliver_due(T0 + timedelta(minutes=9, seconds=59)) == 0
     assert http_receiver.requests == []
@@ -86,10 +93,10 @@ def test_not_before_holds_a_delivery_back(tmp_path: Path, http_receiver: HttpRec
 
 
 def test_temporary_failures_back_off_then_succeed(
-    tmp_path: Path, http_receiver: HttpReceiver
+    state_where: StateLocation, http_receiver: HttpReceiver
 ) -> None:
     http_receiver.statuses = [500, 500, 200]
-    box = outbox(tmp_path, first_retry_s=30)
+    box = outbox(state_where, first_retry_s=30)
     box.enqueue(hook(http_receiver), NOTICE, now=T0)
 
     assert box.deliver_due(T0) == 1
@@ -114,10 +121,10 @@ def test_temporary_failures_back_off_then_succeed(
 
 
 def test_the_wait_is_capped_and_attempts_run_out(
-    tmp_path: Path, http_receiver: HttpReceiver
+    state_where: StateLocation, http_receiver: HttpReceiver
 ) -> None:
     http_receiver.statuses = [503] * 10
-    box = outbox(tmp_path, first_retry_s=30, max_retry_s=45, max_attempts=3)
+    box = outbox(state_where, first_retry_s=30, max_retry_s=45, max_attempts=3)
     box.enqueue(hook(http_receiver), NOTICE, now=T0)
     box.deliver_due(T0)
     box.deliver_due(T0 + timedelta(seconds=30))
@@ -130,10 +137,10 @@ def test_the_wait_is_capped_and_attempts_run_out(
 
 
 def test_a_permanent_failure_fails_at_once(
-    tmp_path: Path, http_receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
+    state_where: StateLocation, http_receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     http_receiver.statuses = [400]
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     box.enqueue(hook(http_receiver), NOTICE, now=T0)
     box.deliver_due(T0)
     failed = only(box)
@@ -144,10 +151,10 @@ def test_a_permanent_failure_fails_at_once(
 
 
 def test_errors_never_record_or_log_secrets(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    state_where: StateLocation, caplog: pytest.LogCaptureFixture
 ) -> None:
     box = Outbox(
-        tmp_path / "alerts.sqlite",
+        state_where,
         SITE,
         Channels(None, None, env={"CHAT_URL": "nosuchservice://123456789:sEcReT_tOkEn/"}),
     )
@@ -162,9 +169,11 @@ def test_errors_never_record_or_log_secrets(
     assert "CHAT_URL" in stored
 
 
-def test_retry_puts_a_failed_delivery_back(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+def test_retry_puts_a_failed_delivery_back(
+    state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
     http_receiver.statuses = [400]
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     delivery_id = box.enqueue(hook(http_receiver), NOTICE, now=T0)
     box.deliver_due(T0)
     assert only(box).status == "failed"
@@ -182,10 +191,10 @@ def test_retry_puts_a_failed_delivery_back(tmp_path: Path, http_receiver: HttpRe
 
 
 def test_one_bad_recipient_does_not_hold_up_the_others(
-    tmp_path: Path, http_receiver: HttpReceiver
+    state_where: StateLocation, http_receiver: HttpReceiver
 ) -> None:
     box = Outbox(
-        tmp_path / "alerts.sqlite",
+        state_where,
         SITE,
         # A relay that is down: the email fails (temporarily) before the webhook is tried.
         Channels(SmtpSettings("127.0.0.1", free_port(), "plain", "v@school.example"), None),
@@ -200,9 +209,9 @@ def test_one_bad_recipient_does_not_hold_up_the_others(
 
 
 def test_deliveries_are_sent_oldest_first_and_listed_newest_first(
-    tmp_path: Path, http_receiver: HttpReceiver
+    state_where: StateLocation, http_receiver: HttpReceiver
 ) -> None:
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     for n in range(3):
         box.enqueue(hook(http_receiver, path=f"/{n}"), NOTICE, now=T0 + timedelta(seconds=n))
     box.deliver_due(T0 + timedelta(minutes=1))
@@ -214,24 +223,26 @@ def test_deliveries_are_sent_oldest_first_and_listed_newest_first(
 
 
 def test_a_subscription_is_stored_as_its_recipient(
-    tmp_path: Path, http_receiver: HttpReceiver
+    state_where: StateLocation, http_receiver: HttpReceiver
 ) -> None:
     subscription = Subscription(name="Estates", webhook=http_receiver.url + "/hook", rooms=["B12"])
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     box.enqueue(subscription, NOTICE, now=T0)
     box.deliver_due(T0)
     assert only(box).status == "sent"
     assert only(box).recipient == hook(http_receiver)
 
 
-def test_state_survives_reopening_the_file(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+def test_state_survives_reopening_the_file(
+    state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
     http_receiver.statuses = [500]
-    first = outbox(tmp_path)
+    first = outbox(state_where)
     first.enqueue(hook(http_receiver, "A"), NOTICE, now=T0)
     first.enqueue(hook(http_receiver, "B"), NOTICE, now=T0, not_before=T0 + timedelta(hours=1))
     first.deliver_due(T0)  # A fails once; B is not due
 
-    reopened = outbox(tmp_path)  # as after a restart
+    reopened = outbox(state_where)  # as after a restart
     assert reopened.counts() == {"pending": 2, "sent": 0, "failed": 0}
     _, a = reopened.deliveries()
     assert (a.recipient_name, a.attempts) == ("A", 1)
@@ -240,15 +251,15 @@ def test_state_survives_reopening_the_file(tmp_path: Path, http_receiver: HttpRe
     assert reopened.counts() == {"pending": 0, "sent": 2, "failed": 0}
 
 
-def test_naive_times_are_refused(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+def test_naive_times_are_refused(state_where: StateLocation, http_receiver: HttpReceiver) -> None:
     with pytest.raises(ValueError, match="time zone"):
-        outbox(tmp_path).enqueue(hook(http_receiver), NOTICE, now=datetime(2025, 3, 3, 10))
+        outbox(state_where).enqueue(hook(http_receiver), NOTICE, now=datetime(2025, 3, 3, 10))
 
 
 def test_run_delivers_until_stopped_and_survives_errors(
-    tmp_path: Path, http_receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
+    state_where: StateLocation, http_receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     box.enqueue(hook(http_receiver), NOTICE, now=T0)
     calls = 0
 
@@ -281,9 +292,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from ventwatch.notify.channels import Channels
 from ventwatch.notify.outbox import Outbox
+from ventwatch.state_database import location
 
-path, site, go, claim_s, timeout = sys.argv[1:6]
-box = Outbox(Path(path), site, Channels(None, None, timeout=float(timeout)), claim_s=float(claim_s))
+where, site, go, claim_s, timeout = sys.argv[1:6]
+channels = Channels(None, None, timeout=float(timeout))
+box = Outbox(location(where), site, channels, claim_s=float(claim_s))
 while not Path(go).exists():
     time.sleep(0.005)
 deadline = time.monotonic() + 30
@@ -292,24 +305,28 @@ while box.counts()["pending"] and time.monotonic() < deadline:
 """
 
 
-def sender(tmp_path: Path, *, claim_s: float = 60, timeout: float = 5) -> subprocess.Popen[bytes]:
+def sender(
+    tmp_path: Path, where: StateLocation, *, claim_s: float = 60, timeout: float = 5
+) -> subprocess.Popen[bytes]:
     """A real process sending the site's due deliveries from the file until none is left,
     once `tmp_path / "go"` exists (so that several start at the same moment)."""
     return subprocess.Popen(
-        [sys.executable, "-c", SENDER, str(tmp_path / "alerts.sqlite"), SITE,
+        [sys.executable, "-c", SENDER, where_text(where), SITE,
          str(tmp_path / "go"), str(claim_s), str(timeout)],
     )  # fmt: skip
 
 
 @pytest.mark.servers
-def test_two_processes_send_each_delivery_once(tmp_path: Path, http_receiver: HttpReceiver) -> None:
+def test_two_processes_send_each_delivery_once(
+    tmp_path: Path, state_where: StateLocation, http_receiver: HttpReceiver
+) -> None:
     """Two senders on one file, started together on 40 due deliveries: each delivery is
     claimed in a transaction before it is sent, so each reaches the receiver once."""
-    box = outbox(tmp_path)
+    box = outbox(state_where)
     now = datetime.now(UTC)
     for n in range(40):
         box.enqueue(hook(http_receiver, path=f"/hook/{n}"), NOTICE, now=now)
-    processes = [sender(tmp_path), sender(tmp_path)]
+    processes = [sender(tmp_path, state_where), sender(tmp_path, state_where)]
     (tmp_path / "go").touch()
     for process in processes:
         assert process.wait(timeout=60) == 0
@@ -350,13 +367,13 @@ class FirstCallHangs:
 
 @pytest.mark.servers
 def test_a_sender_killed_while_sending_leaves_the_message_to_be_sent_once(
-    tmp_path: Path,
+    tmp_path: Path, state_where: StateLocation
 ) -> None:
     receiver = FirstCallHangs()
-    box = outbox(tmp_path, claim_s=1.5)
+    box = outbox(state_where, claim_s=1.5)
     now = datetime.now(UTC)
     box.enqueue(Recipient(name="Estates", webhook=receiver.url), NOTICE, now=now)
-    killed = sender(tmp_path, claim_s=1.5, timeout=30)
+    killed = sender(tmp_path, state_where, claim_s=1.5, timeout=30)
     (tmp_path / "go").touch()
     assert receiver.hung.wait(timeout=20), "the sender never started sending"
     killed.kill()  # mid-send: its claim stays until it runs out

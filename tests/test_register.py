@@ -44,6 +44,7 @@ from ventwatch.reports.model import build_report
 from ventwatch.reports.period import parse_range, parse_week
 from ventwatch.reports.xlsx_format import render_xlsx
 from ventwatch.settings import resolve
+from ventwatch.state_database import StateLocation
 from ventwatch.store import open_store
 from ventwatch.store.duckdb import DuckDBStore
 
@@ -164,9 +165,11 @@ def test_a_place_shared_with_staff_needs_it_shared(tmp_path: Path) -> None:
 # -- edits kept in the state file ---------------------------------------------------------------
 
 
-def test_an_edit_overrides_the_file_key_by_key_and_is_audited(tmp_path: Path) -> None:
+def test_an_edit_overrides_the_file_key_by_key_and_is_audited(
+    tmp_path: Path, state_where: StateLocation
+) -> None:
     site = load_site(write(tmp_path, GOOD_YAML))
-    edits = RegisterEdits(tmp_path / "state.sqlite", site.site.name)
+    edits = RegisterEdits(state_where, site.site.name)
     room = site.rooms[0]
     changed = edits.change(
         room, site, {"review_due": date(2027, 3, 1), "windows_broken": 1, "notes": " Fixed. "},
@@ -174,7 +177,7 @@ def test_an_edit_overrides_the_file_key_by_key_and_is_audited(tmp_path: Path) ->
     )  # fmt: skip
     assert changed == ["windows_broken", "review_due", "notes"]
     # Another object on the same file (another process) sees it: it is in the file.
-    reg = RegisterEdits(tmp_path / "state.sqlite", site.site.name).effective(site)["Room 4"]
+    reg = RegisterEdits(state_where, site.site.name).effective(site)["Room 4"]
     assert (reg.review_due, reg.windows_broken, reg.notes) == (date(2027, 3, 1), 1, "Fixed.")
     assert reg.windows_working == 2  # the file's, unchanged
     assert reg.changed["review_due"].by == "sam"
@@ -198,13 +201,15 @@ def test_an_edit_overrides_the_file_key_by_key_and_is_audited(tmp_path: Path) ->
     assert edits.effective(site) == file_registers(site)
     assert [e.kind for e in edits.log()][-4:] == ["reset"] * 4
     # Another site in the same file keeps its own register.
-    other = RegisterEdits(tmp_path / "state.sqlite", "Other School")
+    other = RegisterEdits(state_where, "Other School")
     assert other.log() == []
 
 
-def test_an_edit_the_file_rules_refuse_changes_nothing(tmp_path: Path) -> None:
+def test_an_edit_the_file_rules_refuse_changes_nothing(
+    tmp_path: Path, state_where: StateLocation
+) -> None:
     site = load_site(write(tmp_path, GOOD_YAML))
-    edits = RegisterEdits(tmp_path / "state.sqlite", site.site.name)
+    edits = RegisterEdits(state_where, site.site.name)
     with pytest.raises(RegisterError) as info:
         edits.change(site.rooms[0], site, {"review_due": date(2026, 1, 1)}, "sam", NOW)
     assert info.value.problems == [

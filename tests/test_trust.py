@@ -28,12 +28,14 @@ from tests.conftest import (
     free_port,
     publish,
     sign_in,
+    state_env,
     ventwatch_run,
     wait_for_port,
 )
 from ventwatch.accounts import Accounts, Role
 from ventwatch.alerts.leases import SiteLeases
 from ventwatch.config import site_slug
+from ventwatch.state_database import StateLocation
 
 pytestmark = pytest.mark.servers
 
@@ -126,8 +128,8 @@ def test_each_site_of_a_folder_reads_its_own_from_one_database(
 # -- monitors sharing the sites by leases ----------------------------------------------------
 
 
-def start_monitor(folder: Path, state: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VENTWATCH_STATE_DB": str(state)}
+def start_monitor(folder: Path, state: StateLocation, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **state_env(state)}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "ventwatch", "monitor", "--sites", str(folder),
@@ -148,7 +150,7 @@ def judged(log: Path) -> set[str]:
 
 
 def test_monitors_share_the_sites_and_take_over_a_killed_one(
-    tmp_path: Path, influxdb: InfluxServer
+    tmp_path: Path, influxdb: InfluxServer, state_where: StateLocation
 ) -> None:
     """Two `ventwatch monitor` processes over four sites: two each, never one site by both;
     one killed, the other holds all four within a lease and a renewal; stopped, it hands
@@ -160,7 +162,7 @@ def test_monitors_share_the_sites_and_take_over_a_killed_one(
         (folder / f"{site_slug(name)}.yaml").write_text(
             site_file(name, f"s{n}", influxdb.url_for("trust"), tmp_path)
         )
-    state = tmp_path / "state.sqlite"
+    state = state_where
     leases = SiteLeases(state, "the test")
     logs = [tmp_path / "monitor-a.log", tmp_path / "monitor-b.log"]
     monitors = [start_monitor(folder, state, log) for log in logs]
@@ -197,7 +199,7 @@ def test_monitors_share_the_sites_and_take_over_a_killed_one(
 
 
 def test_a_session_signed_in_on_one_serve_process_works_on_another(
-    tmp_path: Path, influxdb: InfluxServer
+    tmp_path: Path, influxdb: InfluxServer, state_where: StateLocation
 ) -> None:
     """`ventwatch serve` keeps nothing a request needs in memory: a session opened through
     one process is good on another (as behind a proxy), and survives the first being
@@ -208,10 +210,9 @@ def test_a_session_signed_in_on_one_serve_process_works_on_another(
         (folder / f"{site_slug(name)}.yaml").write_text(
             site_file(name, f"s{n}", influxdb.url_for("trust"), tmp_path)
         )
-    state = tmp_path / "state.sqlite"
-    Accounts(state).add_user("north-manager", Role.SITE_MANAGER, PASSWORD, ["North School"])
+    Accounts(state_where).add_user("north-manager", Role.SITE_MANAGER, PASSWORD, ["North School"])
     ports = [free_port(), free_port()]
-    env = {**os.environ, "VENTWATCH_STATE_DB": str(state)}
+    env = {**os.environ, **state_env(state_where)}
     command = [sys.executable, "-m", "ventwatch", "serve", "--sites", str(folder), "--port"]
     processes = [
         subprocess.Popen([*command, str(port)], env=env, stderr=subprocess.PIPE) for port in ports

@@ -34,20 +34,23 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ventwatch.sqlite_file import SqliteFile, column_names
+from ventwatch.state_database import (
+    IntegrityError,
+    StateDatabase,
+    StateLocation,
+    open_state,
+)
 
 SESSION_LIFETIME = timedelta(hours=12)
 # How long this process trusts what it last read about a session or API token. Every request
@@ -129,7 +132,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 TEXT PRIMARY KEY,
-    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
     csrf TEXT NOT NULL,
     expires TEXT NOT NULL
 );
@@ -140,7 +143,7 @@ _TOKENS_TABLE = """
 CREATE TABLE {name} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     token_sha256 TEXT NOT NULL UNIQUE,
-    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
     label TEXT NOT NULL,
     created TEXT NOT NULL,
     expires TEXT,
@@ -169,13 +172,13 @@ def _api_token(
     )
 
 
-def _migrate_tokens(file: SqliteFile) -> None:
+def _migrate_tokens(file: StateDatabase) -> None:
     """Give API tokens made before ids, expiry and last use (one row per token digest, with a
     label and a creation time) the table they have now. The rows keep their digest, so every
     token still works; they get an id, no expiry, and "unnamed" where the label was empty.
     SQLite cannot add a primary key to a table, so the table is copied."""
-    with file.schema_change() as db:
-        columns = column_names(db, "api_tokens")
+    with file.exclusive() as db:
+        columns = db.column_names("api_tokens")
         if "id" in columns:
             return
         if not columns:  # a new file
@@ -183,8 +186,8 @@ def _migrate_tokens(file: SqliteFile) -> None:
             return
         db.execute(_TOKENS_TABLE.format(name="api_tokens_new"))
         db.execute(
-            "INSERT INTO api_tokens_new (token_sha256, user, label, created)"
-            " SELECT token_sha256, user, CASE WHEN trim(label) = '' THEN ? ELSE label END,"
+            'INSERT INTO api_tokens_new (token_sha256, "user", label, created)'
+            " SELECT token_sha256, \"user\", CASE WHEN trim(label) = '' THEN ? ELSE label END,"
             " created FROM api_tokens ORDER BY created",
             (UNNAMED,),
         )
@@ -193,10 +196,10 @@ def _migrate_tokens(file: SqliteFile) -> None:
 
 
 class Accounts:
-    def __init__(self, path: Path) -> None:
-        self._file = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: StateLocation) -> None:
+        self._file = open_state(path, _SCHEMA)
         _migrate_tokens(self._file)
-        self.path = path
+        self.path = path  # where the state is: a SQLite file, or a PostgreSQL URL
         self._hasher = PasswordHasher()
         # token digest -> (monotonic time read, its session or API token). Only found ones: an
         # unknown token is looked up every time, so guessing fills nothing.
@@ -232,7 +235,7 @@ class Accounts:
                     "INSERT INTO users VALUES (?, ?, ?, ?)",
                     (name, role.value, "\n".join(sites), self._hasher.hash(password)),
                 )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise AccountError(f"user {name!r} exists already") from None
         return User(name, role, tuple(sites))
 
@@ -255,9 +258,9 @@ class Accounts:
             ).rowcount
             if not changed:
                 raise AccountError(f"no user {name!r}")
-            db.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            db.execute('DELETE FROM sessions WHERE "user" = ?', (name,))
             revoked = (
-                db.execute("DELETE FROM api_tokens WHERE user = ?", (name,)).rowcount
+                db.execute('DELETE FROM api_tokens WHERE "user" = ?', (name,)).rowcount
                 if revoke_tokens
                 else 0
             )
@@ -328,7 +331,7 @@ class Accounts:
             with self._file.transaction() as db:
                 row = db.execute(
                     "SELECT s.csrf, s.expires, u.name, u.role, u.sites FROM sessions s"
-                    " JOIN users u ON u.name = s.user WHERE s.token_sha256 = ?",
+                    ' JOIN users u ON u.name = s."user" WHERE s.token_sha256 = ?',
                     (digest,),
                 ).fetchone()
             if row is None:
@@ -365,8 +368,8 @@ class Accounts:
         token = "vw_" + secrets.token_urlsafe(32)
         with self._file.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO api_tokens (token_sha256, user, label, created, expires)"
-                " VALUES (?, ?, ?, ?, ?)",
+                'INSERT INTO api_tokens (token_sha256, "user", label, created, expires)'
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (
                     _digest(token),
                     name,
@@ -375,16 +378,16 @@ class Accounts:
                     None if expires is None else expires.isoformat(),
                 ),
             )
-        assert cursor.lastrowid is not None
-        return token, ApiToken(cursor.lastrowid, name, label, now, expires, None)
+            (token_id,) = cursor.fetchone()
+        return token, ApiToken(token_id, name, label, now, expires, None)
 
     def tokens(self, name: str | None = None) -> list[ApiToken]:
         """Every API token (of user `name`), oldest first; expired ones too, until revoked."""
         with self._file.transaction() as db:
             rows = db.execute(
-                "SELECT id, user, label, created, expires, last_used FROM api_tokens"
-                " WHERE ?1 IS NULL OR user = ?1 ORDER BY id",
-                (name,),
+                'SELECT id, "user", label, created, expires, last_used FROM api_tokens'
+                ' WHERE ? IS NULL OR "user" = ? ORDER BY id',
+                (name, name),
             ).fetchall()
         return [_api_token(*row) for row in rows]
 
@@ -393,7 +396,8 @@ class Accounts:
         tokens (an admin anyone's); None for the command line, which may revoke any."""
         with self._file.transaction() as db:
             row = db.execute(
-                "SELECT id, user, label, created, expires, last_used FROM api_tokens WHERE id = ?",
+                'SELECT id, "user", label, created, expires, last_used FROM api_tokens'
+                " WHERE id = ?",
                 (token_id,),
             ).fetchone()
             found = None if row is None else _api_token(*row)
@@ -415,7 +419,7 @@ class Accounts:
             with self._file.transaction() as db:
                 row = db.execute(
                     "SELECT u.name, u.role, u.sites, t.expires, t.last_used FROM api_tokens t"
-                    " JOIN users u ON u.name = t.user WHERE t.token_sha256 = ?",
+                    ' JOIN users u ON u.name = t."user" WHERE t.token_sha256 = ?',
                     (digest,),
                 ).fetchone()
                 if row is None:

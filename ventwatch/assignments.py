@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from ventwatch.sqlite_file import SqliteFile
+from ventwatch.state_database import StateLocation, open_state
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sensor_assignments (
@@ -33,7 +32,7 @@ CREATE TABLE IF NOT EXISTS sensor_assignments_version (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO sensor_assignments_version VALUES (1, 0);
+INSERT INTO sensor_assignments_version VALUES (1, 0) ON CONFLICT DO NOTHING;
 """
 
 
@@ -48,8 +47,8 @@ class Assignment:
 
 
 class Assignments:
-    def __init__(self, path: Path) -> None:
-        self._file = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: StateLocation) -> None:
+        self._file = open_state(path, _SCHEMA)
         self.path = path
 
     def assign(
@@ -58,7 +57,9 @@ class Assignments:
         """Give a sensor a room (again: a later assignment replaces an earlier one)."""
         with self._file.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO sensor_assignments VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sensor_assignments VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (site, family, device) DO UPDATE SET room = excluded.room,"
+                " assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
                 (site, family, device, room, by, at.isoformat()),
             )
             db.execute("UPDATE sensor_assignments_version SET version = version + 1")

@@ -19,17 +19,15 @@ pack and the review reminders (`ventwatch.alerts.reviews`) show and act on.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
 from ventwatch.config import Room, RoomRegisterEntry, SiteConfig
-from ventwatch.sqlite_file import SqliteFile
+from ventwatch.state_database import StateConnection, StateLocation, open_state, state_exists
 
 # How many days before a review falls due its reminder goes out (a project choice: two
 # school weeks, time to book the review).
@@ -275,11 +273,11 @@ class RegisterEvent:
 
 
 class RegisterEdits:
-    """The register as changed on the dashboard, for the site named `site`, in the SQLite
-    file at `path` (the accounts/state file)."""
+    """The register as changed on the dashboard, for the site named `site`, in the state
+    database at `path`."""
 
-    def __init__(self, path: Path, site: str) -> None:
-        self._file = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: StateLocation, site: str) -> None:
+        self._file = open_state(path, _SCHEMA)
         self.site = site
 
     def _overrides(self) -> dict[str, dict[str, tuple[Any, str, datetime]]]:
@@ -326,7 +324,9 @@ class RegisterEdits:
         with self._file.transaction() as db:
             for key in changed:
                 db.execute(
-                    "INSERT OR REPLACE INTO room_register VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO room_register VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (site, room, key) DO UPDATE SET value = excluded.value,"
+                    " changed_by = excluded.changed_by, changed_at = excluded.changed_at",
                     (self.site, room.name, key, _dump(after[key]), by, at.isoformat()),
                 )
                 self._log(db, room.name, at, by, "changed", key, now[key], after[key])
@@ -350,7 +350,7 @@ class RegisterEdits:
 
     def _log(
         self,
-        db: sqlite3.Connection,
+        db: StateConnection,
         room: str,
         at: datetime,
         actor: str,
@@ -384,9 +384,9 @@ class RegisterEdits:
         return events[-limit:]
 
 
-def room_registers(path: Path, site: SiteConfig) -> dict[str, RoomRegister]:
+def room_registers(path: StateLocation, site: SiteConfig) -> dict[str, RoomRegister]:
     """Each room's effective register, read without creating the state file: no file yet,
     nothing was changed on the dashboard (what a report made from the command line uses)."""
-    if not path.exists():
+    if not state_exists(path):
         return file_registers(site)
     return RegisterEdits(path, site.site.name).effective(site)

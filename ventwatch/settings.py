@@ -8,10 +8,13 @@ environment as deployments expect, and validated before anything starts.
 | VENTWATCH_HTTP         | host:port                              | 127.0.0.1:8000        |
 | VENTWATCH_SPOOL_DIR    | a folder                               | the site file's       |
 | VENTWATCH_STATE_DB     | a file (SQLite)                        | the site file's       |
+| VENTWATCH_STATE_URL    | postgresql://[user[:pass]@]host[:port]/db | none: the file     |
 | VENTWATCH_SMTP_URL     | smtp[s]://[user:pass@]host:port?from=ADDRESS[&starttls=1] | alerts.smtp |
 | VENTWATCH_TRUSTED_PROXIES | IPs and CIDR networks, comma-separated: 10.0.0.5,10.1.0.0/16 | none |
 
-VENTWATCH_STATE_DB is the state database: users, sessions, alerts, the outbox, marks. Its
+VENTWATCH_STATE_DB is the state database: users, sessions, alerts, the outbox, marks.
+VENTWATCH_STATE_URL puts it in PostgreSQL instead, for processes on several machines
+(`state_database`); set, it wins over the file. The file's
 old name, VENTWATCH_ACCOUNTS_DB, is still read, as is the site file's old `accounts` section
 for `state`; `deprecated_names` says which are in use, logged once at start and printed by
 `check-config`.
@@ -37,6 +40,7 @@ from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ventwatch.config import SiteConfig
+from ventwatch.state_database import StateLocation, parse_state_url
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,8 @@ class Settings:
     http: HTTPAddress
     spool_dir: Path
     spool_max_bytes: int
-    # The state database (SQLite): everything kept besides readings.
-    state_db: Path
+    # The state database (a SQLite file, or PostgreSQL): everything kept besides readings.
+    state_db: StateLocation
     smtp: SmtpSettings | None = None
     dashboard_url: str = "http://127.0.0.1:8000"
     # Reverse proxies whose forwarded headers name the client (VENTWATCH_TRUSTED_PROXIES).
@@ -243,9 +247,14 @@ def deprecated_names(
     return notes
 
 
-def _state_db(site: SiteConfig, site_file: Path | None, env: Mapping[str, str]) -> Path:
-    """VENTWATCH_STATE_DB, else its old name VENTWATCH_ACCOUNTS_DB, else the site file's
-    (relative to the file)."""
+def _state_db(site: SiteConfig, site_file: Path | None, env: Mapping[str, str]) -> StateLocation:
+    """VENTWATCH_STATE_URL (PostgreSQL), else VENTWATCH_STATE_DB, else its old name
+    VENTWATCH_ACCOUNTS_DB, else the site file's (relative to the file)."""
+    if env.get("VENTWATCH_STATE_URL"):
+        try:
+            return parse_state_url(env["VENTWATCH_STATE_URL"])
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     for name in ("VENTWATCH_STATE_DB", "VENTWATCH_ACCOUNTS_DB"):
         if name in env:
             return Path(env[name])

@@ -19,6 +19,7 @@ import typer
 
 from ventwatch.config import SiteConfig, SiteConfigError, load_site
 from ventwatch.settings import Settings, SettingsError, resolve
+from ventwatch.state_database import state_exists
 from ventwatch.store import StoreError, StoreURLError, open_store, redact_url
 
 T = TypeVar("T")
@@ -122,7 +123,7 @@ def report(
         raise _runtime(f"store {redact_url(settings.store_url)}: cannot open: {exc}") from None
     try:
         if format_ is ReportFormat.evidence:
-            exists = settings.state_db.exists()
+            exists = state_exists(settings.state_db)
             records = AlertRecords(settings.state_db, site.site.name) if exists else None
             register = RegisterEdits(settings.state_db, site.site.name) if exists else None
             inputs = load_evidence(

@@ -168,11 +168,14 @@ def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -
                 problems.append(f"{seen[value]} and {path} have the same {what}")
             seen.setdefault(value, path)
 
-    accounts = {settings.state_db.resolve() for _, settings, _ in sites}
+    accounts = {
+        where.resolve() if isinstance(where, Path) else where
+        for where in (settings.state_db for _, settings, _ in sites)
+    }
     if len(accounts) > 1:
         problems.append(
             "the sites name different accounts files (state databases: "
-            + ", ".join(str(a) for a in sorted(accounts))
+            + ", ".join(sorted(str(a) for a in accounts))
             + "): one login serves every site, so give them one (state.database or "
             "VENTWATCH_STATE_DB)"
         )
