@@ -35,6 +35,7 @@ from ventwatch.config import QuietHours, Recipient, SiteConfig, Subscription
 from ventwatch.notify.outbox import Outbox
 from ventwatch.register import RegisterEdits
 from ventwatch.store import Store, StoreError
+from ventwatch.store.recent import RecentMinutes
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,10 @@ def streaming_span(
         (r.for_minutes + r.clear_minutes for room in rules.values() for r in room), default=0
     )
     window = max(90, longest + 10)
-    return now - timedelta(minutes=window), now + timedelta(minutes=1)
+    # From a whole minute: each minute judged is a whole one, and the next tick can keep the
+    # minutes this one read (`RecentMinutes`).
+    start = (now - timedelta(minutes=window)).replace(second=0, microsecond=0)
+    return start, now + timedelta(minutes=1)
 
 
 def observations(
@@ -159,6 +163,8 @@ class AlertMonitor:
         # Each rule as alerts record it (with its one-line description), built once.
         self._snapshots: dict[int, dict[str, Any]] = {}
         self._reporting: tuple[datetime, set[str]] | None = None
+        # The streaming window's minutes, kept from tick to tick: only the newest are read.
+        self._recent = RecentMinutes(store)
         self.last_tick: datetime | None = None
         self.last_error: str | None = None
 
@@ -177,7 +183,7 @@ class AlertMonitor:
 
     def _streaming(self, now: datetime) -> list[tuple[Alert, Event]]:
         start, end = streaming_span(self.rules, now)
-        minutes = read_minutes(self.store, self.site, self.profile, None, start, end)
+        minutes = read_minutes(self._recent, self.site, self.profile, None, start, end)
         # A room that has not reported for a week (or ever) is a room without a sensor yet,
         # shown as such on the dashboard; "offline" is for a sensor that stopped.
         # The week-long scan is the tick's dearest read: refreshed every few minutes only.

@@ -38,7 +38,7 @@ import pandas as pd
 from ventwatch.analysis.occupancy import OccupiedGrid, Schedule, minute_grid, occupied_mask
 from ventwatch.analysis.profiles import Profile
 from ventwatch.config import OUTDOOR_ROOM, Room, SiteConfig
-from ventwatch.store import Store
+from ventwatch.store.recent import MinuteSource
 
 QUANTITIES = ("co2_ppm", "temperature_c", "humidity_pct")
 # A declared reporting interval holds a reading this many intervals: on time, with room for
@@ -77,7 +77,7 @@ def lead(site: SiteConfig, profile: Profile) -> timedelta:
 
 
 def read_minutes(
-    store: Store,
+    store: MinuteSource,
     site: SiteConfig,
     profile: Profile,
     rooms: Sequence[str] | None,

@@ -15,7 +15,7 @@ time-series database are interchangeable and are tested by one shared suite
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
@@ -64,6 +64,15 @@ class Store(Protocol):
     ) -> pd.DataFrame:
         """1-minute means per room (columns room, minute, co2_ppm, temperature_c,
         humidity_pct), computed where the data lives: analysis starts from these."""
+        ...
+
+    def reading_counts(
+        self, rooms: Sequence[str] | None, start: datetime, end: datetime, every: timedelta
+    ) -> dict[tuple[str, datetime], int]:
+        """How many values each room has in each block of `every` (blocks aligned to the
+        epoch, clipped to [start, end)), blocks without any left out: a cheap sign that a
+        block's readings changed, for a reader that keeps minute means between reads
+        (`recent.RecentMinutes`)."""
         ...
 
     def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:

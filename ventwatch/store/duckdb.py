@@ -16,7 +16,7 @@ import os
 import stat
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +153,26 @@ class DuckDBStore:
             frame = self._con.execute(sql, params).df()
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         return frame
+
+    def reading_counts(
+        self, rooms: Sequence[str] | None, start: datetime, end: datetime, every: timedelta
+    ) -> dict[tuple[str, datetime], int]:
+        block_us = every // timedelta(microseconds=1)
+        params: list[object] = [start, end]
+        sql = (
+            "SELECT room, epoch_us(time) // ? AS block,"
+            " count(co2_ppm) + count(temperature_c) + count(humidity_pct)"
+            " FROM readings WHERE time >= ? AND time < ?"
+        )
+        params.insert(0, block_us)
+        sql += self._only_site(params)
+        if rooms is not None:
+            sql += " AND list_contains(?, room)"
+            params.append(list(rooms))
+        with self._lock:
+            found = self._con.execute(sql + " GROUP BY ALL", params).fetchall()
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return {(room, epoch + every * block): int(n) for room, block, n in found if n}
 
     def minute_means(
         self, rooms: Sequence[str] | None, start: datetime, end: datetime

@@ -65,6 +65,7 @@ DEFAULT_PORT = 8086
 URL_PARAMS = ("rp", "token_env", "precision")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS_PER_MINUTE = 60_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEANS = ("co2_ppm", "temperature_c", "humidity_pct")
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
 _EXAMPLE = "influxdb://influxdb:8086/ventwatch"
@@ -591,6 +592,30 @@ class InfluxDBStore:
                 **{q: np.asarray(collected[q], dtype="float64") for q in _MEANS},
             }
         )
+
+    def reading_counts(
+        self, rooms: Sequence[str] | None, start: datetime, end: datetime, every: timedelta
+    ) -> dict[tuple[str, datetime], int]:
+        """`count() ... GROUP BY time(every), room`: a few hundred numbers where the minute
+        means of the same span are thousands of rows (bench/trust.py: about 6 ms against
+        50 for a site's 90 minutes)."""
+        if rooms is not None and not rooms:
+            return {}
+        counts = ", ".join(f"count({quote_ident(q)})" for q in ("co2_ppm", "temperature_c",
+                                                                "humidity_pct"))  # fmt: skip
+        minutes = every // timedelta(minutes=1)
+        statement = (
+            f"SELECT {counts} FROM {self._from} WHERE time >= {_ns(start)} AND time < {_ns(end)}"
+            f'{self._site}{self._room_filter(rooms)} GROUP BY time({minutes}m), "room" fill(none)'
+        )
+        out: dict[tuple[str, datetime], int] = {}
+        for series in self._query([statement])[0]:
+            room = series["tags"].get("room")
+            for stamp, *values in series["values"]:
+                total = sum(v or 0 for v in values)
+                if room and total:
+                    out[(room, _EPOCH + timedelta(microseconds=stamp // 1000))] = int(total)
+        return out
 
     def has_readings(self, spans: Sequence[tuple[datetime, datetime]]) -> list[bool]:
         """One request: a `LIMIT 1` statement per span."""
