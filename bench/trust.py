@@ -2,8 +2,10 @@
 database, measured role by role, each against a baseline or a goal in the same run.
 
 Real servers on this machine: a Mosquitto and Debian's influxd (own configs, temp folders,
-free loopback ports); ventwatch's own processes (`ingest`, `serve`, monitor workers) as
-subprocesses. The state database is the SQLite file (PostgreSQL is not yet a back end).
+free loopback ports) and PostgreSQL for the state database (the machine's on 127.0.0.1:5432,
+a database of each part's own, dropped after; a private cluster where none runs), as a trust
+deploys them; ventwatch's own processes (`ingest`, `serve`, monitor workers) as
+subprocesses.
 
 - **ingest** with 1, 2 and 4 `ventwatch ingest --share` processes draining one backlog of real
   Tasmota payloads (the sensors' readings at their real cadence, sped up: all of them queued
@@ -50,6 +52,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -58,6 +61,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import WRK_SCRIPT, wrk  # noqa: E402
 from bench.ingest import influx_count, prepare_session, publish_backlog  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.conftest import PostgresServer
 
 # A school Wednesday, mid-morning in lessons: every streaming alert rule has minutes to judge.
 WEDNESDAY_1030 = datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
@@ -126,6 +132,44 @@ def post_lines(http: str, database: str, chunks: Iterable[str]) -> None:
             answer.raise_for_status()
 
 
+class StateServer:
+    """PostgreSQL for the parts' state databases, started on first use: the machine's, or
+    a private cluster (the test suite's fixtures) where none runs."""
+
+    def __init__(self) -> None:
+        self._server: PostgresServer | None = None
+        self._private = False
+        self._made: list[str] = []
+
+    def database(self, part: str) -> str:
+        """A fresh database for one part: its URL."""
+        if self._server is None:
+            from tests.conftest import _machine_postgres, start_postgres
+
+            machine = _machine_postgres()
+            self._private = machine is None
+            self._server = machine or start_postgres()
+        name = f"ventwatch_bench_{part}_{os.getpid()}"
+        self._server.admin(f"CREATE DATABASE {name}")
+        self._made.append(name)
+        return self._server.url(name)
+
+    def close(self) -> None:
+        if self._server is None:
+            return
+        from ventwatch.postgres_state import close_pools
+
+        close_pools()
+        if self._private:
+            self._server.stop("immediate")
+            return
+        for name in self._made:
+            self._server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+STATE = StateServer()
+
+
 def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -175,7 +219,7 @@ def ingest_run(
         "VENTWATCH_BROKER_URL": f"mqtt://127.0.0.1:{broker_port}",
         "VENTWATCH_STORE_URL": f"influxdb://127.0.0.1:{http_port}/{database}",
         "VENTWATCH_SPOOL_DIR": str(folder / f"spool-{database}"),
-        "VENTWATCH_STATE_DB": str(folder / "ingest-state.sqlite"),
+        "VENTWATCH_STATE_URL": STATE.database(f"ingest{processes}"),
     }
     names = [f"p{k}" for k in range(processes)]
     for name in names:
@@ -255,7 +299,7 @@ def monitor_worker(sites_dir: str, state: str, part: int, parts: int, folder: st
     monitors = []
     for path in files:
         site = load_site(path)
-        settings = resolve(site, path, env={"VENTWATCH_STATE_DB": state})
+        settings = resolve(site, path, env={"VENTWATCH_STATE_URL": state})
         store = open_store(settings.store_url, settings.store_base, site=site.site.name)
         profile = load_profile(site.guidance.profile)
         monitors.append(Alerting(site, settings, store, profile).monitor)
@@ -278,7 +322,7 @@ def monitor_worker(sites_dir: str, state: str, part: int, parts: int, folder: st
 
 
 def monitor_run(sites_dir: Path, folder: Path, parts: int) -> list[dict[str, float]]:
-    state = folder / f"monitor-state-{parts}.sqlite"
+    state = STATE.database(f"monitor{parts}")
     workers = [
         subprocess.Popen(
             [
@@ -288,7 +332,7 @@ def monitor_run(sites_dir: Path, folder: Path, parts: int) -> list[dict[str, flo
                 "--worker",
                 "monitor",
                 str(sites_dir),
-                str(state),
+                state,
                 str(part),
                 str(parts),
                 str(folder),
@@ -323,15 +367,16 @@ def dashboard_load(
     /api/rooms p95, peak RSS MB)."""
     from tests.conftest import free_port
     from ventwatch.accounts import ALL_SITES, Accounts, Role
+    from ventwatch.state_database import PostgresURL
 
-    state = folder / "serve-state.sqlite"
-    accounts = Accounts(state)
+    state = STATE.database("serve")
+    accounts = Accounts(PostgresURL(state))
     accounts.add_user("trust-admin", Role.ADMIN, "bench-password-123", [ALL_SITES])
     token = accounts.new_token("trust-admin", "bench")
     script = folder / "load.lua"
     script.write_text(WRK_SCRIPT.replace("TOKENS", f'"{token}"'))
     port = free_port()
-    env = {**os.environ, "VENTWATCH_STATE_DB": str(state)}
+    env = {**os.environ, "VENTWATCH_STATE_URL": state}
     log = folder / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -584,6 +629,7 @@ def main() -> None:
         finally:
             broker.stop()
             influx.stop()
+            STATE.close()
 
     for name, mb in rss.items():
         print(f"peak RSS {name:11} {mb:7.0f} MB")
