@@ -31,9 +31,12 @@ from ventwatch.dashboard.rooms import band_summary, statuses_now
 
 # Where each site of a site list is mounted: /sites/<slug>/.
 SITES_PREFIX = "/sites/"
-# How often each site's counts are made again: a band changes with a reading (every minute or
-# so), and a room goes stale after minutes; 400 sites' counts take a few seconds of queries.
-REFRESH = timedelta(seconds=30)
+# How often each site's counts are made again: as often as the list page asks (every 5 s),
+# but no more than one site's counts every 25 ms on average. A site's counts are a store
+# query and a few milliseconds of Python holding the interpreter (bench/trust.py): 400 sites
+# are counted every 10 s, about a tenth of one core, the rest left to the requests.
+REFRESH = timedelta(seconds=5)
+PER_SITE = timedelta(milliseconds=25)
 # The longest the background thread sleeps before looking again for counts that are due: the
 # clock may be the demo's, faster than real time, so it is not slept on in one go.
 NAP_S = 1.0
@@ -101,11 +104,10 @@ class SiteSummaries:
         self,
         site_apps: Sequence[FastAPI],
         clock: Callable[[], datetime],
-        refresh: timedelta = REFRESH,
     ) -> None:
         self._site_apps = tuple(site_apps)
         self._clock = clock
-        self.refresh = refresh
+        self.refresh = max(REFRESH, PER_SITE * len(self._site_apps))
         # Site name -> its newest counts; each entry replaced whole, so a reader on the event
         # loop sees one site's counts of one moment.
         self._counts: dict[str, SiteCounts] = {}
