@@ -100,11 +100,7 @@ class SiteSummaries:
     (its store down) is tried again at its next refresh, not at once, so it cannot keep the
     others waiting; meanwhile its old counts age into stale."""
 
-    def __init__(
-        self,
-        site_apps: Sequence[FastAPI],
-        clock: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, site_apps: Sequence[FastAPI], clock: Callable[[], datetime]) -> None:
         self._site_apps = tuple(site_apps)
         self._clock = clock
         self.refresh = max(REFRESH, PER_SITE * len(self._site_apps))
@@ -112,6 +108,7 @@ class SiteSummaries:
         # loop sees one site's counts of one moment.
         self._counts: dict[str, SiteCounts] = {}
         self._tried: dict[str, datetime] = {}  # site name -> when its counts were last begun
+        self._failing: set[str] = set()  # the sites whose last counts failed
 
     def refresh_due(self, stop: threading.Event | None = None) -> float:
         """Make the counts of every site that is due (never tried, or tried `refresh` ago),
@@ -132,7 +129,13 @@ class SiteSummaries:
             try:
                 self._counts[name] = count_site(site_app, started)
             except Exception:  # its line ages into stale; the other sites go on
-                log.exception("the site list could not count the rooms of %s", name)
+                if name not in self._failing:  # once, not every few seconds it stays down
+                    log.exception("the site list cannot count the rooms of %s", name)
+                self._failing.add(name)
+            else:
+                if name in self._failing:
+                    log.info("the site list counts the rooms of %s again", name)
+                self._failing.discard(name)
         if not self._tried:
             return self.refresh.total_seconds()
         soonest = min(self._tried.values()) + self.refresh

@@ -26,6 +26,9 @@ from starlette.routing import Mount
 from tests.conftest import PASSWORD, sign_in
 from tests.test_accounts import api_routes, call, required_roles
 from ventwatch.accounts import Accounts, Role
+from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.records import Alert
+from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig, site_slug
 from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.routes import live
@@ -47,6 +50,7 @@ SOUTH = SiteConfig.model_validate(
 )
 # Each room's newest CO2 (None: never heard from); what the list must count.
 LATEST = {"N1": 600.0, "N2": 1700.0, "N3": 650.0, "S1": 1000.0, "S2": None}
+PROFILE = load_profile(NORTH.guidance.profile)
 NORTH_BASE = "/sites/north-school"
 SOUTH_BASE = "/sites/south-school"
 
@@ -238,6 +242,38 @@ def test_each_user_sees_only_their_sites_in_the_same_second(app: FastAPI) -> Non
     assert len(trust.get("/api/sites").json()) == 2
     assert [s["site"] for s in north.get("/api/sites").json()] == ["North School"]
     assert len(trust.get("/api/sites").json()) == 2
+
+
+def test_open_alerts_are_counted_for_the_roles_that_see_alerts_only(
+    tmp_path: Path, accounts: Accounts
+) -> None:
+    """Counted once for everyone in the background; shown to a manager, never to staff, even
+    in the same second (the answer is made per role group)."""
+    stores = [store_for(tmp_path / f"{i}.duckdb", s) for i, s in enumerate((NORTH, SOUTH))]
+    env = {"VENTWATCH_STATE_DB": str(accounts.path)}
+    site_apps = [
+        create_app(
+            site,
+            store,
+            accounts=accounts,
+            clock=lambda: NOW,
+            alerting=Alerting(site, resolve(site, None, env=env), store, PROFILE),
+            base=mount_point(site.site.name),
+        )
+        for site, store in zip((NORTH, SOUTH), stores, strict=True)
+    ]
+    north_records = site_apps[0].state.alerting.records
+    north_records.save(Alert("N2", "co2-urgent", "urgent", NOW), NOW, "opened")
+    app = create_site_list(site_apps, accounts, clock=lambda: NOW)
+    app.state.site_summaries.refresh_due()
+    accounts.add_user("trust", Role.SITE_MANAGER, PASSWORD, ["North School", "South <School>"])
+    accounts.add_user("both", Role.STAFF, PASSWORD, ["North School", "South <School>"])
+    manager = signed_in(app, "trust").get("/api/sites").json()
+    assert [s["open_alerts"] for s in manager] == [1, 0]
+    staff = signed_in(app, "both").get("/api/sites").json()
+    assert [s["open_alerts"] for s in staff] == [None, None]
+    for store in stores:
+        store.close()
 
 
 def test_the_counts_are_made_by_a_thread_while_the_app_runs(
