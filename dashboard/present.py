@@ -59,6 +59,14 @@ def quantity(value: float | None, unit: str, digits: int = 0) -> str:
     return DASH if value is None else f"{value:.{digits}f}\u00a0{unit}"
 
 
+def counted(age_s: float | None, stale: bool) -> str:
+    """When a site list's line was counted (`sites.SiteSummary`), and whether that is too
+    long ago to go by; `static/sites.js` says the same."""
+    if age_s is None:
+        return "not counted yet"
+    return ("stale: " if stale else "") + f"counted {ago(age_s)}"
+
+
 def ago(age_s: float | None) -> str:
     """'12 s ago', '5 min ago': coarse on purpose, a tile is read at a glance."""
     if age_s is None:

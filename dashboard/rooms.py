@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ventwatch.analysis.co2 import CO2Metrics
 from ventwatch.analysis.engine import analyse_site
-from ventwatch.analysis.live import NO_CO2, NO_DATA, STALE, site_status
+from ventwatch.analysis.live import NO_CO2, NO_DATA, STALE, RoomStatus, site_status
 from ventwatch.analysis.occupancy import local_day_bounds
 from ventwatch.analysis.profiles import Profile
 from ventwatch.analysis.series import holds, read_minutes
@@ -100,12 +100,28 @@ class RoomsNow(BaseModel):
     summary: dict[str, int]  # band -> rooms in it; every band listed, in display order
 
 
+def statuses_now(
+    site: SiteConfig, store: Store, profile: Profile, now: datetime
+) -> list[RoomStatus]:
+    """Each room's band now, in the site file's order: its newest reading held by the room's
+    rule (`analysis.live`). The overview's tiles and the site list's counts both come from
+    here, so a site's line in the list counts the bands its tiles show."""
+    latest = store.latest(since=now - LOOKBACK)
+    return site_status(holds(site, profile), latest, profile, now)
+
+
+def band_summary(bands: Iterable[str], profile: Profile) -> dict[str, int]:
+    """Band -> rooms in it: every band listed, the profile's in order, then the silent ones."""
+    counts = Counter(bands)
+    order = [b.name for b in profile.co2_bands] + [STALE, NO_DATA, NO_CO2]
+    return {band: counts.get(band, 0) for band in order} | dict(counts)
+
+
 def rooms_now(
     site: SiteConfig, store: Store, profile: Profile, now: datetime, today: TodayCache
 ) -> RoomsNow:
-    latest = store.latest(since=now - LOOKBACK)
+    statuses = statuses_now(site, store, profile, now)
     judged = today.get(site, store, profile, now)
-    statuses = site_status(holds(site, profile), latest, profile, now)
     rooms = [
         RoomNow(
             room=room.name,
@@ -124,15 +140,12 @@ def rooms_now(
         )
         for room, status in zip(site.rooms, statuses, strict=True)
     ]
-    counts = Counter(r.band for r in rooms)
-    order = [b.name for b in profile.co2_bands] + [STALE, NO_DATA, NO_CO2]
-    summary = {band: counts.get(band, 0) for band in order} | dict(counts)
     return RoomsNow(
         site=site.site.name,
         profile=ProfileRef(id=profile.id, version=profile.version),
         generated_at=now,
         rooms=rooms,
-        summary=summary,
+        summary=band_summary((r.band for r in rooms), profile),
     )
 
 

@@ -8,8 +8,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,9 @@ from starlette.routing import Mount
 from tests.conftest import PASSWORD, sign_in
 from tests.test_accounts import api_routes, call, required_roles
 from ventwatch.accounts import Accounts, Role
+from ventwatch.alerts.alerting import Alerting
+from ventwatch.alerts.records import Alert
+from ventwatch.analysis.profiles import load_profile
 from ventwatch.config import SiteConfig, site_slug
 from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.routes import live
@@ -44,6 +50,7 @@ SOUTH = SiteConfig.model_validate(
 )
 # Each room's newest CO2 (None: never heard from); what the list must count.
 LATEST = {"N1": 600.0, "N2": 1700.0, "N3": 650.0, "S1": 1000.0, "S2": None}
+PROFILE = load_profile(NORTH.guidance.profile)
 NORTH_BASE = "/sites/north-school"
 SOUTH_BASE = "/sites/south-school"
 
@@ -68,8 +75,27 @@ def store_for(path: Path, site: SiteConfig) -> DuckDBStore:
     return store
 
 
+@dataclass
+class Clock:
+    """A test's clock, moved on by hand."""
+
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
-def app(tmp_path: Path, accounts: Accounts, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(
+    tmp_path: Path, accounts: Accounts, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> Iterator[FastAPI]:
+    """The list of North and South, each site's counts made once (what the list's background
+    thread does first when the app starts; a `TestClient` outside `with` starts nothing)."""
     monkeypatch.setattr(live, "LIFETIME_S", 0.0)  # a live stream ends at once here
     accounts.add_user("trust", Role.SITE_MANAGER, PASSWORD, ["North School", "South <School>"])
     accounts.add_user("north", Role.STAFF, PASSWORD, ["North School"])
@@ -80,12 +106,14 @@ def app(tmp_path: Path, accounts: Accounts, monkeypatch: pytest.MonkeyPatch) -> 
             site,
             store,
             accounts=accounts,
-            clock=lambda: NOW,
+            clock=clock,
             base=mount_point(site.site.name),
         )
         for site, store in zip((NORTH, SOUTH), stores, strict=True)
     ]
-    yield create_site_list(site_apps, accounts, clock=lambda: NOW)
+    app = create_site_list(site_apps, accounts, clock=clock)
+    app.state.site_summaries.refresh_due()
+    yield app
     for store in stores:
         store.close()
 
@@ -109,6 +137,10 @@ def test_a_trust_user_sees_each_site_with_its_counts(app: FastAPI) -> None:
     assert south["attention"] == 2
     # No alerting runs in these apps: the list says nothing rather than "0 open".
     assert north["open_alerts"] is None
+    # The counts the site's own overview shows (one judgement), made now and fresh.
+    assert north["summary"] == client.get(NORTH_BASE + "/api/rooms").json()["summary"]
+    assert datetime.fromisoformat(north["generated_at"]) == NOW
+    assert (north["age_s"], north["stale"]) == (0, False)
 
     page = client.get("/")
     assert page.status_code == 200
@@ -120,6 +152,144 @@ def test_a_trust_user_sees_each_site_with_its_counts(app: FastAPI) -> None:
     row = page.text.split('data-site="North School"')[1].split("</tr>")[0]
     assert re.search(r'data-summary="poor".*?</span> 1 Poor', row, re.S)
     assert re.search(r'data-field="attention">1<', row)
+
+
+def counting(store: object, monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The times `store.latest` is asked for, from now on."""
+    asked: list[datetime] = []
+    latest: Callable[..., object] = store.latest  # type: ignore[attr-defined]
+
+    def counted(*args: object, **kwargs: object) -> object:
+        asked.append(NOW)
+        return latest(*args, **kwargs)
+
+    monkeypatch.setattr(store, "latest", counted)
+    return asked
+
+
+def test_the_list_answers_from_counts_made_in_the_background(
+    app: FastAPI, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests, each in a second of its own, read no store: the counts are in memory,
+    made again by the background once they are `refresh` old."""
+    asked = [counting(a.state.store, monkeypatch) for a in app.state.site_apps]
+    client = signed_in(app, "trust")
+    for _ in range(4):  # within two refreshes: not stale yet
+        clock.now += timedelta(seconds=2)
+        sites = {s["site"]: s for s in client.get("/api/sites").json()}
+        assert client.get("/").status_code == 200
+    assert asked == [[], []]
+    north = sites["North School"]
+    assert {b: n for b, n in north["summary"].items() if n} == {"good": 2, "poor": 1}
+    assert (north["age_s"], north["stale"]) == (8, False)
+    assert "counted 8 s ago" in client.get("/").text
+
+    clock.now = NOW + app.state.site_summaries.refresh  # due: each site is counted again
+    app.state.site_summaries.refresh_due()
+    assert [len(a) for a in asked] == [1, 1]
+    assert client.get("/api/sites").json()[0]["age_s"] == 0
+
+
+def test_counts_that_missed_their_refresh_show_as_stale_never_as_good(
+    app: FastAPI, clock: Clock
+) -> None:
+    client = signed_in(app, "trust")
+    clock.now = NOW + 2 * app.state.site_summaries.refresh + timedelta(seconds=1)  # none came
+    sites = {s["site"]: s for s in client.get("/api/sites").json()}
+    north = sites["North School"]
+    assert north["stale"] is True
+    assert datetime.fromisoformat(north["generated_at"]) == NOW  # when it was last counted
+    # Every room counts as not recent, none as good, and every one needs attention.
+    assert {b: n for b, n in north["summary"].items() if n} == {"stale": 3}
+    assert north["attention"] == 3
+    page = client.get("/").text
+    row = page.split('data-site="North School"')[1].split("</tr>")[0]
+    assert ' class="stale"' in row
+    assert "stale: counted 11 s ago" in row
+    assert 'data-summary="good"' not in row
+    assert '<span data-field="attention">5</span> need attention' in page
+
+
+def two_sites(tmp_path: Path, accounts: Accounts, clock: Callable[[], datetime]) -> FastAPI:
+    """North and South in a list whose counts nobody has made yet; `trust` sees both."""
+    stores = [store_for(tmp_path / f"{i}.duckdb", s) for i, s in enumerate((NORTH, SOUTH))]
+    site_apps = [
+        create_app(site, store, accounts=accounts, clock=clock, base=mount_point(site.site.name))
+        for site, store in zip((NORTH, SOUTH), stores, strict=True)
+    ]
+    accounts.add_user("trust", Role.SITE_MANAGER, PASSWORD, ["North School", "South <School>"])
+    return create_site_list(site_apps, accounts, clock=clock)
+
+
+def test_a_site_whose_counts_fail_shows_as_stale_and_the_others_go_on(
+    tmp_path: Path, accounts: Accounts, clock: Clock
+) -> None:
+    app = two_sites(tmp_path, accounts, clock)
+    north_store, south_store = (a.state.store for a in app.state.site_apps)
+    north_store.close()  # North's store is down
+    app.state.site_summaries.refresh_due()
+    north, south = signed_in(app, "trust").get("/api/sites").json()
+    assert (north["stale"], north["generated_at"], north["summary"]["stale"]) == (True, None, 3)
+    assert "not counted yet" in signed_in(app, "trust").get("/").text
+    assert (south["stale"], south["summary"]["act"]) == (False, 1)
+    south_store.close()
+
+
+def test_each_user_sees_only_their_sites_in_the_same_second(app: FastAPI) -> None:
+    """The answer is made once a second per set of sites a user may see, never shared with
+    a user who may see fewer."""
+    trust, north = signed_in(app, "trust"), signed_in(app, "north")
+    assert len(trust.get("/api/sites").json()) == 2
+    assert [s["site"] for s in north.get("/api/sites").json()] == ["North School"]
+    assert len(trust.get("/api/sites").json()) == 2
+
+
+def test_open_alerts_are_counted_for_the_roles_that_see_alerts_only(
+    tmp_path: Path, accounts: Accounts
+) -> None:
+    """Counted once for everyone in the background; shown to a manager, never to staff, even
+    in the same second (the answer is made per role group)."""
+    stores = [store_for(tmp_path / f"{i}.duckdb", s) for i, s in enumerate((NORTH, SOUTH))]
+    env = {"VENTWATCH_STATE_DB": str(accounts.path)}
+    site_apps = [
+        create_app(
+            site,
+            store,
+            accounts=accounts,
+            clock=lambda: NOW,
+            alerting=Alerting(site, resolve(site, None, env=env), store, PROFILE),
+            base=mount_point(site.site.name),
+        )
+        for site, store in zip((NORTH, SOUTH), stores, strict=True)
+    ]
+    north_records = site_apps[0].state.alerting.records
+    north_records.save(Alert("N2", "co2-urgent", "urgent", NOW), NOW, "opened")
+    app = create_site_list(site_apps, accounts, clock=lambda: NOW)
+    app.state.site_summaries.refresh_due()
+    accounts.add_user("trust", Role.SITE_MANAGER, PASSWORD, ["North School", "South <School>"])
+    accounts.add_user("both", Role.STAFF, PASSWORD, ["North School", "South <School>"])
+    manager = signed_in(app, "trust").get("/api/sites").json()
+    assert [s["open_alerts"] for s in manager] == [1, 0]
+    staff = signed_in(app, "both").get("/api/sites").json()
+    assert [s["open_alerts"] for s in staff] == [None, None]
+    for store in stores:
+        store.close()
+
+
+def test_the_counts_are_made_by_a_thread_while_the_app_runs(
+    tmp_path: Path, accounts: Accounts
+) -> None:
+    app = two_sites(tmp_path, accounts, lambda: NOW)
+    with TestClient(app) as client:  # the app's lifespan: the thread starts
+        sign_in(client, "trust")
+        deadline = time.monotonic() + 10
+        while any(s["stale"] for s in client.get("/api/sites").json()):
+            assert time.monotonic() < deadline, "no counts made"
+            time.sleep(0.05)
+        assert [s["summary"]["good"] for s in client.get("/api/sites").json()] == [2, 0]
+    assert "site-list-counts" not in [t.name for t in threading.enumerate()]  # stopped
+    for site_app in app.state.site_apps:
+        site_app.state.store.close()
 
 
 def test_drilling_down_keeps_every_link_inside_the_site(app: FastAPI) -> None:

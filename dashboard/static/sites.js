@@ -1,6 +1,7 @@
 // Keeps the site list current without reloading: asks /api/sites every few seconds and
-// updates each site's row (band chips, rooms needing attention, open alerts) and the totals
-// through textContent and createElement only, so a site or band name can never become HTML.
+// updates each site's row (band chips, rooms needing attention, open alerts, when it was
+// counted) and the totals through textContent and createElement only, so a site or band
+// name can never become HTML.
 "use strict";
 
 (() => {
@@ -28,6 +29,20 @@
     list.replaceChildren(...items);
   }
 
+  // As present.ago and present.counted say it on the server.
+  function ago(ageS) {
+    const s = Math.max(0, Math.floor(ageS));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+    if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ago`;
+    return `${Math.floor(s / 86400)} days ago`;
+  }
+
+  function counted(ageS, stale) {
+    if (ageS === null) return "not counted yet";
+    return `${stale ? "stale: " : ""}counted ${ago(ageS)}`;
+  }
+
   function show(sites) {
     const totals = {};
     let rooms = 0;
@@ -41,6 +56,8 @@
       chips(field(row, "bands"), site.summary);
       field(row, "attention").textContent = String(site.attention);
       field(row, "alerts").textContent = site.open_alerts === null ? "\u2013" : String(site.open_alerts);
+      field(row, "counted").textContent = counted(site.age_s, site.stale);
+      row.classList.toggle("stale", site.stale);
     }
     chips(document.getElementById("totals"), totals);
     field(document, "rooms").textContent = String(rooms);
