@@ -627,3 +627,74 @@ def test_nginx_round_robins_and_forwards(tmp_path: Path) -> None:
         if nginx.stderr:
             log = nginx.stderr.read()
             assert "[emerg]" not in log, log
+
+
+def test_the_trust_environment_runs_several_sites_together(tmp_path: Path) -> None:
+    """Two schools' site files, as docs/it.md has them (a spool and a client id each), read
+    with a trust service's environment by the real settings loader: the state is the shared
+    PostgreSQL database, the store the shared InfluxDB, and nothing clashes between the
+    sites (what `serve` and `monitor` check before they start)."""
+    from ventwatch.config import load_site
+    from ventwatch.settings import resolve
+    from ventwatch.state_database import PostgresURL
+    from ventwatch.wiring.service import several_sites_problems
+
+    example = (ROOT / "sensors.example.yaml").read_text()
+    sites = []
+    for school in ("north", "south"):
+        text = (
+            example.replace("name: Hillside Academy", f"name: {school.title()} Academy")
+            .replace(
+                "client_id: ventwatch-hillside-3f9c2a71", f"client_id: ventwatch-{school}-1a2b"
+            )
+            .replace("spool: ./data/spool", f"spool: /var/lib/ventwatch/spool/{school}")
+        )
+        path = tmp_path / f"{school}.yaml"
+        path.write_text(text)
+        sites.append((path, load_site(path)))
+    for name, service in ventwatch_services().items():
+        env = {
+            k: interpolate(str(v), {"POSTGRES_PASSWORD": "pw"})
+            for k, v in service["environment"].items()
+            if "${" not in str(v) or "POSTGRES_PASSWORD" in str(v)
+        }
+        resolved = [
+            (path, resolve(site, Path(f"/etc/ventwatch/sites/{path.name}"), env), site)
+            for path, site in sites
+        ]
+        for _, settings, _ in resolved:
+            assert isinstance(settings.state_db, PostgresURL), name
+            assert settings.store_url.startswith("influxdb://influxdb:8086/"), name
+            assert settings.spool_dir.is_relative_to("/var/lib/ventwatch"), name
+            assert (settings.broker.host, settings.broker.port) == ("mosquitto", 1883), name
+        assert several_sites_problems(resolved) == [], name
+        # With VENTWATCH_SPOOL_DIR set, as the single site's service has it, they would clash.
+        clashing = [
+            (p, resolve(site, p, {**env, "VENTWATCH_SPOOL_DIR": "/var/lib/ventwatch/spool"}), site)
+            for p, site in sites
+        ]
+        assert any("spool" in problem for problem in several_sites_problems(clashing))
+
+
+def test_monitor_health_reads_a_real_renewal(postgres_url: str) -> None:
+    """The monitor healthcheck, run here against a real PostgreSQL state database: healthy
+    once this process (named by host name, as a monitor container is) has renewed its leases,
+    unhealthy when its last renewal is older than the check allows."""
+    import psycopg
+
+    from ventwatch.alerts.leases import SiteLeases
+    from ventwatch.state_database import PostgresURL
+
+    check = ventwatch_services()["monitor-1"]["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    env = {**os.environ, "VENTWATCH_STATE_URL": postgres_url}
+
+    def healthy() -> int:
+        return subprocess.run([sys.executable, "-c", check[-1]], env=env, timeout=30).returncode
+
+    leases = SiteLeases(PostgresURL(postgres_url))
+    leases.claim(["North Academy", "South Academy"])
+    assert healthy() == 0
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("UPDATE monitor_members SET seen_at = seen_at - 120")
+    assert healthy() == 1
