@@ -35,9 +35,20 @@ import trustme
 import typer.main
 import yaml
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import (
+    PASSWORD,
+    InfluxServer,
+    free_port,
+    sign_in,
+    state_env,
+    wait_for_port,
+)
+from tests.test_trust import site_file as trust_site_file
+from ventwatch.accounts import Accounts, Role
 from ventwatch.cli import app
+from ventwatch.config import site_slug
 from ventwatch.settings import parse_http, parse_trusted_proxies
+from ventwatch.state_database import PostgresURL
 from ventwatch.store.influxdb import parse_influxdb_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -698,3 +709,73 @@ def test_monitor_health_reads_a_real_renewal(postgres_url: str) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as db:
         db.execute("UPDATE monitor_members SET seen_at = seen_at - 120")
     assert healthy() == 1
+
+
+@pytest.mark.servers
+def test_a_serve_process_killed_behind_nginx_loses_no_session(
+    tmp_path: Path, influxdb: InfluxServer, postgres_url: str
+) -> None:
+    """Two real `ventwatch serve` processes behind nginx with the shipped config, the state in
+    PostgreSQL: sign in through nginx (the form and its answer may reach different
+    processes), kill one process (SIGKILL), and the same browser session goes on through
+    nginx, answered by the other."""
+    need_nginx()
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    for n, name in enumerate(["North School", "South School"]):
+        (folder / f"{site_slug(name)}.yaml").write_text(
+            trust_site_file(name, f"s{n}", influxdb.url_for("trust"), tmp_path)
+        )
+    state = PostgresURL(postgres_url)
+    Accounts(state).add_user("manager", Role.SITE_MANAGER, PASSWORD, ["North School"])
+    ports = [free_port(), free_port()]
+    env = {**os.environ, **state_env(state), "VENTWATCH_TRUSTED_PROXIES": "127.0.0.1"}
+    serves = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ventwatch",
+                "serve",
+                "--sites",
+                str(folder),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    https = free_port()
+    nginx_dir = tmp_path / "nginx"
+    nginx_dir.mkdir()
+    main = render(nginx_dir, {"80": free_port(), "443": https, "8001": ports[0], "8002": ports[1]})
+    nginx = subprocess.Popen(
+        [NGINX, "-e", "stderr", "-p", str(nginx_dir), "-c", str(main)], stderr=subprocess.PIPE
+    )
+    context = ssl.create_default_context(cafile=str(nginx_dir / "ca.pem"))
+    try:
+        for port in (*ports, https):
+            wait_for_port(port, timeout=30)
+        browser = httpx.Client(base_url=f"https://localhost:{https}", verify=context, timeout=10)
+        sign_in(browser, "manager")
+        rooms = f"/sites/{site_slug('North School')}/api/rooms"
+        assert all(browser.get(rooms).status_code == 200 for _ in range(4))  # both answer
+        serves[0].kill()
+        serves[0].wait()
+        for _ in range(6):
+            answer = browser.get(rooms)
+            assert answer.status_code == 200, answer.text
+            assert {r["room"] for r in answer.json()["rooms"]} == {"Room 1", "Room 2"}
+        assert browser.get(f"/sites/{site_slug('South School')}/api/rooms").status_code == 403
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+        for process in serves:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
