@@ -10,8 +10,9 @@ subprocesses.
 - **ingest** with 1, 2 and 4 `ventwatch ingest --share` processes draining one backlog of real
   Tasmota payloads (the sensors' readings at their real cadence, sped up: all of them queued
   at once) into InfluxDB: messages a second each, and the ratio 2/1 (goal 1.6 where the cores
-  allow: the run says how many it had). Until ingest shares one broker connection between
-  site files, the processes read one site file holding every room.
+  allow: the run says how many it had). Each process reads the 400 site files
+  (`ingest --sites DIR`), which name one broker session: one connection per process, each
+  message filed by the school whose file lists its sensor.
 - **monitor**: one steady alert tick over every site (16,000 rooms, their last hour of
   readings in InfluxDB) in one process, then in two processes each judging half the sites
   (as two monitors holding half the leases each), started together: the tick's seconds
@@ -86,12 +87,13 @@ def school(i: int) -> str:
 
 
 def site_document(name: str, rooms: list[str], sensors: list[str], store_url: str) -> str:
-    """A site file as a trust writes one per school (JSON is YAML)."""
+    """A site file as a trust writes one per school from one template (JSON is YAML): one
+    broker session, store and spool for every school."""
     return json.dumps(
         {
             "site": {"name": name, "timezone": "UTC"},
-            "broker": {"client_id": f"ventwatch-{name}"},
-            "store": {"url": store_url, "spool": f"spool-{name}"},
+            "broker": {"client_id": "ventwatch-trust"},
+            "store": {"url": store_url, "spool": "spool"},
             "rooms": [{"name": room, "capacity": 30} for room in rooms],
             "sensors": [
                 {"family": "tasmota", "device": sensor, "room": room}
@@ -205,7 +207,7 @@ def ingest_backlog(sites: int, rooms: int, n: int) -> list[tuple[str, bytes]]:
 
 def ingest_run(
     processes: int,
-    site: Path,
+    sites_dir: Path,
     broker_port: int,
     http_port: int,
     folder: Path,
@@ -224,7 +226,7 @@ def ingest_run(
     }
     names = [f"p{k}" for k in range(processes)]
     for name in names:
-        prepare_session(broker_port, f"ventwatch-all-{name}", share=group)
+        prepare_session(broker_port, f"ventwatch-trust-{name}", share=group)
     publish_backlog(broker_port, backlog)
     started = time.perf_counter()
     workers = [
@@ -234,8 +236,8 @@ def ingest_run(
                 "-m",
                 "ventwatch",
                 "ingest",
-                "--config",
-                str(site),
+                "--sites",
+                str(sites_dir),
                 "--share",
                 group,
                 "--instance",
@@ -572,17 +574,12 @@ def main() -> None:
             rooms_total = args.sites * args.rooms
             print(f"{args.sites} sites x {args.rooms} rooms = {rooms_total:,} rooms; {cores} cores")
 
-            if "ingest" in parts:  # one site file with every room (see the docstring)
-                everyone = [
-                    f"s{i:03d}r{j:02d}" for i in range(args.sites) for j in range(args.rooms)
-                ]
-                combined = folder / "all-rooms.yaml"
-                combined.write_text(site_document("all", everyone, everyone, "duckdb:///unused"))
+            if "ingest" in parts:
                 backlog = ingest_backlog(args.sites, args.rooms, args.messages)
                 rates = {}
                 for k in (1, 2, 4):
                     rates[k], rss[f"ingest x{k}"] = ingest_run(
-                        k, combined, broker.port, influx.port, folder, backlog
+                        k, sites_dir, broker.port, influx.port, folder, backlog
                     )
                     peak = rss[f"ingest x{k}"]
                     print(f"ingest x{k}: {rates[k]:8.0f} msg/s  (peak RSS {peak:.0f} MB)")

@@ -7,6 +7,9 @@ store never stalls the network loop and a bad payload never reaches the store.
 Nothing is lost: a message is acknowledged to the broker only once its readings are in the
 store or in the on-disk spool (or it was judged bad and kept in the quarantine). If the spool
 is full too, the batch is held and retried, and the broker keeps everything after it.
+
+One pipeline may serve several sites on one broker connection (`SitesRouter`): one writer
+thread, one store and spool, and each site's own router with its counters and quarantine.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +26,9 @@ from ventwatch.clock import utc_now
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.counters import IngestCounters
 from ventwatch.ingest.quarantine import Quarantine
-from ventwatch.ingest.router import ASSIGNMENTS_CHECK_S, Message, Router
+from ventwatch.ingest.router import ASSIGNMENTS_CHECK_S, Message, Metadata, Router
 from ventwatch.ingest.sensors import SensorRegistry
+from ventwatch.ingest.sites_router import SitesRouter
 from ventwatch.ingest.spool import Spool, SpoolFullError
 from ventwatch.ingest.writer import DurableWriter
 from ventwatch.readings import Reading
@@ -34,12 +38,17 @@ log = logging.getLogger(__name__)
 
 
 class Pipeline:
-    """The writer thread's loop: queued messages → `Router` → `DurableWriter`, then the
-    acknowledgements; and the counters and quarantine both halves report to."""
+    """The writer thread's loop: queued messages → `SitesRouter` (each site's `Router`) →
+    `DurableWriter`, then the acknowledgements; and the counters and quarantine both halves
+    report to, a site's own.
+
+    `router`, `counters` and `quarantine` are the first site's: the site's, for a pipeline
+    of one (`quarantine` and `sensors` may be given only then); `routes.routers` has every
+    site's by name."""
 
     def __init__(
         self,
-        site: SiteConfig,
+        site: SiteConfig | Sequence[SiteConfig],
         store: Store,
         *,
         quarantine: Quarantine | None = None,
@@ -52,40 +61,57 @@ class Pipeline:
         assignments_check_s: float = ASSIGNMENTS_CHECK_S,
         other_sites: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
-        self.counters = IngestCounters()
-        self.quarantine = quarantine or Quarantine()
-        self.router = Router(
-            site,
-            self.counters,
-            self.quarantine,
-            clock=clock,
-            sensors=sensors,
-            assignments=assignments,
-            assignments_check_s=assignments_check_s,
-            other_sites=other_sites,
-        )
+        sites = [site] if isinstance(site, SiteConfig) else list(site)
+        if len(sites) > 1 and (quarantine is not None or sensors is not None):
+            raise ValueError("a quarantine or sensor registry is one site's: give one site")
+
+        def router(each: SiteConfig, metadata: Metadata | None) -> Router:
+            return Router(
+                each,
+                IngestCounters(),
+                quarantine if quarantine is not None else Quarantine(),
+                clock=clock,
+                sensors=sensors,
+                assignments=assignments,
+                assignments_check_s=assignments_check_s,
+                other_sites=other_sites,
+                metadata=metadata,
+            )
+
+        self.routes = SitesRouter(sites, router)
+        self.router = self.routes.routers[sites[0].site.name]
+        self.counters = self.router.counters
+        self.quarantine = self.router.quarantine
         self.writer = DurableWriter(
-            store, self.counters, self.router.refused, spool=spool, clock=clock
+            store, self._counters_of, self.routes.refused, spool=spool, clock=clock
         )
         self.clock = clock
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self._queue: queue.Queue[Message] = queue.Queue()
 
+    def _counters_of(self, site: str) -> IngestCounters:
+        """A site's counters; the first site's for a reading spooled by a site this process
+        no longer runs (it is stored all the same)."""
+        router = self.routes.routers.get(site)
+        return (router or self.router).counters
+
     # -- called from the MQTT thread -------------------------------------------------------
     def submit(self, topic: str, payload: bytes, ack: Callable[[], None] | None = None) -> None:
         self._queue.put(Message(topic, payload, self.clock(), ack))
 
-    def outcomes(self) -> dict[str, Any]:
-        """What became of the messages so far, JSON-ready: counts by outcome and the newest
-        quarantined messages (the dashboard's ingest panel and `/api/ingest`)."""
-        return {"counts": self.counters.counts(), "quarantine": self.quarantine.recent()}
+    def outcomes(self, site: str | None = None) -> dict[str, Any]:
+        """What became of a site's messages so far (the first site's by default), JSON-ready:
+        counts by outcome and the newest quarantined messages (the dashboard's ingest panel
+        and `/api/ingest`)."""
+        router = self.router if site is None else self.routes.routers[site]
+        return {"counts": router.counters.counts(), "quarantine": router.quarantine.recent()}
 
     def process(self, messages: list[Message]) -> int:
         """Route a batch of messages, store (or spool) their readings in one call, then
         acknowledge the messages. Raises when the readings could be kept nowhere; the
         messages are then not acknowledged."""
-        stored = self.writer.write(self.router.route(messages))
+        stored = self.writer.write(self.routes.route(messages))
         self.acknowledge(messages)
         return stored
 
@@ -106,10 +132,10 @@ class Pipeline:
             if held is None:
                 batch = self._take_batch()
                 if not batch:
-                    self.router.flush_log()
+                    self.routes.flush_log()
                     self.writer.replay_spool()
                     continue
-                held = (batch, self.router.route(batch))
+                held = (batch, self.routes.route(batch))
             messages, readings = held
             try:
                 self.writer.write(readings)

@@ -14,7 +14,7 @@ import json
 import logging
 import time as clock_time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from ventwatch.ingest.counters import IngestCounters, Outcome
 from ventwatch.ingest.decoders import (
     MAX_TOPIC_CHARS,
     DecodeContext,
+    Decoded,
     DecodedReading,
     DecodeError,
     Decoder,
@@ -79,6 +80,37 @@ class Message:
     ack: Callable[[], None] | None = None
 
 
+# What discovery and attribute messages taught, by state topic (`Decoded.learned`).
+Metadata = BoundedMap[str, dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """A message decoded, not yet filed (`Router.decode`, then `Router.file`): what a router
+    of several sites looks at to find whose message it is."""
+
+    decoder: Decoder
+    decoded: Decoded
+
+    def sensors(self) -> set[SensorKey]:
+        """The sensors the message speaks of: its readings' and the device it gives the
+        presence of."""
+        family = self.decoder.family
+        found = {(family, item.sensor) for item in self.decoded.readings}
+        if self.decoded.presence:
+            found.add((family, self.decoded.presence[0]))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a message could not be decoded at all (`Router.decode`), to count and keep."""
+
+    outcome: Outcome
+    reason: str
+    decoder: Decoder | None = None
+
+
 class Router:
     """Turns raw messages into readings filed under their rooms, counting what happens to
     each message and quarantining what cannot be stored. Used from one thread."""
@@ -94,7 +126,11 @@ class Router:
         assignments: Assignments | None = None,
         assignments_check_s: float = ASSIGNMENTS_CHECK_S,
         other_sites: frozenset[tuple[str, str]] = frozenset(),
+        metadata: Metadata | None = None,
     ) -> None:
+        """`metadata`: the learned facts of a topic space this site shares with others (sites
+        on one broker connection decode alike and learn the same topics: `SitesRouter`);
+        by default the site's own."""
         self.site = site
         # (family, device) of the sensors the other sites of this process name in their files.
         # Sites that share a broker hear each other's sensors: those are the other site's to
@@ -119,9 +155,12 @@ class Router:
         self._max_payload = site.broker.max_payload_kib * 1024
         # What discovery and attribute messages taught us, by state topic. The facts of a
         # topic the site's sensors publish on are kept through a flood of made-up ones.
-        self._metadata: BoundedMap[str, dict[str, str]] = BoundedMap(
-            max(TOPICS_KEPT, TOPICS_PER_SENSOR * own),
-            keep=lambda topic, _: self.sensors.sensor_on(topic) in self._rooms,
+        self._metadata: Metadata = (
+            metadata
+            if metadata is not None
+            else BoundedMap(
+                max(TOPICS_KEPT, TOPICS_PER_SENSOR * own), keep=lambda topic, _: self.knows(topic)
+            )
         )
         self._ctx = DecodeContext(timezone=site.tz, metadata=self._metadata)
         # The last LWT / availability / status of each device, and each Zigbee2MQTT device's
@@ -138,6 +177,20 @@ class Router:
         """Is this a sensor of the site (in its file, or assigned a room)?"""
         return sensor in self._rooms
 
+    @property
+    def rooms(self) -> Mapping[SensorKey, str]:
+        """The site's sensors and their rooms: its file's, and those assigned a room."""
+        return self._rooms
+
+    @property
+    def listed(self) -> Mapping[SensorKey, str]:
+        """The sensors the site file lists, with their rooms."""
+        return self._site_rooms
+
+    def knows(self, topic: str) -> bool:
+        """Does one of the site's sensors publish on this topic?"""
+        return self.sensors.sensor_on(topic) in self._rooms
+
     def evictions(self) -> dict[str, int]:
         """What the bounded maps forgot so far, by map: counts that grow in a flood of made-up
         topics or devices (or on a site too big for the bounds)."""
@@ -151,7 +204,7 @@ class Router:
     def route(self, messages: list[Message]) -> list[Reading]:
         """The readings of a batch of messages, in order (rooms assigned from the dashboard
         picked up first)."""
-        self._refresh_rooms()
+        self.refresh_rooms()
         self.flush_log()
         return [r for msg in messages for r in self.readings_of(msg)]
 
@@ -161,21 +214,26 @@ class Router:
 
     def readings_of(self, msg: Message) -> list[Reading]:
         """Decode one message and map its sensors to rooms; count and keep what fails."""
-        if len(msg.payload) > self._max_payload or len(msg.topic) > MAX_TOPIC_CHARS:
-            self._reject(msg, Outcome.TOO_LARGE, self._too_large(msg))
+        found = self.decode(msg)
+        if isinstance(found, Refusal):
+            self.refuse(msg, found)
             return []
+        return self.file(msg, found)
+
+    def decode(self, msg: Message) -> Decoding | Refusal:
+        """The message decoded by the site's decoders in its time zone, or why it cannot be;
+        nothing counted or kept yet (`file`, `refuse`)."""
+        if len(msg.payload) > self._max_payload or len(msg.topic) > MAX_TOPIC_CHARS:
+            return Refusal(Outcome.TOO_LARGE, self._too_large(msg))
         decoder = decoder_for(msg.topic, self.decoders, self._metadata)
         if decoder is None:
-            self._reject(msg, Outcome.UNCLAIMED_TOPIC, "no decoder claims this topic")
-            return []
+            return Refusal(Outcome.UNCLAIMED_TOPIC, "no decoder claims this topic")
         try:
-            decoded = decoder.decode(msg.topic, msg.payload, self._ctx)
+            return Decoding(decoder, decoder.decode(msg.topic, msg.payload, self._ctx))
         except OutOfRangeError as exc:
-            self._reject(msg, Outcome.OUT_OF_RANGE, f"{decoder.family}: {exc}", decoder=decoder)
-            return []
+            return Refusal(Outcome.OUT_OF_RANGE, f"{decoder.family}: {exc}", decoder)
         except DecodeError as exc:
-            self._reject(msg, Outcome.UNDECODABLE, f"{decoder.family}: {exc}", decoder=decoder)
-            return []
+            return Refusal(Outcome.UNDECODABLE, f"{decoder.family}: {exc}", decoder)
         except Exception as exc:
             # A decoder bug must cost one message, never the ingest process; and one line of
             # log, saying where, rather than a traceback per message of a flood.
@@ -184,8 +242,16 @@ class Router:
                 f"{decoder.family}: decoder failed: {exc!r} "
                 f"at {Path(where.filename).name}:{where.lineno}"
             )
-            self._reject(msg, Outcome.UNDECODABLE, reason, decoder=decoder)
-            return []
+            return Refusal(Outcome.UNDECODABLE, reason, decoder)
+
+    def refuse(self, msg: Message, refusal: Refusal) -> None:
+        """Count and keep a message that could not be decoded."""
+        self._reject(msg, refusal.outcome, refusal.reason, decoder=refusal.decoder)
+
+    def file(self, msg: Message, decoding: Decoding) -> list[Reading]:
+        """A decoded message's readings, each filed under its room; what it teaches and says
+        of presence kept; every other outcome counted, and kept where it is not stored."""
+        decoder, decoded = decoding.decoder, decoding.decoded
         if decoded.learned:
             topic, facts = decoded.learned
             known = self._metadata.get(topic)
@@ -298,27 +364,29 @@ class Router:
         self._keep(message, Outcome.REJECTED, reason, f"{reading.family} readings")
         self.sensors.refused(reading.family, reading.sensor, self.clock(), reason)
 
-    def _refresh_rooms(self) -> None:
+    def refresh_rooms(self) -> bool:
         """Pick up rooms assigned from the dashboard (by any process) without a restart: at
         most every few seconds, one read of a version number, and of the table only when that
-        changed. Assignments to rooms no longer in the site file are ignored."""
+        changed. Assignments to rooms no longer in the site file are ignored. True when the
+        rooms were read again."""
         if self.assignments is None or clock_time.monotonic() < self._assignments_due:
-            return
+            return False
         self._assignments_due = clock_time.monotonic() + self._assignments_check_s
         try:
             version = self.assignments.version()
             if version == self._assignments_version:
-                return
+                return False
             assigned = self.assignments.for_site(self.site.site.name)
         except StateError as exc:
             log.warning("cannot read sensor assignments, keeping the rooms known so far: %s", exc)
-            return
+            return False
         self._assignments_version = version
         rooms = {room.name for room in self.site.rooms}
         self._rooms = {
             **{(a.family, a.device): a.room for a in assigned if a.room in rooms},
             **self._site_rooms,
         }
+        return True
 
 
 def _topic_pattern(topic: str, decoder: Decoder | None) -> str:

@@ -1,5 +1,6 @@
 """The MQTT side of ingest: a paho client that subscribes to every family's topics and hands
-each message to the pipeline.
+each message to the pipeline. One client for every site of the pipeline: their subscriptions
+are one set (`SitesRouter.subscriptions`), each filter once.
 
 QoS 1 with a fixed client id and a persistent session, so the broker keeps what arrives while
 ventwatch is away, and manual acknowledgements: a message is acknowledged only once the
@@ -35,7 +36,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ventwatch.ingest.decoders import subscriptions
 from ventwatch.ingest.pipeline import Pipeline
 from ventwatch.settings import BrokerURL
 
@@ -219,7 +219,7 @@ class Subscriber:
             log.error("broker %s refused the connection: %s", self.broker, reason_code)
             return
         self.session.connected(flags.session_present)
-        filters = subscriptions(self.pipeline.router.decoders)
+        filters = self.pipeline.routes.subscriptions()
         if self.share_group:
             filters = [f"$share/{self.share_group}/{f}" for f in filters]
         client.subscribe([(f, 1) for f in filters])

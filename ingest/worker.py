@@ -1,6 +1,10 @@
 """Ingest as one unit: MQTT subscriber → pipeline (router, then store or spool) on a writer
 thread. `ventwatch ingest` runs it alone; `run` and `demo` run it beside the dashboard.
 
+Several sites may share one unit: one broker connection (one client id, one subscription set,
+one spool) and one store, each message filed by its own site (`SitesRouter`); `stats` is a
+site's.
+
 Kept apart from the dashboard's imports on purpose: an ingest process never reads frames, so
 it does not load pandas or the web stack, and stays small (several may run side by side).
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ventwatch.assignments import Assignments
@@ -28,11 +32,12 @@ log = logging.getLogger(__name__)
 
 class Ingest:
     """MQTT subscriber → pipeline → store (or spool), without a dashboard: `ventwatch ingest`,
-    and the ingest half of `run` and `demo`."""
+    and the ingest half of `run` and `demo`. `settings` are those of the connection, the
+    spool and the store (the sites of one share them: `wiring.sites.connections`)."""
 
     def __init__(
         self,
-        site: SiteConfig,
+        site: SiteConfig | Sequence[SiteConfig],
         settings: Settings,
         store: Store,
         stop_event: threading.Event,
@@ -61,29 +66,35 @@ class Ingest:
         )
 
     def start(self) -> None:
+        """Start taking messages; once, however many of its sites start it."""
+        if self._writer.is_alive() or self.stop_event.is_set():
+            return
         self._writer.start()
         self.subscriber.start()
 
     def stop(self) -> None:
         """Stop taking messages, then let the writer finish what it holds (unacknowledged
-        messages it cannot keep stay with the broker)."""
+        messages it cannot keep stay with the broker); once, however many sites stop it."""
+        if self.stop_event.is_set():
+            return
         self.subscriber.stop()
         self.stop_event.set()
         if self._writer.is_alive():
             self._writer.join(timeout=10)
 
-    def stats(self) -> dict[str, object]:
+    def stats(self, site: str | None = None) -> dict[str, object]:
+        """What the ingest panel and `/api/ingest` show of a site (the first by default): its
+        messages, its sensors' presence and its maps; and the connection and store it shares."""
+        router = self.pipeline.router if site is None else self.pipeline.routes.routers[site]
         return {
-            **self.pipeline.outcomes(),
+            **self.pipeline.outcomes(site),
             "broker": str(self.settings.broker),
             "connected": self.subscriber.connected,
             # Signs that another client is using our client id (`SessionWatch`).
             "mqtt_session": self.subscriber.session.snapshot(),
-            "presence": {
-                f"{f}:{d}": state for (f, d), state in self.pipeline.router.presence.items()
-            },
+            "presence": {f"{f}:{d}": state for (f, d), state in router.presence.items()},
             # What the bounded maps of ingest forgot, by map (a flood of made-up topics).
-            "evicted": self.pipeline.router.evictions(),
+            "evicted": router.evictions(),
             "store": _health_json(self.pipeline.writer.health()),
         }
 

@@ -5,12 +5,17 @@ Telegraf keeps its metric buffer apart from its inputs. While the store fails, b
 the spool and are replayed in order when it returns, retried with a back-off; a reading the
 store refuses itself (retrying cannot help) is handed back to the router to quarantine, so one
 bad reading never holds up a batch or the spool.
+
+One writer may store several sites' readings (sites sharing a broker connection and a store):
+each reading counts for its own site (`counters(site)`), so every site's ingest panel says what
+became of its own messages.
 """
 
 from __future__ import annotations
 
 import logging
 import time as clock_time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,12 +48,13 @@ class StoreHealth:
 class DurableWriter:
     """Writes readings to the store or the spool, counting them; used from one thread.
 
-    `on_refused(reading, reason)` is told of each reading the store refuses."""
+    `counters(site)` are the counters of a site's readings; `on_refused(reading, reason)` is
+    told of each reading the store refuses."""
 
     def __init__(
         self,
         store: Store,
-        counters: IngestCounters,
+        counters: Callable[[str], IngestCounters],
         on_refused: Callable[[Reading, str], None],
         *,
         spool: Spool | None = None,
@@ -64,6 +70,7 @@ class DurableWriter:
         self._last_write: datetime | None = None
         self._retry_at = 0.0
         self.retry_s = RETRY_MIN_S
+        self._replayed: Counter[str] = Counter()  # by site, counted once the spool is drained
 
     def write(self, readings: Sequence[Reading]) -> int:
         """Into the store, or the spool when the store fails or older readings still wait
@@ -74,7 +81,7 @@ class DurableWriter:
             return 0
         if self.spool is not None and self.spool.pending:
             self.spool.append(readings)
-            self.counters.count(Outcome.SPOOLED, len(readings))
+            self._count(Outcome.SPOOLED, readings)
             return 0
         try:
             stored = self.store.write(readings)
@@ -89,23 +96,41 @@ class DurableWriter:
                 raise
             self._store_failed(exc)
             self.spool.append(readings)
-            self.counters.count(Outcome.SPOOLED, len(readings))
+            self._count(Outcome.SPOOLED, readings)
             return 0
         self._store_succeeded()
-        self.counters.count(Outcome.STORED, stored)
-        self.counters.count(Outcome.DUPLICATE, len(readings) - stored)
+        self._count_stored(readings, stored)
         return stored
+
+    def _count(self, outcome: Outcome, readings: Sequence[Reading]) -> None:
+        for site, n in Counter(r.site for r in readings).items():
+            self.counters(site).count(outcome, n)
+
+    def _count_stored(self, readings: Sequence[Reading], new: int) -> None:
+        """Count the new readings as stored, the rest as duplicates. Only the embedded file
+        tells new from old, and it holds one site's readings; a store that several sites
+        share is a server, which counts every point it is sent (`Store.write`): a shortfall
+        is one site's."""
+        old = len(readings) - new
+        for site, n in Counter(r.site for r in readings).items():
+            duplicates = min(n, old)
+            old -= duplicates
+            counters = self.counters(site)
+            counters.count(Outcome.STORED, n - duplicates)
+            counters.count(Outcome.DUPLICATE, duplicates)
 
     def _write_spooled(self, batch: Sequence[Reading]) -> int:
         """Replaying the spool: as `store.write`, but a reading the store refuses goes to the
         quarantine instead of blocking the spool for ever."""
         try:
-            return self.store.write(batch)
+            stored = self.store.write(batch)
         except StoreRejectedError as exc:
             if len(batch) == 1:
                 self._on_refused(batch[0], str(exc))
                 return 0
             return sum(self._write_spooled([r]) for r in batch)
+        self._replayed.update(r.site for r in batch)
+        return stored
 
     def _store_failed(self, exc: Exception) -> None:
         if self._store_ok:
@@ -129,13 +154,15 @@ class DurableWriter:
             return 0
         if clock_time.monotonic() < self._retry_at:
             return 0
+        self._replayed.clear()
         try:
             replayed = self.spool.drain(self._write_spooled)
         except Exception as exc:
             self._store_failed(exc)
             return 0
         self._store_succeeded()
-        self.counters.count(Outcome.STORED, replayed)
+        for site, n in self._replayed.items():
+            self.counters(site).count(Outcome.STORED, n)
         return replayed
 
     def health(self) -> StoreHealth:

@@ -89,6 +89,40 @@ def test_no_file_or_two_files_is_said_in_words(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
+def test_a_sensor_listed_by_two_site_files_names_both_files_and_lines(tmp_path: Path) -> None:
+    """Sites of one folder share a broker connection, and a message is filed by its sensor:
+    one listed by two files could be either's. A topic prefix per site tells them apart."""
+    folder = tmp_path / "trust"
+    folder.mkdir()
+    north = SITE
+    south = SITE.replace("Small School", "South").replace(
+        "  - {family: tasmota, device: room-1-co2, room: Room 1}\n",
+        "  - {family: tasmota, device: music-co2, room: Music}\n"
+        "  - {family: tasmota, device: room-1-co2, room: Room 1}\n",
+    )
+    (folder / "north.yaml").write_text(north)
+    (folder / "south.yaml").write_text(south)
+    out = check("--sites", str(folder))
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == [
+        f"{folder / 'south.yaml'}:26: sensors[1].device: tasmota sensor 'room-1-co2' is listed "
+        f"by {folder / 'north.yaml'}:25 (sensors[0].device) too: a sensor is one site's, unless "
+        "the sites set each its own broker.topic_prefix",
+        "these site files cannot run together (see above)",
+    ]
+    # Told apart by topic: south's sensors publish under south/ (a bridged school broker).
+    (folder / "south.yaml").write_text(
+        south.replace("  client_id: ventwatch-small\n", "  client_id: s\n  topic_prefix: south\n")
+    )
+    assert check("--sites", str(folder)).returncode == 0
+    (folder / "north.yaml").write_text(
+        north.replace("  client_id: ventwatch-small\n", "  topic_prefix: south/annex\n")
+    )
+    out = check("--sites", str(folder))
+    assert out.returncode == 1
+    assert "broker.topic_prefix 'south/annex' is inside" in out.stderr
+
+
 def test_a_folder_of_site_files_is_checked_file_by_file(tmp_path: Path) -> None:
     """`--sites DIR`: each file said ok or its problems with its own name and line; exit 1
     when any has a problem, after checking all of them."""
@@ -97,7 +131,8 @@ def test_a_folder_of_site_files_is_checked_file_by_file(tmp_path: Path) -> None:
     good = site_file(tmp_path)
     (folder / "a-north.yaml").write_text(good.read_text())
     (folder / "b-south.yml").write_text(good.read_text().replace("timezone:", "timezon:"))
-    (folder / "c-east.yaml").write_text(good.read_text().replace("Small School", "East"))
+    east = good.read_text().replace("Small School", "East").replace("room-1-co2", "east-1")
+    (folder / "c-east.yaml").write_text(east)
     (folder / "notes.txt").write_text("not a site")
     out = check("--sites", str(folder))
     assert out.returncode == 1
@@ -124,7 +159,7 @@ def test_an_unknown_key_without_a_near_one_lists_every_key(tmp_path: Path) -> No
     [problem] = problems_of(site_file(tmp_path, "  client_id:", "  colour:"))
     assert problem.endswith(
         ":10: unknown key `colour` in `broker` (it takes url, username_env, password_env, "
-        "client_id and max_payload_kib)"
+        "client_id, max_payload_kib and topic_prefix)"
     )
     [problem] = problems_of(site_file(tmp_path, "sensors:", "sensor:"))
     assert problem.endswith(

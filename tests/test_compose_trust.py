@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -72,10 +73,6 @@ TRUST_SERVICES = {
 ROLES = ("ingest", "serve", "monitor")
 # The variables a single site's `docker compose up` has always needed (docs/it.md, Storage).
 DEFAULT_REQUIRED = {"INFLUXDB_PASSWORD", "INFLUXDB_TOKEN", "VENTWATCH_MQTT_PASSWORD"}
-# Flags the trust's commands use that a parallel branch adds (`ingest --sites DIR`, one broker
-# connection for a folder of sites). Until it is merged the flag test is an expected failure
-# that names them; a flag missing from the CLI and not listed here fails it outright.
-AWAITED_FLAGS = {("ingest", "--sites")}
 
 VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
@@ -408,9 +405,7 @@ def test_commands_use_flags_the_cli_has() -> None:
             if flag not in options(cli):
                 missing.add((role(service), flag))
         parsed.append((name, cli, command[2:]))
-    assert missing <= AWAITED_FLAGS, f"flags the CLI does not have: {sorted(missing)}"
-    if missing:
-        pytest.xfail(f"awaiting the branch that adds {sorted(missing)}")
+    assert not missing, f"flags the CLI does not have: {sorted(missing)}"
     for name, cli, args in parsed:
         with cli.make_context(f"ventwatch {cli.name}", list(args)) as ctx:
             assert ctx.params["sites_dir"] == Path("/etc/ventwatch/sites"), name
@@ -475,7 +470,7 @@ def test_docs_show_the_trust_commands_the_cli_has() -> None:
         for args in lines:
             cli = cli_command(each)
             flags = {a.split("=")[0] for a in args[2:] if a.startswith("-")}
-            assert flags - options(cli) <= {f for r, f in AWAITED_FLAGS if r == each}, args
+            assert flags <= options(cli), args
 
 
 # -- nginx, for real -----------------------------------------------------------------------
@@ -641,14 +636,14 @@ def test_nginx_round_robins_and_forwards(tmp_path: Path) -> None:
 
 
 def test_the_trust_environment_runs_several_sites_together(tmp_path: Path) -> None:
-    """Two schools' site files, as docs/it.md has them (a spool and a client id each), read
-    with a trust service's environment by the real settings loader: the state is the shared
-    PostgreSQL database, the store the shared InfluxDB, and nothing clashes between the
-    sites (what `serve` and `monitor` check before they start)."""
+    """Two schools' site files, as docs/it.md has them (the trust's one client id and spool),
+    read with a trust service's environment by the real settings loader: the state is the
+    shared PostgreSQL database, the store the shared InfluxDB, and nothing clashes between
+    the sites (what `ingest`, `serve` and `monitor` check before they start)."""
     from ventwatch.config import load_site
     from ventwatch.settings import resolve
     from ventwatch.state_database import PostgresURL
-    from ventwatch.wiring.service import several_sites_problems
+    from ventwatch.wiring.sites import several_sites_problems
 
     example = (ROOT / "sensors.example.yaml").read_text()
     sites = []
@@ -656,9 +651,12 @@ def test_the_trust_environment_runs_several_sites_together(tmp_path: Path) -> No
         text = (
             example.replace("name: Hillside Academy", f"name: {school.title()} Academy")
             .replace(
-                "client_id: ventwatch-hillside-3f9c2a71", f"client_id: ventwatch-{school}-1a2b"
+                "client_id: ventwatch-hillside-3f9c2a71",
+                # Each school's sensors bridged in under its own prefix: both files list
+                # the example's sensor ids, told apart by topic.
+                f"client_id: ventwatch-trust-1a2b\n  topic_prefix: {school}",
             )
-            .replace("spool: ./data/spool", f"spool: /var/lib/ventwatch/spool/{school}")
+            .replace("spool: ./data/spool", "spool: /var/lib/ventwatch/spool")
         )
         path = tmp_path / f"{school}.yaml"
         path.write_text(text)
@@ -679,12 +677,11 @@ def test_the_trust_environment_runs_several_sites_together(tmp_path: Path) -> No
             assert settings.spool_dir.is_relative_to("/var/lib/ventwatch"), name
             assert (settings.broker.host, settings.broker.port) == ("mosquitto", 1883), name
         assert several_sites_problems(resolved) == [], name
-        # With VENTWATCH_SPOOL_DIR set, as the single site's service has it, they would clash.
-        clashing = [
-            (p, resolve(site, p, {**env, "VENTWATCH_SPOOL_DIR": "/var/lib/ventwatch/spool"}), site)
-            for p, site in sites
-        ]
-        assert any("spool" in problem for problem in several_sites_problems(clashing))
+        # One session feeds one writer: a school with a spool of its own under it is refused.
+        north, south = resolved
+        apart = replace(south[1], spool_dir=Path("/var/lib/ventwatch/spool/south"))
+        problems = several_sites_problems([north, (south[0], apart, south[2])])
+        assert any("share a broker session" in problem for problem in problems)
 
 
 def test_monitor_health_reads_a_real_renewal(postgres_url: str) -> None:

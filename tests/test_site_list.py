@@ -36,7 +36,8 @@ from ventwatch.dashboard.sites import mount_point
 from ventwatch.readings import Reading
 from ventwatch.settings import resolve
 from ventwatch.store.duckdb import DuckDBStore
-from ventwatch.wiring.service import in_site_list, several_sites_problems
+from ventwatch.wiring.service import in_site_list
+from ventwatch.wiring.sites import several_sites_problems
 
 NOW = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
 NORTH = SiteConfig.model_validate(

@@ -428,6 +428,20 @@ class SensorEntry(Strict):
     report_interval_minutes: ReportInterval | None = None
 
 
+def _topic_prefix(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.startswith("/") or value.endswith("/") or "//" in value:
+        raise ValueError(
+            f"{value!r}: write the prefix's levels without a leading, trailing or double /"
+        )
+    if any(c in value for c in "+#\0") or value.startswith("$"):
+        raise ValueError(
+            f"{value!r}: a topic prefix has no wildcards (+, #) and does not start with $"
+        )
+    return value
+
+
 class Broker(Strict):
     """The MQTT broker. Credentials are never in the file: only the names of the variables."""
 
@@ -438,8 +452,14 @@ class Broker(Strict):
     # The largest payload ingest parses: sensors send a few hundred bytes, and a bigger one is
     # quarantined (`too_large`) before it costs the memory and time of decoding.
     max_payload_kib: int = Field(default=64, ge=1)
+    # Sites on one broker connection are told apart by their sensors; a site whose sensors
+    # publish under a prefix of their own (a school's broker bridged in under `north`) is told
+    # apart by it instead: its topics are `<prefix>/<the firmware's topic>`, and its sensor ids
+    # may repeat another site's.
+    topic_prefix: Name | None = None
 
     _env = field_validator("username_env", "password_env")(_env_name)
+    _prefix = field_validator("topic_prefix")(_topic_prefix)
 
 
 class StoreSection(Strict):
@@ -852,6 +872,51 @@ def load_site(
             path, [ConfigProblem(_line_of(doc, loc), dotted(loc), msg) for loc, msg in cross]
         )
     return cfg
+
+
+def sensors_of_two_sites(files: Sequence[tuple[Path, SiteConfig]]) -> list[str]:
+    """What stops site files sharing one broker connection, each problem naming both files
+    and lines: a sensor id listed by two sites whose topics are not told apart by a prefix
+    (`broker.topic_prefix`), whose readings could be filed under neither with certainty; and
+    a prefix inside another site's (`north` and `north/annex`), whose topics would match
+    both."""
+    problems = []
+    docs: dict[Path, Any] = {}  # each file read again once, for the lines of its clashes
+
+    def line(path: Path, loc: tuple[Any, ...]) -> int:
+        if path not in docs:
+            try:
+                docs[path] = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+            except (OSError, MarkedYAMLError):
+                docs[path] = None  # gone or changed since it was read: no line to give
+        return _line_of(docs[path], loc)
+
+    claimed: dict[tuple[str, str, str], tuple[Path, tuple[Any, ...]]] = {}
+    for path, cfg in files:
+        prefix = cfg.broker.topic_prefix or ""
+        listed: list[tuple[tuple[Any, ...], tuple[str, str]]] = [
+            (("sensors", i, "device"), (s.family, s.device)) for i, s in enumerate(cfg.sensors)
+        ]
+        if cfg.site.outdoor_sensor is not None:
+            outdoor = cfg.site.outdoor_sensor
+            listed.append((("site", "outdoor_sensor", "device"), (outdoor.family, outdoor.device)))
+        for loc, (family, device) in listed:
+            first = claimed.setdefault((prefix, family, device), (path, loc))
+            if first[0] != path:
+                problems.append(
+                    f"{path}:{line(path, loc)}: {dotted(loc)}: {family} sensor {device!r} "
+                    f"is listed by {first[0]}:{line(*first)} ({dotted(first[1])}) too: a "
+                    "sensor is one site's, unless the sites set each its own broker.topic_prefix"
+                )
+    prefixes = [(cfg.broker.topic_prefix, path) for path, cfg in files if cfg.broker.topic_prefix]
+    for outer, outer_path in prefixes:
+        for inner, inner_path in prefixes:
+            if inner.startswith(outer + "/"):
+                problems.append(
+                    f"{inner_path}: broker.topic_prefix {inner!r} is inside {outer_path}'s "
+                    f"{outer!r}: their topics would match both"
+                )
+    return problems
 
 
 def _plain(node: Any) -> Any:

@@ -8,7 +8,7 @@ its own JSON formats (`decoders.generic` in the site file) and statestream base 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ventwatch.config import SiteConfig
 from ventwatch.ingest.decoders import (
@@ -80,12 +80,19 @@ def decoder_for(
     return next((d for d in decoders if d.claims(topic)), None)
 
 
-def subscriptions(decoders: tuple[Decoder, ...]) -> list[str]:
-    """The MQTT topic filters to subscribe to: every decoder's, less those another filter of
-    the list already covers. A broker may deliver a message once per matching filter (MQTT 5
-    does, and Mosquitto's `allow_duplicate_messages`), which would store a reading twice."""
-    filters = {f for d in decoders for f in d.subscriptions}
-    return sorted(f for f in filters if not any(g != f and _covers(g, f) for g in filters))
+def subscriptions(decoders: tuple[Decoder, ...], prefix: str | None = None) -> list[str]:
+    """The MQTT topic filters to subscribe to: every decoder's (under `prefix/`, for a site
+    whose sensors publish under a prefix), less those another filter of the list covers."""
+    lead = f"{prefix}/" if prefix else ""
+    return fewest_filters(lead + f for d in decoders for f in d.subscriptions)
+
+
+def fewest_filters(filters: Iterable[str]) -> list[str]:
+    """The filters less those another of them already covers. A broker may deliver a message
+    once per matching filter (MQTT 5 does, and Mosquitto's `allow_duplicate_messages`), which
+    would store a reading twice."""
+    unique = set(filters)
+    return sorted(f for f in unique if not any(g != f and _covers(g, f) for g in unique))
 
 
 def _covers(general: str, specific: str) -> bool:
@@ -112,5 +119,6 @@ __all__ = [
     "Signal",
     "decoder_for",
     "decoders_for_site",
+    "fewest_filters",
     "subscriptions",
 ]

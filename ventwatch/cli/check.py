@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from ventwatch.cli.inputs import SitesOption, fail, read_site, site_files
+from ventwatch.config import SiteConfig, sensors_of_two_sites
 from ventwatch.settings import deprecated_names
 
 
@@ -26,27 +27,36 @@ def check_config(
 ) -> None:
     """Validate a site file (or every file of a --sites folder); print every problem with its
     file and line, in words, and a note for each old setting name in use (in the file or the
-    environment). Exit 1 when any file has a problem."""
+    environment); and a sensor listed by two files of the folder, naming both. Exit 1 when
+    any file has a problem."""
     if config is not None and file is not None:
         raise fail("error: give the site file once: ventwatch check-config --config FILE")
     single = config or file
     paths = site_files([single] if single is not None else None, sites)
     failed = 0
+    read: list[tuple[Path, SiteConfig]] = []
     for path in paths:
         try:
             site = read_site(path)
         except typer.Exit:  # its problems are printed: go on to the next file
             failed += 1
             continue
+        read.append((path, site))
         typer.echo(
             f"{path}: ok: site {site.site.name!r}, {len(site.rooms)} rooms, "
             f"{len(site.sensors)} sensors, profile {site.guidance.profile}"
         )
         for note in deprecated_names(site, os.environ, path):
             typer.echo(f"note: {note}", err=True)
-    if failed:
-        if len(paths) > 1:
-            typer.echo(f"{failed} of {len(paths)} site files have problems", err=True)
+    # Sites of one folder share a broker: a sensor is one site's, unless a prefix tells.
+    between = sensors_of_two_sites(read)
+    for problem in between:
+        typer.echo(problem, err=True)
+    if failed and len(paths) > 1:
+        typer.echo(f"{failed} of {len(paths)} site files have problems", err=True)
+    if between:
+        typer.echo("these site files cannot run together (see above)", err=True)
+    if failed or between:
         raise typer.Exit(code=1)
 
 

@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from ventwatch.cli.inputs import (
-    ConfigOption,
     PortOption,
     SitesOption,
     fail,
@@ -45,7 +44,8 @@ def _open_sites(
     """Every site file named, read and checked, with its settings and its store (each site
     reading its own readings): what `run`, `serve` and `monitor` start from. Sites that could
     not run together (two on one spool folder, say) are refused here, naming the files."""
-    from ventwatch.wiring.service import in_site_list, several_sites_problems
+    from ventwatch.wiring.service import in_site_list
+    from ventwatch.wiring.sites import several_sites_problems
 
     sites = [(path, read_site(path)) for path in site_files(config, sites_dir)]
     settings = [read_settings(site, path, port) for path, site in sites]
@@ -169,7 +169,8 @@ def monitor(
 
 
 def ingest(
-    config: ConfigOption,
+    config: ConfigsOption = None,
+    sites_dir: SitesOption = None,
     share: Annotated[
         str | None,
         typer.Option(
@@ -186,38 +187,78 @@ def ingest(
     ] = None,
     verbose: bool = False,
 ) -> None:
-    """Ingest only, no dashboard: MQTT → decoders → store (or spool) until Ctrl-C or SIGTERM."""
+    """Ingest only, no dashboard: MQTT → decoders → store (or spool) until Ctrl-C or SIGTERM.
+    Sites naming one broker session (broker.client_id) share one connection: one client id,
+    one subscription set, each message filed by its own site."""
     import signal
 
     from ventwatch.ingest.worker import Ingest
+    from ventwatch.wiring.sites import connections, several_sites_problems
 
     log_to_terminal(verbose)
-    site = read_site(config)
-    settings = read_settings(site, config, None)
-    if share is not None:
-        # Each process of a group keeps a spool of its own.
-        name = instance or socket.gethostname()
-        client_id = f"{settings.client_id}-{name}"
-        settings = replace(settings, spool_dir=settings.spool_dir / name)
-    else:
-        client_id = settings.client_id
-    try:
-        store = open_store(settings.store_url, settings.store_base, site=site.site.name)
-    except StoreURLError as exc:
-        raise fail(f"error: store: {exc}") from None
+    sites = [(path, read_site(path)) for path in site_files(config, sites_dir)]
+    settings = [read_settings(site, path, None) for path, site in sites]
+    if len(sites) > 1:
+        problems = several_sites_problems(
+            [(path, s, site) for (path, site), s in zip(sites, settings, strict=True)]
+        )
+        if problems:
+            raise fail("error: these sites cannot run together:\n  " + "\n  ".join(problems))
+    named = [frozenset(site.room_of()) for _, site in sites]
+    workers: list[Ingest] = []
+    stores: list[Store] = []
+    for members in connections(settings):
+        first = settings[members[0]]
+        if share is not None:
+            # Each process of a group keeps a session and a spool of its own.
+            name = instance or socket.gethostname()
+            client_id = f"{first.client_id}-{name}"
+            first = replace(first, spool_dir=first.spool_dir / name)
+        else:
+            client_id = first.client_id
+        names = [sites[i][1].site.name for i in members]
+        try:
+            # The writer's only: it writes every site's readings and reads nothing.
+            store = open_store(first.store_url, first.store_base, site=names[0])
+        except StoreURLError as exc:
+            for opened in stores:
+                opened.close()
+            raise fail(f"error: store: {exc}") from None
+        stores.append(store)
+        others = frozenset().union(*(n for j, n in enumerate(named) if j not in members))
+        workers.append(
+            Ingest(
+                [sites[i][1] for i in members],
+                first,
+                store,
+                threading.Event(),
+                share,
+                client_id,
+                other_sites=others,
+            )
+        )
+        typer.echo(
+            f"ingest: {first.broker} as {len(names)} site(s) ({', '.join(names)}) "
+            f"→ {redacted(first.store_url)}",
+            err=True,
+        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker = Ingest(site, settings, store, threading.Event(), share, client_id)
-    worker.start()
-    typer.echo(f"ingest: {settings.broker} → {redacted(settings.store_url)}", err=True)
+    for worker in workers:
+        worker.start()
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        worker.stop()
-        store.close()
-        counts = worker.pipeline.counters.counts()
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
-        typer.echo(f"ingest: stopped; {summary or 'no messages'}", err=True)
+        for worker in workers:
+            worker.stop()
+        for store in stores:
+            store.close()
+        for worker in workers:
+            for name, router in worker.pipeline.routes.routers.items():
+                counts = router.counters.counts()
+                summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items() if n)
+                label = f" {name}:" if len(sites) > 1 else ""
+                typer.echo(f"ingest: stopped;{label} {summary or 'no messages'}", err=True)

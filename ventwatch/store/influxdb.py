@@ -368,13 +368,15 @@ class InfluxDBStore:
         return len(lines)
 
     def _lines(self, batch: Sequence[Reading]) -> list[str]:
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[str, str, int]] = set()
         lines: list[str] = []
         for r in batch:
             ticks = _ticks(r.time, self._unit)
-            if (r.sensor, ticks) in seen:
-                continue  # the first reading of a sensor and timestamp wins, as in DuckDB
-            seen.add((r.sensor, ticks))
+            # The first reading of a sensor and timestamp wins, as in DuckDB; of a site's:
+            # sites told apart by topic prefix may have sensors of one id, each its own point.
+            if (r.site, r.sensor, ticks) in seen:
+                continue
+            seen.add((r.site, r.sensor, ticks))
             fields = ",".join(
                 f"{q}={float(v)!r}"
                 for q in QUANTITIES

@@ -6,9 +6,10 @@ One process holds the embedded store, because a DuckDB file has a single writer:
 and the dashboard reads through the same `Store` object.
 
 Several sites (a trust's, a local authority's) run as one `Service` each, side by side in one
-process: each keeps its own store, spool, broker session and alerts, and their dashboards are
-mounted in one site list (`dashboard.app.create_site_list`) over one state database (its
-accounts).
+process: each keeps its own store and alerts, and their dashboards are mounted in one site list
+(`dashboard.app.create_site_list`) over one state database (its accounts). Sites naming one
+broker session share one ingest (one connection, spool and writer: `wiring.sites`); a site
+with a session of its own keeps its own ingest.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -28,13 +28,14 @@ from ventwatch.accounts import Accounts
 from ventwatch.alerts.alerting import Alerting
 from ventwatch.analysis.profiles import load_profile
 from ventwatch.clock import utc_now
-from ventwatch.config import SiteConfig, site_slug
+from ventwatch.config import SiteConfig
 from ventwatch.dashboard.app import create_app, create_site_list
 from ventwatch.dashboard.sites import mount_point
 from ventwatch.ingest.worker import Ingest
 from ventwatch.reports.weekly_email import WeeklyEmail
 from ventwatch.settings import HTTPAddress, Settings
-from ventwatch.store import Store, StoreURLError, duckdb_file
+from ventwatch.store import Store
+from ventwatch.wiring.sites import connections
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,19 @@ class Service:
     base: str = ""  # where the dashboard is mounted: "" alone, /sites/<slug> in a site list
     # The sensors the other sites of a site list name: theirs, not unknown ones of this site.
     other_sites: frozenset[tuple[str, str]] = frozenset()
+    # The ingest this site shares with the sites of its broker session; None: its own.
+    shared_ingest: Ingest | None = None
 
     def __post_init__(self) -> None:
-        self.ingest = Ingest(
+        self.ingest = self.shared_ingest or Ingest(
             self.site,
             self.settings,
             self.store,
-            self.stop_event,
+            threading.Event(),
             other_sites=self.other_sites,
             clock=self.clock,
         )
+        name = self.site.site.name
         self.accounts = self.shared_accounts or Accounts(self.settings.state_db)
         profile = load_profile(self.site.guidance.profile)
         self.alerting = Alerting(
@@ -95,8 +99,8 @@ class Service:
             self.site,
             self.store,
             accounts=self.accounts,
-            ingest_stats=self.ingest.stats,
-            sensors=self.ingest.pipeline.router.sensors,
+            ingest_stats=lambda: self.ingest.stats(name),
+            sensors=self.ingest.pipeline.routes.routers[name].sensors,
             clock=self.clock,
             alerting=self.alerting,
             base=self.base,
@@ -117,7 +121,9 @@ class Service:
         serve(self.app, self.settings.http, [self], on_ready)
 
     def close(self) -> None:
-        self.ingest.stop()  # sets stop_event, which the companions and alerting watch too
+        # Ingest first, while the store is open: a shared one stops with the first of its sites.
+        self.ingest.stop()
+        self.stop_event.set()  # the companions and alerting watch it
         for thread in self.companions:
             thread.join(timeout=30)
         self.alerting.join()
@@ -127,9 +133,27 @@ class Service:
 
 def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[FastAPI, list[Service]]:
     """One `Service` per site, over the first site's accounts file, and the site list that
-    mounts their dashboards. `several_sites_problems` has checked that they can share."""
+    mounts their dashboards; sites of one broker session share one ingest, writing through
+    the first one's store. `several_sites_problems` has checked that they can share."""
     accounts = Accounts(sites[0][1].state_db)
     named = [frozenset(site.room_of()) for site, _, _ in sites]
+    shared: dict[int, Ingest] = {}
+    other_sites: dict[int, frozenset[tuple[str, str]]] = {}
+    for members in connections([settings for _, settings, _ in sites]):
+        # Sites on other connections of the same broker are heard too: theirs to store.
+        others = frozenset().union(*(n for j, n in enumerate(named) if j not in members))
+        for i in members:
+            other_sites[i] = others
+        if len(members) > 1:
+            _, settings, store = sites[members[0]]
+            ingest = Ingest(
+                [sites[i][0] for i in members],
+                settings,
+                store,
+                threading.Event(),
+                other_sites=others,
+            )
+            shared.update(dict.fromkeys(members, ingest))
     services = [
         Service(
             site,
@@ -137,7 +161,8 @@ def site_list(sites: Sequence[tuple[SiteConfig, Settings, Store]]) -> tuple[Fast
             store,
             shared_accounts=accounts,
             base=mount_point(site.site.name),
-            other_sites=frozenset().union(*(n for j, n in enumerate(named) if j != i)),
+            other_sites=other_sites[i],
+            shared_ingest=shared.get(i),
         )
         for i, (site, settings, store) in enumerate(sites)
     ]
@@ -150,55 +175,6 @@ def in_site_list(site: SiteConfig, settings: Settings) -> Settings:
     if site.alerts.dashboard_url:
         return settings
     return replace(settings, dashboard_url=settings.dashboard_url + mount_point(site.site.name))
-
-
-def several_sites_problems(sites: Sequence[tuple[Path, Settings, SiteConfig]]) -> list[str]:
-    """What stops these sites running side by side in one process, each naming its files:
-    one state database for all (one login for every site), and no store, spool, broker
-    session or dashboard address used by two."""
-    problems = []
-
-    def clash(what: str, key: Callable[[Settings, SiteConfig], object]) -> None:
-        seen: dict[object, Path] = {}
-        for path, settings, site in sites:
-            value = key(settings, site)
-            if value is None:  # nothing to share
-                continue
-            if value in seen:
-                problems.append(f"{seen[value]} and {path} have the same {what}")
-            seen.setdefault(value, path)
-
-    accounts = {
-        where.resolve() if isinstance(where, Path) else where
-        for where in (settings.state_db for _, settings, _ in sites)
-    }
-    if len(accounts) > 1:
-        problems.append(
-            "the sites name different accounts files (state databases: "
-            + ", ".join(sorted(str(a) for a in accounts))
-            + "): one login serves every site, so give them one (state.database or "
-            "VENTWATCH_STATE_DB)"
-        )
-    clash("site name as a URL", lambda _, site: site_slug(site.site.name))
-    clash("embedded store file (set store.url in each file, not VENTWATCH_STORE_URL)", _store_file)
-    clash("spool folder (store.spool, or VENTWATCH_SPOOL_DIR)", lambda s, _: s.spool_dir.resolve())
-    clash(
-        "broker session (broker.client_id)",
-        lambda s, _: (s.broker.host, s.broker.port, s.client_id),
-    )
-    return problems
-
-
-def _store_file(settings: Settings, _: SiteConfig) -> Path | None:
-    """An embedded store's file, which one site's process holds (and whose readings are
-    keyed by sensor and time alone); None for a server's store, which any number of sites
-    may share, down to one database: every reading is tagged with its site, and each site's
-    store reads its own (`open_store`)."""
-    try:
-        path = duckdb_file(settings.store_url, settings.store_base)
-    except StoreURLError:
-        return None  # opening it says what is wrong, for this site's file
-    return None if path is None else path.resolve()
 
 
 def serve(
