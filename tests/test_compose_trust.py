@@ -544,6 +544,15 @@ def test_nginx_check_can_fail(tmp_path: Path) -> None:
     assert "host not found in upstream" in result.stderr
 
 
+def stop_nginx(nginx: subprocess.Popen[Any]) -> None:
+    """SIGQUIT by PID: nginx's graceful stop; killed if it has not gone within 10 s."""
+    nginx.send_signal(signal.SIGQUIT)
+    try:
+        nginx.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        nginx.kill()
+
+
 class _Echo(BaseHTTPRequestHandler):
     """A stand-in serve process: says who it is and the headers nginx sent."""
 
@@ -623,11 +632,7 @@ def test_nginx_round_robins_and_forwards(tmp_path: Path) -> None:
         backends["serve-2"].server_close()
         assert {get("/").get("server") for _ in range(6)} == {"serve-1"}
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
+        stop_nginx(nginx)
         for server in backends.values():
             server.server_close()
         if nginx.stderr:
@@ -767,11 +772,7 @@ def test_a_serve_process_killed_behind_nginx_loses_no_session(
             assert {r["room"] for r in answer.json()["rooms"]} == {"Room 1", "Room 2"}
         assert browser.get(f"/sites/{site_slug('South School')}/api/rooms").status_code == 403
     finally:
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
+        stop_nginx(nginx)
         for process in serves:
             if process.poll() is None:
                 process.kill()
