@@ -301,10 +301,6 @@ class PostgresServer:
     def stop(self, mode: str = "fast") -> None:
         self._pg_ctl("-m", mode, "-w", "stop")
 
-    def pid(self) -> int:
-        assert self.folder is not None
-        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
-
 
 def start_postgres() -> PostgresServer:
     """A private cluster: its own folder (the postgres user's, when run as root), a free

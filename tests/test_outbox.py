@@ -21,7 +21,7 @@ from ventwatch.notify.channels import Channels
 from ventwatch.notify.notices import Notice
 from ventwatch.notify.outbox import Delivery, Outbox
 from ventwatch.settings import SmtpSettings
-from ventwatch.state_database import StateLocation, where_text
+from ventwatch.state_database import PostgresURL, StateLocation
 
 T0 = datetime(2025, 3, 3, 10, 15, tzinfo=UTC)
 SITE = "Hillside Academy"
@@ -292,11 +292,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from ventwatch.notify.channels import Channels
 from ventwatch.notify.outbox import Outbox
-from ventwatch.state_database import location
+from ventwatch.state_database import PostgresURL
 
 where, site, go, claim_s, timeout = sys.argv[1:6]
 channels = Channels(None, None, timeout=float(timeout))
-box = Outbox(location(where), site, channels, claim_s=float(claim_s))
+state = PostgresURL(where) if where.startswith("postgresql:") else Path(where)
+box = Outbox(state, site, channels, claim_s=float(claim_s))
 while not Path(go).exists():
     time.sleep(0.005)
 deadline = time.monotonic() + 30
@@ -311,7 +312,8 @@ def sender(
     """A real process sending the site's due deliveries from the file until none is left,
     once `tmp_path / "go"` exists (so that several start at the same moment)."""
     return subprocess.Popen(
-        [sys.executable, "-c", SENDER, where_text(where), SITE,
+        [sys.executable, "-c", SENDER,
+         where.url if isinstance(where, PostgresURL) else str(where), SITE,
          str(tmp_path / "go"), str(claim_s), str(timeout)],
     )  # fmt: skip
 

@@ -75,9 +75,6 @@ class Row(tuple[Any, ...]):
                 raise IndexError(f"no column {key!r}") from None
         return super().__getitem__(key)
 
-    def keys(self) -> tuple[str, ...]:
-        return self.names
-
 
 class StateCursor(Protocol):
     @property
@@ -129,17 +126,6 @@ def state_exists(where: StateLocation) -> bool:
     """Whether anything was ever kept there: a command that only reads (a report) does not
     create an empty file for nothing. A database server always exists."""
     return isinstance(where, PostgresURL) or where.exists()
-
-
-def location(text: str) -> StateLocation:
-    """A state database named on a command line or in a variable: a PostgreSQL URL, or a
-    file's path."""
-    return parse_state_url(text) if text.startswith(("postgresql:", "postgres:")) else Path(text)
-
-
-def where_text(where: StateLocation) -> str:
-    """`location`'s inverse, password included: for handing to another process."""
-    return where.url if isinstance(where, PostgresURL) else str(where)
 
 
 def parse_state_url(url: str, origin: str = "VENTWATCH_STATE_URL") -> PostgresURL:
